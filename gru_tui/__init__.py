@@ -1,0 +1,24 @@
+"""gru-tui: every tensor shape of a PyTorch nn.GRU forward pass, traced from the real module.
+
+``GRUConfig`` and ``ConfigError`` import without torch; ``trace`` loads torch
+when first called, so the app can paint before torch has loaded.
+"""
+
+from .config import ConfigError, GRUConfig
+
+__all__ = ["ConfigError", "GRUConfig", "trace", "derive", "__version__"]
+__version__ = "0.1.0"
+
+
+def trace(config, **kwargs):
+    """Run ``config`` on its device and return the measured Report (see ``gru_tui.tracing.trace``)."""
+    from .tracing import trace as _trace
+
+    return _trace(config, **kwargs)
+
+
+def derive(config):
+    """The Report as the shape rules give it, without torch (see ``gru_tui.shapes.derive``)."""
+    from .shapes import derive as _derive
+
+    return _derive(config)

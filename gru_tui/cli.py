@@ -1,0 +1,159 @@
+"""The command line: ``gru-tui`` (the app), ``gru-tui trace`` (headless report), ``gru-tui serve``.
+
+Bad values end with exit status 2 and one ``error: <field>: ...`` line on stderr,
+never a traceback. Textual is imported only when the app is started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from .config import FIRST_EXAMPLE, ConfigError, GRUConfig, parse_lengths
+
+CONFIG_FLAGS = (
+    # (flag, config field, type)
+    ("--input-size", "input_size", int),
+    ("--hidden-size", "hidden_size", int),
+    ("--num-layers", "num_layers", int),
+    ("--batch-size", "batch_size", int),
+    ("--seq-len", "seq_len", int),
+    ("--dropout", "dropout", float),
+    ("--dtype", "dtype", str),
+    ("--device", "device", str),
+)
+SWITCHES = (
+    ("--bias", "bias"),
+    ("--batch-first", "batch_first"),
+    ("--bidirectional", "bidirectional"),
+    ("--unbatched", "unbatched"),
+    ("--h0", "with_h0"),
+)
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("GRU configuration (named as nn.GRU's arguments)")
+    for flag, dest, kind in CONFIG_FLAGS:
+        group.add_argument(flag, dest=dest, type=kind, default=argparse.SUPPRESS, metavar=dest.upper())
+    for flag, dest in SWITCHES:
+        group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS)
+    group.add_argument(
+        "--lengths", default=argparse.SUPPRESS, metavar="7,5,2",
+        help="per-sequence lengths: the batch is packed (batch size defaults to their count)",
+    )
+    group.add_argument("--config", dest="config_file", default=None, metavar="FILE.toml", help="load a configuration file first; flags override it")
+
+
+def config_from_args(args: argparse.Namespace, base: GRUConfig) -> GRUConfig:
+    """The configuration the flags describe, on top of ``base`` (or of --config FILE when given)."""
+    if getattr(args, "config_file", None):
+        from .files import load_config
+
+        base = load_config(args.config_file)
+    values = {dest: getattr(args, dest) for _f, dest, _k in CONFIG_FLAGS if hasattr(args, dest)}
+    values.update({dest: getattr(args, dest) for _f, dest in SWITCHES if hasattr(args, dest)})
+    if hasattr(args, "lengths"):
+        lengths = parse_lengths(args.lengths)
+        values["lengths"] = lengths
+        if lengths is not None and "batch_size" not in values:
+            values["batch_size"] = len(lengths)
+    config = base.replace(**values)
+    return config.validate(check_device=False)
+
+
+def has_config_flags(args: argparse.Namespace) -> bool:
+    dests = [d for _f, d, _k in CONFIG_FLAGS] + [d for _f, d in SWITCHES] + ["lengths"]
+    return any(hasattr(args, d) for d in dests) or bool(getattr(args, "config_file", None))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gru-tui",
+        description="See every tensor shape a PyTorch nn.GRU forward pass produces, live.",
+        epilog="Without a command, opens the app (flags prefill its form). Commands: trace, serve.",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"gru-tui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="{trace,serve}")
+    trace = sub.add_parser("trace", help="print the shape report of one configuration and exit")
+    add_config_flags(trace)
+    trace.add_argument("--json", action="store_true", help="print the report as JSON")
+    trace.add_argument("--ascii", action="store_true", default=None, help="plain ASCII tree (automatic without a UTF-8 terminal)")
+    trace.add_argument("--force", action="store_true", help="run even when the memory estimate exceeds what is free")
+    trace.add_argument("--derived", action="store_true", help="print the shapes from the rules alone, without running torch")
+    return parser
+
+
+def build_app_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gru-tui", description="Open the app; flags prefill its form.")
+    add_config_flags(parser)
+    parser.add_argument("--present", action="store_true", help="broadcast this configuration to `gru-tui serve --follow` viewers")
+    return parser
+
+
+def fail(message: str, status: int = 2) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "trace":
+            return run_trace(build_parser().parse_args(argv))
+        if argv and argv[0] == "serve":
+            from .serve import main as serve_main
+
+            return serve_main(argv[1:])
+        if argv and argv[0] in ("-h", "--help", "--version"):
+            build_parser().parse_args(argv)
+            return 0
+        return run_app(build_app_parser().parse_args(argv))
+    except ConfigError as error:
+        return fail(str(error))
+    except KeyboardInterrupt:
+        return 130
+
+
+def run_trace(args: argparse.Namespace) -> int:
+    from .tracing import TraceError, trace
+    from .shapes import derive
+
+    config = config_from_args(args, GRUConfig())
+    try:
+        report = derive(config.validate()) if args.derived else trace(config, force=args.force)
+    except TraceError as error:
+        return fail(str(error), 1)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return 0
+    from .summary import summary_lines
+    from .tree import render_text
+
+    ascii_only = args.ascii if args.ascii is not None else not _utf8_stdout()
+    text = render_text(report.tree(), ascii_only=ascii_only) + "\n\n" + "\n".join(summary_lines(report))
+    print(text if not ascii_only else text.encode("ascii", "replace").decode())
+    return 0
+
+
+def run_app(args: argparse.Namespace) -> int:
+    config = config_from_args(args, GRUConfig()) if has_config_flags(args) else FIRST_EXAMPLE
+    if not sys.stdout.isatty() or not sys.stdin.isatty():
+        return fail("the app needs a terminal; for a report without one, use `gru-tui trace` (add --json for JSON)")
+    from .app import make_app
+
+    app = make_app(config=config, present=args.present)
+    app.run()
+    return app.return_code or 0
+
+
+def _utf8_stdout() -> bool:
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    return encoding == "utf8"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""The GRU configuration a person assembles, and its validation.
+
+No torch import here at module level: the app shows its first frame and the
+form validates sizes before torch has loaded. Only the device check needs
+torch, and it imports it when asked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+DTYPES = ("float32", "float64", "float16", "bfloat16")
+
+# Upper bounds keep a typo (an extra zero) from asking for terabytes; they are
+# far above what issue #4 asks the live tree to handle.
+LIMITS = {
+    "input_size": 1 << 20,
+    "hidden_size": 1 << 20,
+    "num_layers": 1024,
+    "batch_size": 1 << 24,
+    "seq_len": 1 << 31,
+}
+
+
+class ConfigError(ValueError):
+    """A configuration value that torch would refuse or that makes no sense.
+
+    ``field`` names the offending field so a form can show the message beside it.
+    """
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class GRUConfig:
+    """An ``nn.GRU`` (fields named as its arguments) and the input it is fed."""
+
+    input_size: int = 10
+    hidden_size: int = 32
+    num_layers: int = 1
+    bias: bool = True
+    batch_first: bool = False
+    dropout: float = 0.0
+    bidirectional: bool = False
+    batch_size: int = 1
+    seq_len: int = 35
+    unbatched: bool = False
+    lengths: tuple[int, ...] | None = None
+    with_h0: bool = False
+    dtype: str = "float32"
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        # Accept any sequence for lengths but store a tuple, so configs stay hashable.
+        if self.lengths is not None and not isinstance(self.lengths, tuple):
+            object.__setattr__(self, "lengths", tuple(self.lengths))
+
+    # -- derived facts ---------------------------------------------------
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def packed(self) -> bool:
+        return self.lengths is not None
+
+    @property
+    def effective_batch(self) -> int:
+        """The batch the module computes with (an unbatched input is a batch of one)."""
+        return 1 if self.unbatched else self.batch_size
+
+    def layer_input_size(self, layer: int) -> int:
+        return self.input_size if layer == 0 else self.num_directions * self.hidden_size
+
+    def replace(self, **changes: Any) -> "GRUConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["lengths"] = list(self.lengths) if self.lengths is not None else None
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "GRUConfig":
+        """Build and validate a config from plain data (JSON, TOML, a form).
+
+        Unknown keys are refused by name; values are checked, not coerced silently.
+        """
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(unknown[0], f"unknown field; allowed fields are {', '.join(sorted(known))}")
+        config = cls(**dict(data))
+        config.validate(check_device=False)
+        return config
+
+    # -- validation --------------------------------------------------------
+    def validate(self, check_device: bool = True) -> "GRUConfig":
+        """Raise ConfigError naming the first bad field; return self when all is well."""
+        for name, limit in LIMITS.items():
+            _check_positive_int(name, getattr(self, name), limit)
+        for name in ("bias", "batch_first", "bidirectional", "unbatched", "with_h0"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(name, f"must be true or false, got {getattr(self, name)!r}")
+        dropout = self.dropout
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            raise ConfigError("dropout", f"must be a number in [0, 1), got {dropout!r}")
+        if self.dtype not in DTYPES:
+            raise ConfigError("dtype", f"must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        if self.lengths is not None:
+            _check_lengths(self)
+        if not isinstance(self.device, str) or not self.device:
+            raise ConfigError("device", f"must be a device name such as cpu or cuda:0, got {self.device!r}")
+        if check_device:
+            from .devices import check_device as _check
+
+            _check(self.device)
+        return self
+
+
+def _check_positive_int(name: str, value: Any, limit: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(name, f"must be a positive integer, got {value!r}")
+    if value < 1:
+        raise ConfigError(name, f"must be a positive integer (1 or more), got {value}")
+    if value > limit:
+        raise ConfigError(name, f"must be at most {limit:,}, got {value:,}")
+
+
+def _check_lengths(config: GRUConfig) -> None:
+    lengths: Sequence[Any] = config.lengths or ()
+    if config.unbatched:
+        raise ConfigError("lengths", "variable lengths need a batched input; turn off unbatched or clear lengths")
+    if len(lengths) != config.batch_size:
+        raise ConfigError(
+            "lengths", f"needs one length per batch item: batch_size is {config.batch_size}, got {len(lengths)} lengths"
+        )
+    for n in lengths:
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= config.seq_len:
+            raise ConfigError("lengths", f"each length must be an integer from 1 to seq_len ({config.seq_len}), got {n!r}")
+
+
+def parse_lengths(text: str) -> tuple[int, ...] | None:
+    """Parse '7,5,2' (spaces allowed) as lengths; an empty text means no lengths."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return tuple(int(part) for part in text.replace(" ", "").split(",") if part)
+    except ValueError:
+        raise ConfigError("lengths", f"must be whole numbers separated by commas, such as 7,5,2; got {text!r}") from None
+
+
+FIELD_NAMES = tuple(f.name for f in dataclasses.fields(GRUConfig))
+# The first worked example of the write-up the tool grew from: where the app starts.
+FIRST_EXAMPLE = GRUConfig(input_size=10, hidden_size=32, num_layers=1, batch_first=True, batch_size=1, seq_len=35)

@@ -1,0 +1,206 @@
+"""The trace report: every tensor shape of one GRU forward pass, as plain immutable data.
+
+Both the instant derived report (``shapes.derive``) and the measured one
+(``tracing.trace``) are this type, so the CLI, the app and the tests read one
+structure. ``tree()`` turns it into labelled nodes that the CLI prints and the
+app shows in its Tree widget; ``to_dict()`` is what ``gru-tui trace --json`` prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from .config import GRUConfig
+
+GATE_EQUATIONS = {
+    "r_t": "σ(W_ir x_t + b_ir + W_hr h_(t-1) + b_hr)",
+    "z_t": "σ(W_iz x_t + b_iz + W_hz h_(t-1) + b_hz)",
+    "n_t": "tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_(t-1) + b_hn))",
+    "h_t": "(1 − z_t) ⊙ n_t + z_t ⊙ h_(t-1)",
+}
+GATE_NAMES = {"r_t": "reset gate", "z_t": "update gate", "n_t": "new gate", "h_t": "hidden state"}
+STEP_TENSORS = ("x_t", "h_prev", "r_t", "z_t", "n_t", "h_t")
+H_N_NOTE = "batch_first never applies to h_n"
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """One tensor: its shape, what each dimension means, where it lives."""
+
+    shape: tuple[int, ...]
+    dims: tuple[str, ...]
+    dtype: str
+    device: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"shape": list(self.shape), "dims": list(self.dims), "dtype": self.dtype, "device": self.device}
+
+
+@dataclass(frozen=True)
+class Packed:
+    """A PackedSequence: its data, and the run-length form of batch_sizes ((size, count), ...).
+
+    Run lengths keep the live tree's cost independent of the sequence length.
+    """
+
+    data: Tensor
+    batch_size_runs: tuple[tuple[int, int], ...]
+    padded: Tensor  # what pad_packed_sequence gives back
+    lengths: tuple[int, ...]
+
+    @property
+    def batch_sizes(self) -> list[int]:
+        return [size for size, count in self.batch_size_runs for _ in range(count)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "data_shape": list(self.data.shape),
+            "data_dims": list(self.data.dims),
+            "batch_sizes": self.batch_sizes,
+            "padded_shape": list(self.padded.shape),
+            "padded_dims": list(self.padded.dims),
+            "lengths": list(self.lengths),
+            "dtype": self.data.dtype,
+            "device": self.data.device,
+        }
+
+
+@dataclass(frozen=True)
+class Direction:
+    """One layer in one direction: its weights, one time step's gates, its output."""
+
+    layer: int
+    direction: str  # "forward" or "reverse"
+    h_n_index: int
+    input_features: int
+    weights: dict[str, Tensor]  # weight_ih_lK[_reverse] and friends, by their nn.GRU name
+    step_index: int  # the time step whose gate tensors are shown (the first this direction takes)
+    step: dict[str, Tensor]  # x_t, h_prev, r_t, z_t, n_t, h_t
+    output: Tensor  # this direction's hidden states over the whole sequence
+    h_n: Tensor  # its slot h_n[h_n_index]
+    step_error: float | None = None  # max |h_t(instrumented) - module output|, None when not measured
+
+    def weight(self, kind: str) -> Tensor | None:
+        suffix = "_reverse" if self.direction == "reverse" else ""
+        return self.weights.get(f"{kind}_l{self.layer}{suffix}")
+
+    def to_dict(self) -> dict[str, Any]:
+        def shape(t: Tensor | None) -> list[int] | None:
+            return list(t.shape) if t is not None else None
+
+        return {
+            "layer": self.layer,
+            "direction": self.direction,
+            "h_n_index": self.h_n_index,
+            "input_features": self.input_features,
+            "weight_ih": shape(self.weight("weight_ih")),
+            "weight_hh": shape(self.weight("weight_hh")),
+            "bias_ih": shape(self.weight("bias_ih")),
+            "bias_hh": shape(self.weight("bias_hh")),
+            "step_index": self.step_index,
+            "step": {name: t.to_dict() for name, t in self.step.items()},
+            "output": self.output.to_dict(),
+            "h_n": self.h_n.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class LayerJoin:
+    """What happens after a layer: its directions concatenated, dropout before the next layer."""
+
+    layer: int
+    output: Tensor  # the layer's output over the sequence, directions concatenated
+    dropout: float  # p applied to that output before the next layer (0 when none)
+
+
+@dataclass(frozen=True)
+class RunStats:
+    """How the device run went. Not part of to_dict: it differs from run to run."""
+
+    seconds: float
+    peak_memory_bytes: int | None
+
+
+@dataclass(frozen=True)
+class Report:
+    config: GRUConfig
+    derived: bool  # True: shapes from the rules, not yet confirmed by a run on the device
+    input: Tensor | Packed
+    input_view: Tensor | None  # the (seq, batch, feature) view the layers compute on, when it differs
+    h0: Tensor | None
+    parameters: dict[str, tuple[int, ...]]
+    directions: tuple[Direction, ...]
+    joins: tuple[LayerJoin, ...]
+    output: Tensor | Packed
+    h_n: Tensor
+    summary: dict[str, Any]
+    warnings: tuple[str, ...] = ()
+    checks: dict[str, Any] = field(default_factory=dict)
+    run: RunStats | None = None
+
+    @property
+    def device(self) -> str:
+        return self.config.device
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "config": self.config.to_dict(),
+            "derived": self.derived,
+            "device": self.config.device,
+            "dtype": self.config.dtype,
+            "input": self.input.to_dict(),
+            "input_view": self.input_view.to_dict() if self.input_view else None,
+            "h0": self.h0.to_dict() if self.h0 else None,
+            "parameters": {name: list(shape) for name, shape in self.parameters.items()},
+            "layers": [d.to_dict() for d in self.directions],
+            "layer_outputs": [
+                {"layer": j.layer, "shape": list(j.output.shape), "dims": list(j.output.dims), "dropout_after": j.dropout}
+                for j in self.joins
+            ],
+            "output": self.output.to_dict(),
+            "h_n": {**self.h_n.to_dict(), "note": H_N_NOTE},
+            "summary": dict(self.summary),
+            "warnings": list(self.warnings),
+            "checks": dict(self.checks),
+        }
+
+    def shapes(self) -> dict[str, Any]:
+        """Every shape in the report and nothing else: derived and traced reports must agree on it."""
+        d = self.to_dict()
+        for key in ("derived", "summary", "warnings", "checks"):
+            d.pop(key)
+        return d
+
+    def tree(self) -> "Node":
+        from .tree import build_tree
+
+        return build_tree(self)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One line of the shape tree: a label, an optional shape with the meaning of its dims, children."""
+
+    key: str  # stable path such as "layer0.forward.step.r_t", so a view can keep nodes open across updates
+    label: str
+    shape: tuple[int, ...] | None = None
+    dims: tuple[str, ...] = ()
+    note: str = ""
+    device: str | None = None
+    children: tuple["Node", ...] = ()
+
+    def walk(self) -> Iterator["Node"]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+def format_shape(shape: tuple[int, ...] | list[int]) -> str:
+    """Shapes written as the original write-up does: [1, 35, 64]."""
+    return "[" + ", ".join(str(n) for n in shape) + "]"
+
+
+def format_runs(runs: tuple[tuple[int, int], ...]) -> str:
+    """batch_sizes in run-length form: [3×5, 2×15, 1×15] (size × steps)."""
+    return "[" + ", ".join(f"{size}×{count}" if count > 1 else str(size) for size, count in runs) + "]"

@@ -1,0 +1,57 @@
+"""The summary figures of a report as (label, value) rows: parameters, mult-adds, sizes, checks, timing."""
+
+from __future__ import annotations
+
+from .report import Report
+
+
+def human_bytes(n: int | None) -> str:
+    if n is None:
+        return "unknown"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.2f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def summary_rows(report: Report) -> list[tuple[str, str]]:
+    s = report.summary
+    rows = [
+        ("parameters", f"{s['total_params']:,} ({human_bytes(s['param_bytes'])})"),
+        ("mult-adds", f"{s['mult_adds']:,} (weight products alone: {s['matmul_macs']:,})"),
+    ]
+    if "torchinfo_mult_adds" in s:
+        if s["torchinfo_mult_adds_wrong"]:
+            rows.append(
+                ("torchinfo mult-adds", f"{s['torchinfo_mult_adds']:,} — wrong for this input: it multiplies by the output's first two dimensions")
+            )
+        rows += [
+            ("input size", human_bytes(s["input_bytes"])),
+            ("forward/backward pass size", human_bytes(s["forward_backward_bytes"])),
+            ("estimated total size", human_bytes(s["total_bytes"])),
+        ]
+    else:
+        rows.append(("torchinfo", "not run yet: shapes derived from the rules"))
+    checks = report.checks
+    if "output_max_error" in checks:
+        rows.append(
+            (
+                "checks",
+                f"layer chain vs module: output {checks['output_max_error']:.2g}, h_n {checks['h_n_max_error']:.2g}; "
+                f"hand-computed gates vs kernel: {checks['step_max_error']:.2g}",
+            )
+        )
+    elif checks:
+        rows.append(("checks", checks.get("values", "")))
+    if report.run is not None:
+        peak = human_bytes(report.run.peak_memory_bytes)
+        where = "process peak RSS" if report.config.device == "cpu" else "peak allocated"
+        rows.append(("device run", f"{report.run.seconds * 1000:,.1f} ms on {report.config.device}, {where} {peak}"))
+    return rows
+
+
+def summary_lines(report: Report) -> list[str]:
+    rows = summary_rows(report)
+    width = max(len(label) for label, _ in rows)
+    return [f"{label:<{width}}  {value}" for label, value in rows]

@@ -1,0 +1,153 @@
+"""The shape tree: a report turned into labelled nodes, and a plain-text rendering of them.
+
+The CLI prints ``render_text(report.tree())``; the app fills its Tree widget from
+the same nodes, so both always say the same thing.
+"""
+
+from __future__ import annotations
+
+from .report import GATE_EQUATIONS, GATE_NAMES, H_N_NOTE, Node, Packed, Report, Tensor, format_runs, format_shape
+
+ASCII_REPLACEMENTS = {"σ": "sigmoid", "⊙": "*", "−": "-", "×": "x", "→": "->", "—": "-", "·": "|", "…": "..."}
+
+
+def _tensor_node(key: str, label: str, t: Tensor, note: str = "", children: tuple[Node, ...] = ()) -> Node:
+    return Node(key=key, label=label, shape=t.shape, dims=t.dims, note=note, device=t.device, children=children)
+
+
+def _seq_node(key: str, label: str, t: Tensor | Packed, note: str = "") -> Node:
+    if isinstance(t, Tensor):
+        return _tensor_node(key, label, t, note)
+    return Node(
+        key=key,
+        label=f"{label} (PackedSequence)",
+        shape=t.data.shape,
+        dims=t.data.dims,
+        note=note or "data holds only the real steps: (sum of lengths, features)",
+        device=t.data.device,
+        children=(
+            Node(f"{key}.batch_sizes", f"batch_sizes {format_runs(t.batch_size_runs)}", note="sequences still running at each step (size×steps)"),
+            Node(f"{key}.lengths", f"lengths {format_shape(t.lengths)}"),
+            _tensor_node(f"{key}.padded", "pad_packed_sequence gives", t.padded),
+        ),
+    )
+
+
+def build_tree(report: Report) -> Node:
+    c = report.config
+    children: list[Node] = []
+    input_children = ()
+    if report.input_view is not None:
+        why = "unbatched input gets a batch of one" if c.unbatched else "batch_first is set: the layers work seq-first"
+        input_children = (_tensor_node("input.view", "seq-first view the layers compute on", report.input_view, why),)
+    inp = _seq_node("input", "input", report.input)
+    children.append(Node(inp.key, inp.label, inp.shape, inp.dims, inp.note, inp.device, inp.children + input_children))
+    if report.h0 is not None:
+        children.append(_tensor_node("h0", "h0", report.h0, "initial hidden state, laid out like h_n"))
+
+    for join in report.joins:
+        layer_children: list[Node] = []
+        for d in (d for d in report.directions if d.layer == join.layer):
+            key = f"layer{d.layer}.{d.direction}"
+            weights = tuple(_tensor_node(f"{key}.{name}", name, t, _weight_note(name)) for name, t in d.weights.items())
+            step = tuple(
+                _tensor_node(f"{key}.step.{name}", _step_label(name), t, _step_note(name)) for name, t in d.step.items()
+            )
+            check = f"checked against the module's output (max error {d.step_error:.2g})" if d.step_error is not None else ""
+            layer_children.append(
+                Node(
+                    key=key,
+                    label=f"{d.direction} → h_n[{d.h_n_index}]",
+                    note=f"features in: {d.input_features}",
+                    children=weights
+                    + (Node(f"{key}.step", f"one step, t = {d.step_index}", note=check, children=step),)
+                    + (
+                        _tensor_node(f"{key}.output", "output over the sequence", d.output),
+                        _tensor_node(f"{key}.h_n", f"final state → h_n[{d.h_n_index}]", d.h_n),
+                    ),
+                )
+            )
+        if c.bidirectional:
+            layer_children.append(_tensor_node(f"layer{join.layer}.concat", "concat(forward, reverse)", join.output))
+        if join.dropout:
+            layer_children.append(
+                _tensor_node(f"layer{join.layer}.dropout", f"dropout p={join.dropout:g}", join.output, "training mode only; shape unchanged")
+            )
+        children.append(Node(f"layer{join.layer}", f"layer {join.layer}", note=f"{report.config.layer_input_size(join.layer)} → {join.output.shape[-1]} features", children=tuple(layer_children)))
+
+    children.append(_seq_node("output", "output", report.output, "every time step of the last layer"))
+    children.append(_tensor_node("h_n", "h_n", report.h_n, f"last step of every layer and direction; {H_N_NOTE}"))
+    for i, warning in enumerate(report.warnings):
+        children.append(Node(f"warning{i}", f"warning: {warning}"))
+
+    state = "derived from the rules, not yet run" if report.derived else f"traced on {c.device}"
+    title = f"{gru_call(c)} · {c.dtype} · {state}"
+    return Node("root", title, children=tuple(children))
+
+
+def gru_call(c) -> str:
+    """The nn.GRU(...) call for a configuration, with only the arguments that differ from torch's defaults."""
+    args = [str(c.input_size), str(c.hidden_size)]
+    if c.num_layers != 1:
+        args.append(f"num_layers={c.num_layers}")
+    if not c.bias:
+        args.append("bias=False")
+    if c.batch_first:
+        args.append("batch_first=True")
+    if c.dropout:
+        args.append(f"dropout={c.dropout:g}")
+    if c.bidirectional:
+        args.append("bidirectional=True")
+    return f"nn.GRU({', '.join(args)})"
+
+
+def _step_label(name: str) -> str:
+    if name == "x_t":
+        return "x_t (input at this step)"
+    if name == "h_prev":
+        return "h_(t-1) (previous state)"
+    return f"{name} = {GATE_EQUATIONS[name]}"
+
+
+def _step_note(name: str) -> str:
+    return GATE_NAMES.get(name, "")
+
+
+def _weight_note(name: str) -> str:
+    kind = name.split("_l")[0]
+    return {
+        "weight_ih": "W_ir | W_iz | W_in stacked",
+        "weight_hh": "W_hr | W_hz | W_hn stacked",
+        "bias_ih": "b_ir | b_iz | b_in",
+        "bias_hh": "b_hr | b_hz | b_hn",
+    }[kind]
+
+
+def node_line(node: Node) -> str:
+    """One node as text: label, shape, what its dims mean, its note."""
+    parts = [node.label]
+    if node.shape is not None:
+        parts.append(format_shape(node.shape))
+        if node.dims:
+            parts.append("(" + ", ".join(node.dims) + ")")
+    if node.note:
+        parts.append("— " + node.note)
+    return "  ".join(parts)
+
+
+def render_text(root: Node, ascii_only: bool = False) -> str:
+    lines = [node_line(root)]
+    branch, last, pipe, space = ("|- ", "`- ", "|  ", "   ") if ascii_only else ("├─ ", "└─ ", "│  ", "   ")
+
+    def walk(node: Node, prefix: str) -> None:
+        for i, child in enumerate(node.children):
+            is_last = i == len(node.children) - 1
+            lines.append(prefix + (last if is_last else branch) + node_line(child))
+            walk(child, prefix + (space if is_last else pipe))
+
+    walk(root, "")
+    text = "\n".join(lines)
+    if ascii_only:
+        for uni, asc in ASCII_REPLACEMENTS.items():
+            text = text.replace(uni, asc)
+    return text

@@ -1,0 +1,109 @@
+"""`gru-tui trace` end to end, in a subprocess, as a user runs it."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from gru_tui import GRUConfig, trace
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gru_tui", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_json_equals_trace_to_dict():
+    result = run("trace", "--input-size", "10", "--hidden-size", "32", "--num-layers", "2", "--bidirectional",
+                 "--batch-first", "--batch-size", "1", "--seq-len", "35", "--h0", "--json")
+    assert result.returncode == 0, result.stderr
+    config = GRUConfig(input_size=10, hidden_size=32, num_layers=2, bidirectional=True, batch_first=True,
+                       batch_size=1, seq_len=35, with_h0=True)
+    assert json.loads(result.stdout) == trace(config).to_dict()
+
+
+def test_packed_json():
+    result = run("trace", "--lengths", "7,5,2", "--seq-len", "7", "--input-size", "3", "--hidden-size", "4", "--json")
+    assert result.returncode == 0, result.stderr
+    d = json.loads(result.stdout)
+    assert d["config"]["batch_size"] == 3  # batch size follows the lengths when not given
+    assert d["output"]["data_shape"] == [14, 4]
+    assert d["output"]["batch_sizes"] == [3, 3, 2, 2, 2, 1, 1]
+    assert d["output"]["padded_shape"] == [7, 3, 4]
+
+
+def test_text_tree_writes_shapes_like_the_write_up():
+    result = run("trace", "--input-size", "10", "--hidden-size", "32", "--num-layers", "2", "--bidirectional",
+                 "--batch-first", "--batch-size", "1", "--seq-len", "35")
+    assert result.returncode == 0, result.stderr
+    assert "output  [1, 35, 64]" in result.stdout
+    assert "h_n  [4, 1, 32]" in result.stdout
+    assert "batch_first never applies to h_n" in result.stdout
+    assert "r_t = σ(" in result.stdout
+
+
+def test_ascii_tree():
+    result = run("trace", "--ascii")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.isascii()
+    assert "r_t = sigmoid(" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        (["--hidden-size", "0"], "hidden_size"),
+        (["--num-layers", "-1"], "num_layers"),
+        (["--dropout", "1.5"], "dropout"),
+        (["--dtype", "int8"], "dtype"),
+        (["--device", "tpu:0"], "device"),
+        (["--lengths", "3,x"], "lengths"),
+        (["--lengths", "99", "--seq-len", "5"], "lengths"),
+        (["--batch-size", "2", "--lengths", "3"], "lengths"),
+    ],
+)
+def test_bad_value_is_one_line_exit_2(args, field):
+    result = run("trace", *args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {field}: "), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_flag_is_argparse_exit_2():
+    result = run("trace", "--hiden-size", "3")
+    assert result.returncode == 2
+    assert "unrecognized arguments" in result.stderr
+
+
+def test_non_integer_size_is_refused_by_name():
+    result = run("trace", "--hidden-size", "abc")
+    assert result.returncode == 2
+    assert "--hidden-size" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_memory_guard_exits_cleanly():
+    result = run("trace", "--input-size", "4096", "--hidden-size", "65536", "--num-layers", "64")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: device: this run needs about") and "Traceback" not in result.stderr
+
+
+def test_app_without_a_terminal_says_so():
+    result = subprocess.run([sys.executable, "-m", "gru_tui"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2
+    assert "needs a terminal" in result.stderr
+
+
+CORE_MODULES = ["gru_tui", "gru_tui.config", "gru_tui.shapes", "gru_tui.report", "gru_tui.tree", "gru_tui.tracing",
+                "gru_tui.summary", "gru_tui.files", "gru_tui.devices", "gru_tui.cli"]
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_core_does_not_import_textual(module):
+    code = f"import sys, {module}; from gru_tui import trace, GRUConfig; trace(GRUConfig()); assert 'textual' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120).returncode == 0
+
+
+def test_config_and_derive_import_without_torch():
+    code = "import sys, gru_tui, gru_tui.shapes; gru_tui.derive(gru_tui.GRUConfig()); assert 'torch' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60).returncode == 0
