@@ -1,0 +1,59 @@
+"""The PyTorch code a learner would write for a configuration, the way the original write-up teaches it.
+
+Shared by the app's code pane, the handouts and the CLI; the tests run it with
+torch and compare what it prints with the report.
+"""
+
+from __future__ import annotations
+
+from .config import GRUConfig
+from .report import Packed, Report, format_shape
+from .shapes import derive
+from .tree import gru_call
+
+
+def pytorch_code(config: GRUConfig, report: Report | None = None) -> str:
+    """Runnable code building the GRU, its input and h0, running it and printing the shapes.
+
+    The expected shapes are written as comments, from ``report`` (measured) when
+    given, else from the rules.
+    """
+    c = config
+    report = report or derive(config)
+    lines = ["import torch", "from torch import nn"]
+    if c.packed:
+        lines.append("from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence")
+    device = f', device="{c.device}"' if c.device != "cpu" else ""
+    dtype = f", dtype=torch.{c.dtype}" if c.dtype != "float32" else ""
+    lines += ["", f"gru = {gru_call(c)[:-1]}{device}{dtype})"]
+
+    inp = report.input
+    padded_input = inp.padded if isinstance(inp, Packed) else inp
+    lines.append(f"x = torch.randn({', '.join(map(str, padded_input.shape))}{device}{dtype})  # {_dims(padded_input)}")
+    if c.packed:
+        lines.append(
+            f"x = pack_padded_sequence(x, torch.tensor({list(c.lengths or ())}), "
+            f"batch_first={c.batch_first}, enforce_sorted=False)"
+        )
+    if report.h0 is not None:
+        lines.append(f"h0 = torch.randn({', '.join(map(str, report.h0.shape))}{device}{dtype})  # {_dims(report.h0)}")
+        lines.append("output, h_n = gru(x, h0)")
+    else:
+        lines.append("output, h_n = gru(x)")
+    lines.append("")
+    if isinstance(report.output, Packed):
+        padded = report.output.padded
+        lines += [
+            f"print(list(output.data.shape))  # {format_shape(report.output.data.shape)}  (sum of lengths, D*hidden_size)",
+            f"padded, lengths = pad_packed_sequence(output, batch_first={c.batch_first})",
+            f"print(list(padded.shape))  # {format_shape(padded.shape)}  {_dims(padded)}",
+        ]
+    else:
+        lines.append(f"print(list(output.shape))  # {format_shape(report.output.shape)}  {_dims(report.output)}")
+    lines.append(f"print(list(h_n.shape))  # {format_shape(report.h_n.shape)}  {_dims(report.h_n)}")
+    return "\n".join(lines) + "\n"
+
+
+def _dims(t) -> str:
+    dims = t.data.dims if isinstance(t, Packed) else t.dims
+    return "(" + ", ".join(dims) + ")"

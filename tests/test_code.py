@@ -1,0 +1,33 @@
+"""The generated PyTorch code runs, and prints exactly the shapes the report shows."""
+
+import contextlib
+import io
+
+import pytest
+
+from gru_tui import GRUConfig, trace
+from gru_tui.code import pytorch_code
+from gru_tui.report import Packed
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        GRUConfig(input_size=10, hidden_size=32, batch_first=True, batch_size=1, seq_len=35),
+        GRUConfig(input_size=10, hidden_size=32, num_layers=2, bidirectional=True, batch_first=True, with_h0=True),
+        GRUConfig(input_size=3, hidden_size=4, batch_size=3, seq_len=7, lengths=(7, 5, 2), dtype="float64"),
+        GRUConfig(input_size=3, hidden_size=4, unbatched=True, seq_len=5, bias=False, dropout=0.5, num_layers=2),
+        GRUConfig(input_size=3, hidden_size=4, device="meta"),
+    ],
+)
+def test_code_prints_the_report_shapes(config):
+    report = trace(config)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(pytorch_code(config, report), {})
+    printed = out.getvalue().split("\n")
+    first = report.output.data.shape if isinstance(report.output, Packed) else report.output.shape
+    assert printed[0] == str(list(first))
+    if isinstance(report.output, Packed):
+        assert printed[1] == str(list(report.output.padded.shape))
+    assert printed[-2] == str(list(report.h_n.shape))
