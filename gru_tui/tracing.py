@@ -186,6 +186,10 @@ class _Run:
             self.checkpoint(0.05 + 0.75 * layer / c.num_layers, f"layer {layer} of {c.num_layers}")
             start = layer * D * per_direction
             layer_weights = weights[start : start + D * per_direction]
+            if self.device.type == "cuda":
+                # cuDNN would read views into the module's flat weight buffer with that buffer's alignment
+                # padding and compute wrong values for later layers (seen on an H200, hidden_size 1); copies are safe.
+                layer_weights = [w.clone() for w in layer_weights]
             layer_hx = hx[layer * D : (layer + 1) * D]
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*contiguous chunk of memory.*")

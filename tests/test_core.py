@@ -70,6 +70,8 @@ def assert_matches_torch(c: GRUConfig):
     # the layer chain and the hand-computed gates agree with the module's own numbers
     if c.device != "meta":
         tol = {"float64": 1e-9, "float32": 1e-4, "float16": 2e-2, "bfloat16": 1e-1}[c.dtype]
+        if c.device.startswith("cuda") and c.dtype == "float32":
+            tol = 1e-3  # cuDNN uses TF32 for float32 matmuls by default; the hand-computed step does not
         assert report.checks["output_max_error"] <= tol
         assert report.checks["h_n_max_error"] <= tol
         assert report.checks["step_max_error"] <= tol * 10
