@@ -149,7 +149,7 @@ class Report:
             "derived": self.derived,
             "device": self.config.device,
             "dtype": self.config.dtype,
-            "input": self.input.to_dict(),
+            "input": _input_dict(self.input),
             "input_view": self.input_view.to_dict() if self.input_view else None,
             "h0": self.h0.to_dict() if self.h0 else None,
             "parameters": {name: list(shape) for name, shape in self.parameters.items()},
@@ -176,6 +176,13 @@ class Report:
         from .tree import build_tree
 
         return build_tree(self)
+
+
+def _input_dict(inp: Tensor | Packed) -> dict[str, Any]:
+    """A packed input is still passed as a padded tensor first: its shape is that tensor's."""
+    if isinstance(inp, Packed):
+        return {"shape": list(inp.padded.shape), "dims": list(inp.padded.dims), **inp.to_dict()}
+    return inp.to_dict()
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ def test_packed_json():
     assert d["output"]["data_shape"] == [14, 4]
     assert d["output"]["batch_sizes"] == [3, 3, 2, 2, 2, 1, 1]
     assert d["output"]["padded_shape"] == [7, 3, 4]
+    assert d["input"]["shape"] == [7, 3, 3]  # the padded tensor the user packs
 
 
 def test_text_tree_writes_shapes_like_the_write_up():
