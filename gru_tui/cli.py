@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Sequence
 
@@ -91,6 +92,8 @@ def build_app_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gru-tui", description="Open the app; flags prefill its form.")
     add_config_flags(parser)
     parser.add_argument("--present", action="store_true", help="broadcast this configuration to `gru-tui serve --follow` viewers")
+    # Set by `gru-tui serve --follow` on the copies it serves: follow the presenter, read-only.
+    parser.add_argument("--follow", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -141,13 +144,20 @@ def run_trace(args: argparse.Namespace) -> int:
 
 def run_app(args: argparse.Namespace) -> int:
     config = config_from_args(args, GRUConfig()) if has_config_flags(args) else FIRST_EXAMPLE
-    if not sys.stdout.isatty() or not sys.stdin.isatty():
+    if args.present and args.follow:
+        return fail("--present and --follow: a copy either presents or follows, not both")
+    if not _served_to_browser() and (not sys.stdout.isatty() or not sys.stdin.isatty()):
         return fail("the app needs a terminal; for a report without one, use `gru-tui trace` (add --json for JSON)")
     from .app import make_app
 
-    app = make_app(config=config, present=args.present)
+    app = make_app(config=config, present=args.present, follow=args.follow)
     app.run()
     return app.return_code or 0
+
+
+def _served_to_browser() -> bool:
+    """textual-serve runs each copy with pipes for stdio and Textual's web driver instead of a terminal."""
+    return os.environ.get("TEXTUAL_DRIVER", "").endswith("web_driver:WebDriver")
 
 
 def _utf8_stdout() -> bool:
