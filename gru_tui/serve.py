@@ -16,11 +16,13 @@ The page is never framed by another one (X-Frame-Options, CSP) and sends no Refe
 from __future__ import annotations
 
 import argparse
+import asyncio
 import functools
 import ipaddress
 import os
 import secrets
 import shlex
+import signal
 import sys
 from typing import Any, Sequence
 from urllib.parse import urlsplit
@@ -168,12 +170,30 @@ def _server_class():
             }
 
         async def on_startup(self, app: web.Application) -> None:
-            print(f"gru-tui serve: serving `{self.command}`", flush=True)
-            print("Open this address in a browser (it holds the access token; share it only with your class):", flush=True)
-            print(f"    {self.url}", flush=True)
+            pass  # textual-serve prints its banner here, before the port is bound; see serve()
+
+        def serve(self, debug: bool = False) -> None:
+            """As textual-serve's, but the address is printed once the port is bound, not before."""
+            self.debug = debug
+            self.initialize_logging()
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, self.request_exit)
+            web.run_app(
+                self._make_app(), host=self.host, port=self.port, handle_signals=False, loop=loop, print=self._announce
+            )
+
+        def _announce(self, _aiohttp_banner: str) -> None:
+            lines = [
+                f"gru-tui serve: serving `{self.command}`",
+                "Open this address in a browser (it holds the access token; share it only with your class):",
+                f"    {self.url}",
+            ]
             if is_loopback(self.host):
-                print(f"From another machine: ssh -L {self.port}:127.0.0.1:{self.port} <this host>, then open it there.", flush=True)
-            print("Press Ctrl+C to stop.", flush=True)
+                lines.append(f"From another machine: ssh -L {self.port}:127.0.0.1:{self.port} <this host>, then open it there.")
+            lines.append("Press Ctrl+C to stop.")
+            print("\n".join(lines), flush=True)
 
     return _GuardedServer
 
