@@ -3,7 +3,7 @@
 The transport is one small JSON file in a private directory (mode 0700), replaced
 atomically on each change and stamped with the presenter's id and a sequence
 number. Followers poll it (the app every 0.25 s, so a change reaches them within
-a second); a poll that finds nothing new costs one ``stat``. ``gru-tui --present``
+a second); a poll that finds nothing new reads a few hundred bytes. ``gru-tui --present``
 and the copies served by ``gru-tui serve --follow`` run as the same user on the
 same machine, so a file is all they need: no port, nothing another user can reach.
 """
@@ -16,7 +16,7 @@ import os
 import secrets
 from pathlib import Path
 
-from .config import ConfigError, GRUConfig
+from .config import GRUConfig
 from .files import write_atomic
 
 ENV_FILE = "GRU_TUI_FOLLOW_FILE"
@@ -75,27 +75,26 @@ class Follower:
     def __init__(self, path: str | os.PathLike[str] | None = None):
         self.path = Path(path) if path is not None else follow_file()
         self.last_error: str | None = None
-        self._stamp: tuple[int, int, int] | None = None
         self._seen: tuple[str, int] | None = None
 
     def poll(self) -> GRUConfig | None:
-        try:
-            st = self.path.stat()
-        except OSError:
-            return None  # no presenter yet
-        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)  # an atomic replace gives a new inode
-        if stamp == self._stamp:
-            return None
-        self._stamp = stamp
+        # Read it each time: a few hundred bytes. An mtime/inode check could miss a change, as
+        # file systems reuse inode numbers and some clocks tick coarsely; (presenter, seq) cannot.
         try:
             payload = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None  # no presenter yet
+        except (OSError, ValueError) as error:
+            self._skip(f"{self.path}: {error}")
+            return None
+        try:
             if not isinstance(payload, dict) or payload.get("format") != FORMAT:
                 raise ValueError("not a gru-tui follow file")
             seen = (str(payload["presenter"]), int(payload["seq"]))
             if seen == self._seen:
                 return None
             config = GRUConfig.from_dict(payload["config"])
-        except (OSError, ValueError, KeyError, TypeError, ConfigError) as error:
+        except (ValueError, KeyError, TypeError) as error:  # ConfigError is a ValueError
             self._skip(f"{self.path}: {error}")
             return None
         self._seen = seen

@@ -59,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--follow", action="store_true", help="every served copy follows the configuration of `gru-tui --present`, read-only"
     )
-    parser.add_argument("--token", default=None, help="the access token (default: a new random one each start)")
+    parser.add_argument(
+        "--token", default=None, help="the access token (default: a new random one each start; a token given here shows in `ps`)",
+    )
     return parser
 
 
@@ -100,7 +102,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
-    server = make_server(served_command(args.follow), host=args.host, port=args.port, token=token)
+    notes = []
+    if args.follow:
+        from .follow import follow_file
+
+        notes.append(f"Follow mode: every copy shows, read-only, what `gru-tui --present` shows (via {follow_file()}).")
+    server = make_server(served_command(args.follow), host=args.host, port=args.port, token=token, notes=notes)
     try:
         server.serve()
     except OSError as error:
@@ -117,9 +124,10 @@ def _server_class():
     from textual_serve.server import Server, to_int
 
     class _GuardedServer(Server):
-        def __init__(self, command: str, host: str, port: int, token: str):
+        def __init__(self, command: str, host: str, port: int, token: str, notes: Sequence[str]):
             super().__init__(command, host=host, port=port, title="gru-tui")
             self.token = token
+            self.notes = list(notes)
             self.url = f"http://{url_host(host)}:{port}/?token={token}"
 
         async def _make_app(self) -> web.Application:
@@ -192,7 +200,7 @@ def _server_class():
             ]
             if is_loopback(self.host):
                 lines.append(f"From another machine: ssh -L {self.port}:127.0.0.1:{self.port} <this host>, then open it there.")
-            lines.append("Press Ctrl+C to stop.")
+            lines += self.notes + ["Press Ctrl+C to stop."]
             print("\n".join(lines), flush=True)
 
     return _GuardedServer
@@ -203,6 +211,6 @@ def _hostname(host_header: str) -> str:
     return urlsplit(f"//{host_header}").hostname or ""
 
 
-def make_server(command: str, host: str, port: int, token: str):
-    """A textual-serve Server for ``command`` with the guards above."""
-    return _server_class()(command, host=host, port=port, token=token)
+def make_server(command: str, host: str, port: int, token: str, notes: Sequence[str] = ()):
+    """A textual-serve Server for ``command`` with the guards above; ``notes`` are printed with its address."""
+    return _server_class()(command, host=host, port=port, token=token, notes=notes)

@@ -138,6 +138,13 @@ def test_loopback_prints_no_warning():
         assert "WARNING" not in printed  # the warning comes before the address when there is one
 
 
+def test_follow_mode_says_what_the_copies_follow(tmp_path):
+    follow = tmp_path / "class.json"
+    with serve("--follow", env={"GRU_TUI_FOLLOW_FILE": str(follow)}) as (_base, _token, printed):
+        pass
+    assert "gru_tui --follow`" in printed.splitlines()[0]
+
+
 def test_loopback_names():
     assert all(is_loopback(h) for h in ("127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.5", "example.org"))

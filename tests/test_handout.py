@@ -1,0 +1,81 @@
+"""Handouts: Markdown and JSON from a traced report, written atomically, never over a file without leave."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from gru_tui import trace
+from gru_tui.code import pytorch_code
+from gru_tui.files import FileExistsRefused
+from gru_tui.handout import export, json_handout, markdown_handout
+from gru_tui.lessons import PRESETS
+from gru_tui.summary import summary_rows
+from gru_tui.tree import render_text
+
+
+def fenced(markdown: str, language: str) -> str:
+    blocks = re.findall(rf"```{language}\n(.*?)\n```", markdown, flags=re.S)
+    assert len(blocks) == 1
+    return blocks[0]
+
+
+@pytest.fixture(scope="module")
+def report():
+    return trace(PRESETS["bidirectional"].config.replace(with_h0=True))
+
+
+def test_markdown_holds_config_code_tree_figures_and_rules(report):
+    md = markdown_handout(report)
+    assert md.startswith("# nn.GRU(10, 32, num_layers=2, batch_first=True, bidirectional=True)\n")
+    assert "traced from the real nn.GRU on cpu" in md
+    assert "| hidden_size | 32 |" in md and "| lengths | none |" in md
+    assert fenced(md, "python") + "\n" == pytorch_code(report.config, report)
+    assert fenced(md, "text") == render_text(report.tree())
+    for label, _value in summary_rows(report):
+        assert f"| {label} |" in md
+    assert "## The shape rules" in md and "whatever batch_first says" in md
+
+
+def test_markdown_code_runs_and_prints_the_reports_shapes(report):
+    code = fenced(markdown_handout(report), "python")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [str(list(report.output.shape)), str(list(report.h_n.shape))]
+
+
+def test_packed_markdown(tmp_path):
+    report = trace(PRESETS["packed"].config)
+    md = markdown_handout(report)
+    assert "| lengths | 7, 5, 2 |" in md and "PackedSequence" in md
+
+
+def test_json_is_the_trace_report_plus_the_code(report):
+    data = json.loads(json_handout(report))
+    code = data.pop("code")
+    assert data == json.loads(json.dumps(report.to_dict()))
+    assert code == pytorch_code(report.config, report)
+
+
+@pytest.mark.parametrize("name, fmt", [("lesson.md", None), ("lesson.json", None), ("lesson.txt", "md")])
+def test_export_writes_and_refuses_to_overwrite(tmp_path, report, name, fmt):
+    path = tmp_path / name
+    export(report, path, fmt)
+    first = path.read_text()
+    assert first == (json_handout(report) if name.endswith(".json") else markdown_handout(report))
+    with pytest.raises(FileExistsRefused):
+        export(report, path, fmt)
+    assert path.read_text() == first
+    export(trace(PRESETS["one-layer"].config), path, fmt, overwrite=True)
+    assert path.read_text() != first
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left behind
+
+
+def test_export_refuses_an_unknown_format(tmp_path, report):
+    with pytest.raises(ValueError, match="handout format must be one of md, json"):
+        export(report, tmp_path / "lesson.docx")
+    assert list(tmp_path.iterdir()) == []
