@@ -146,7 +146,7 @@ def _server_class():
             if not response.prepared:  # the websocket's answer is already on its way
                 response.headers.update(SECURITY_HEADERS)
                 if "token" in request.query:
-                    response.set_cookie(COOKIE, self.token, httponly=True, samesite="Strict", path="/")
+                    response.set_cookie(COOKIE, self.token, httponly=True, samesite="Strict", path="/", secure=request.secure)
             return response
 
         def refusal(self, request: web.Request) -> str | None:

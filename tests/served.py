@@ -98,9 +98,11 @@ class Browser:
             start_new_session=True,
         )
         port_file = Path(profile.name) / "DevToolsActivePort"
+        deadline = time.monotonic() + 60
         while not port_file.exists() or not port_file.read_text().strip():
-            if proc.poll() is not None:
-                raise AssertionError("chromium exited at start")
+            if proc.poll() is not None or time.monotonic() > deadline:
+                stop_group(proc)
+                raise AssertionError("chromium did not start its DevTools endpoint")
             await asyncio.sleep(0.1)
         port = int(port_file.read_text().split()[0])
         session = aiohttp.ClientSession()
@@ -119,10 +121,15 @@ class Browser:
         self.profile.cleanup()
 
     async def call(self, method: str, **params):
+        import aiohttp
+
         self._id += 1
         await self.ws.send_json({"id": self._id, "method": method, "params": params})
         while True:
-            message = json.loads((await self.ws.receive()).data)
+            received = await self.ws.receive()
+            if received.type != aiohttp.WSMsgType.TEXT:
+                raise AssertionError(f"{method}: the DevTools connection closed ({received.type.name})")
+            message = json.loads(received.data)
             if message.get("id") == self._id:
                 if "error" in message:
                     raise AssertionError(f"{method}: {message['error']}")

@@ -327,6 +327,12 @@ def test_too_large_a_shape_is_refused_by_field():
     with pytest.raises(ConfigError) as error:
         explain(PRESETS["one-layer"].config, h0_shape=(1, 0, 32))
     assert error.value.field == "h0_shape"
+    with pytest.raises(ConfigError) as error:  # small input, but a huge output to allocate
+        explain(PRESETS["one-layer"].config.replace(hidden_size=2048, num_layers=3), input_shape=(2000, 35, 10))
+    assert error.value.field in ("input_shape", "hidden_size")
+    with pytest.raises(ConfigError) as error:  # the configuration itself is too big to run here
+        explain(PRESETS["one-layer"].config.replace(batch_size=64, seq_len=10**6))
+    assert error.value.field == "seq_len"
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

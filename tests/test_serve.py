@@ -224,5 +224,6 @@ async def test_in_chromium():
                 assert await browser.wait_for("document.title !== 'waiting' && document.title") == "refused"
             finally:
                 site.shutdown()
+                site.server_close()
         finally:
             await browser.close()

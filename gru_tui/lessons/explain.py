@@ -85,9 +85,10 @@ def explain(config: GRUConfig, input_shape: Shape | None = None, h0_shape: Shape
     if h0_shape is None and config.with_h0:
         h0_shape = expected_h0
     h0_shape = tuple(h0_shape) if h0_shape is not None else None
-    _check_size("input_shape", input_shape)
+    _check_size("seq_len", expected_input, c, "the explainer runs small inputs; make batch_size x seq_len smaller")
+    _check_size("input_shape", input_shape, c)
     if h0_shape is not None:
-        _check_size("h0_shape", h0_shape)
+        _check_size("h0_shape", h0_shape, c)
 
     gru = _module(c)
     output_shape, h_n_shape, error = _run(gru, input_shape, h0_shape)
@@ -112,14 +113,20 @@ def explain(config: GRUConfig, input_shape: Shape | None = None, h0_shape: Shape
     )
 
 
-def _check_size(field: str, shape: Shape) -> None:
+def _check_size(field: str, shape: Shape, c: GRUConfig, advice: str = "") -> None:
     if not shape or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in shape):
         raise ConfigError(field, f"every dimension must be a whole number, 1 or more; got {list(shape)}")
     elements = 1
     for n in shape:
         elements *= n
-    if elements > MAX_ELEMENTS:
-        raise ConfigError(field, f"{format_shape(shape)} has {elements:,} elements; the explainer runs at most {MAX_ELEMENTS:,}")
+    # What the run would allocate: the tensor itself, and each layer's output over the same steps.
+    steps = elements // shape[-1] if len(shape) > 1 else 1
+    produced = steps * c.num_directions * c.hidden_size * c.num_layers
+    if max(elements, produced) > MAX_ELEMENTS:
+        raise ConfigError(
+            field,
+            advice or f"{format_shape(shape)} is too large to run here: the explainer runs at most {MAX_ELEMENTS:,} elements a tensor",
+        )
 
 
 def _module(c: GRUConfig):
