@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--ascii", action="store_true", default=None, help="plain ASCII tree (automatic without a UTF-8 terminal)")
     trace.add_argument("--force", action="store_true", help="run even when the memory estimate exceeds what is free")
     trace.add_argument("--derived", action="store_true", help="print the shapes from the rules alone, without running torch")
+    trace.add_argument("--handout", metavar="FILE.md|FILE.json", help="also write the lesson handout (Markdown or JSON, by the suffix)")
+    trace.add_argument("--overwrite", action="store_true", help="let --handout replace an existing file")
     return parser
 
 
@@ -130,6 +132,18 @@ def run_trace(args: argparse.Namespace) -> int:
         report = derive(config.validate()) if args.derived else trace(config, force=args.force)
     except TraceError as error:
         return fail(str(error), 1)
+    if args.handout:
+        from .files import FileExistsRefused
+        from .handout import export
+
+        try:
+            export(report, args.handout, overwrite=args.overwrite)
+        except FileExistsRefused:
+            return fail(f"handout: {args.handout} exists; add --overwrite to replace it")
+        except ValueError as error:
+            return fail(f"handout: {error}")
+        except OSError as error:
+            return fail(f"handout: cannot write {args.handout}: {error.strerror or error}", 1)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
         return 0

@@ -79,3 +79,24 @@ def test_export_refuses_an_unknown_format(tmp_path, report):
     with pytest.raises(ValueError, match="handout format must be one of md, json"):
         export(report, tmp_path / "lesson.docx")
     assert list(tmp_path.iterdir()) == []
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gru_tui", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_trace_writes_a_handout_and_asks_before_replacing_it(tmp_path):
+    path = tmp_path / "lesson.md"
+    flags = ("--num-layers", "2", "--bidirectional", "--batch-first")
+    result = run("trace", *flags, "--handout", str(path))
+    assert result.returncode == 0, result.stderr
+    config = PRESETS["bidirectional"].config
+    assert path.read_text().startswith("# nn.GRU(10, 32, num_layers=2, batch_first=True, bidirectional=True)")
+    assert fenced(path.read_text(), "text") == render_text(trace(config).tree())
+    result = run("trace", "--handout", str(path))
+    assert result.returncode == 2 and result.stderr == f"error: handout: {path} exists; add --overwrite to replace it\n"
+    assert "bidirectional=True" in path.read_text()
+    assert run("trace", "--handout", str(path), "--overwrite").returncode == 0
+    assert "bidirectional=True" not in path.read_text()
+    result = run("trace", "--handout", str(tmp_path / "lesson.pdf"))
+    assert result.returncode == 2 and "handout format must be one of md, json" in result.stderr
