@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--ascii", action="store_true", default=None, help="plain ASCII tree (automatic without a UTF-8 terminal)")
     trace.add_argument("--force", action="store_true", help="run even when the memory estimate exceeds what is free")
     trace.add_argument("--derived", action="store_true", help="print the shapes from the rules alone, without running torch")
-    trace.add_argument("--handout", metavar="FILE.md|FILE.json", help="also write the lesson handout (Markdown or JSON, by the suffix)")
+    trace.add_argument("--handout", metavar="FILE.md|.json|.svg", help="also write the lesson handout (Markdown, JSON or an SVG of the tree, by the suffix)")
     trace.add_argument("--overwrite", action="store_true", help="let --handout replace an existing file")
     return parser
 

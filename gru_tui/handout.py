@@ -1,12 +1,14 @@
-"""Handouts: the current lesson as Markdown (to print or share) or JSON, written atomically.
+"""Handouts: the current lesson as Markdown (to print or share), JSON or SVG, written atomically.
 
 Everything in a handout comes from the report and the shared renderers (the
 PyTorch code, the text tree, the summary rows), so it says what the app says.
-The SVG screenshot is the app's to take (it needs the screen).
+The SVG screenshot is the app's to take (it needs the screen); it passes it to
+``export``, which draws the shape tree instead when there is none (the CLI).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -17,7 +19,7 @@ from .report import Report
 from .summary import summary_rows
 from .tree import gru_call, render_text
 
-FORMATS = ("md", "json")
+FORMATS = ("md", "json", "svg")
 
 SHAPE_RULES = (
     "output: (batch, seq, D*hidden_size) with batch_first=True, else (seq, batch, D*hidden_size); "
@@ -68,16 +70,40 @@ def json_handout(report: Report) -> str:
     return json.dumps({**report.to_dict(), "code": pytorch_code(report.config, report)}, indent=2) + "\n"
 
 
-def export(report: Report, path: str | os.PathLike[str], fmt: str | None = None, overwrite: bool = False) -> Path:
-    """Write the handout as ``fmt`` ("md" or "json"; by default from the file's suffix).
+def svg_handout(report: Report) -> str:
+    """The shape tree as an SVG picture of a terminal (for the CLI; the app passes its own screenshot)."""
+    from rich.console import Console
+    from rich.text import Text
 
-    Atomic; an existing file raises ``files.FileExistsRefused`` unless ``overwrite``.
+    text = render_text(report.tree())
+    console = Console(record=True, width=max(80, *(len(line) + 1 for line in text.splitlines())), file=io.StringIO())
+    console.print(Text(text), soft_wrap=True)
+    return console.export_svg(title=f"gru-tui: {gru_call(report.config)}")
+
+
+def export(
+    report: Report,
+    path: str | os.PathLike[str],
+    fmt: str | None = None,
+    overwrite: bool = False,
+    screenshot: str | None = None,
+) -> Path:
+    """Write the handout as ``fmt`` ("md", "json" or "svg"; by default from the file's suffix).
+
+    For "svg", ``screenshot`` is the app's SVG screenshot when it has one, else the
+    shape tree is drawn. Atomic; an existing file raises ``files.FileExistsRefused``
+    unless ``overwrite``.
     """
     path = Path(path)
     fmt = fmt or path.suffix.lstrip(".").lower().replace("markdown", "md")
     if fmt not in FORMATS:
         raise ValueError(f"handout format must be one of {', '.join(FORMATS)} (from the file name or given), got {fmt!r}")
-    text = markdown_handout(report) if fmt == "md" else json_handout(report)
+    if fmt == "md":
+        text = markdown_handout(report)
+    elif fmt == "json":
+        text = json_handout(report)
+    else:
+        text = screenshot if screenshot is not None else svg_handout(report)
     return write_atomic(path, text, overwrite=overwrite)
 
 

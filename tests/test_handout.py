@@ -75,8 +75,31 @@ def test_export_writes_and_refuses_to_overwrite(tmp_path, report, name, fmt):
     assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left behind
 
 
+def test_svg_draws_the_tree_or_keeps_the_apps_screenshot(tmp_path, report):
+    import xml.dom.minidom
+
+    path = export(report, tmp_path / "lesson.svg")
+    svg = xml.dom.minidom.parse(str(path))  # well-formed
+    assert svg.documentElement.tagName == "svg"
+
+    def texts(node):
+        if node.nodeType == node.TEXT_NODE:
+            yield node.data
+        for child in node.childNodes:
+            yield from texts(child)
+
+    drawn = "".join(texts(svg.documentElement)).replace("\xa0", " ")
+    assert "gru-tui: nn.GRU(10, 32, num_layers=2, batch_first=True, bidirectional=True)" in drawn
+    assert f"h_n  {list(report.h_n.shape)}" in drawn
+    screenshot = '<svg xmlns="http://www.w3.org/2000/svg"><text>the app</text></svg>'
+    export(report, tmp_path / "screen.svg", screenshot=screenshot)
+    assert (tmp_path / "screen.svg").read_text() == screenshot
+    with pytest.raises(FileExistsRefused):
+        export(report, tmp_path / "screen.svg", screenshot="<svg/>")
+
+
 def test_export_refuses_an_unknown_format(tmp_path, report):
-    with pytest.raises(ValueError, match="handout format must be one of md, json"):
+    with pytest.raises(ValueError, match="handout format must be one of md, json, svg"):
         export(report, tmp_path / "lesson.docx")
     assert list(tmp_path.iterdir()) == []
 
@@ -99,4 +122,4 @@ def test_trace_writes_a_handout_and_asks_before_replacing_it(tmp_path):
     assert run("trace", "--handout", str(path), "--overwrite").returncode == 0
     assert "bidirectional=True" not in path.read_text()
     result = run("trace", "--handout", str(tmp_path / "lesson.pdf"))
-    assert result.returncode == 2 and "handout format must be one of md, json" in result.stderr
+    assert result.returncode == 2 and "handout format must be one of md, json, svg" in result.stderr
