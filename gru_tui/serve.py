@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import html
 import ipaddress
 import os
 import secrets
@@ -29,7 +30,7 @@ from urllib.parse import urlsplit
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
-COOKIE = "gru_tui_token"
+COOKIE_PREFIX = "gru_tui_token_"  # + the port: cookies ignore ports, and two servers must not share one
 # The served command, for the serve layer's own development with a tiny app; users never set it.
 ENV_COMMAND = "GRU_TUI_SERVE_COMMAND"
 LOOPBACK_NAMES = {"localhost", "localhost.", "ip6-localhost"}
@@ -129,6 +130,7 @@ def _server_class():
             self.token = token
             self.notes = list(notes)
             self.url = f"http://{url_host(host)}:{port}/?token={token}"
+            self.cookie = f"{COOKIE_PREFIX}{port}"
 
         async def _make_app(self) -> web.Application:
             app = await super()._make_app()
@@ -140,20 +142,23 @@ def _server_class():
             refusal = self.refusal(request)
             if refusal is not None:
                 return web.Response(
-                    status=403, text=FORBIDDEN_PAGE.format(reason=refusal), content_type="text/html", headers=SECURITY_HEADERS
+                    status=403,
+                    text=FORBIDDEN_PAGE.format(reason=html.escape(refusal)),
+                    content_type="text/html",
+                    headers=SECURITY_HEADERS,
                 )
             response = await handler(request)
             if not response.prepared:  # the websocket's answer is already on its way
                 response.headers.update(SECURITY_HEADERS)
                 if "token" in request.query:
-                    response.set_cookie(COOKIE, self.token, httponly=True, samesite="Strict", path="/", secure=request.secure)
+                    response.set_cookie(self.cookie, self.token, httponly=True, samesite="Strict", path="/", secure=request.secure)
             return response
 
         def refusal(self, request: web.Request) -> str | None:
             """Why this request is refused, or None when it may pass."""
             if is_loopback(self.host) and not is_loopback(_hostname(request.host)):
                 return "This server answers only to this machine's own names (localhost, 127.0.0.1)."
-            token = request.query.get("token", request.cookies.get(COOKIE, ""))
+            token = request.query.get("token", request.cookies.get(self.cookie, ""))
             if not secrets.compare_digest(token.encode(), self.token.encode()):
                 return "This address needs the right access token." if token else "This address needs an access token."
             if request.headers.get("Upgrade", "").lower() == "websocket" or request.path == "/ws":

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import aiohttp
@@ -29,6 +30,10 @@ def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, dict
         return error.code, error.read().decode(), dict(error.headers)
 
 
+def cookie_name(url: str) -> str:
+    return f"gru_tui_token_{urllib.parse.urlsplit(url).port}"
+
+
 @pytest.fixture(scope="module")
 def server():
     with serve() as (base, token, _printed):
@@ -45,15 +50,15 @@ def test_requests_need_the_token(server):
     assert status == 200
     assert 'data-session-websocket-url="ws://127.0.0.1:' in page
     cookie = headers["Set-Cookie"]
-    assert cookie.startswith(f"gru_tui_token={token};") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert cookie.startswith(f"{cookie_name(base)}={token};") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
     assert headers["X-Frame-Options"] == "DENY" and headers["Referrer-Policy"] == "no-referrer"
 
 
 def test_the_cookie_opens_the_assets(server):
     base, token = server
-    status, script, _ = get(f"{base}/static/js/textual.js", {"Cookie": f"gru_tui_token={token}"})
+    status, script, _ = get(f"{base}/static/js/textual.js", {"Cookie": f"{cookie_name(base)}={token}"})
     assert status == 200 and "WebSocket" in script
-    assert get(f"{base}/static/js/textual.js", {"Cookie": "gru_tui_token=wrong"})[0] == 403
+    assert get(f"{base}/static/js/textual.js", {"Cookie": f"{cookie_name(base)}=wrong"})[0] == 403
 
 
 def test_the_403_page_says_what_to_do(server):
@@ -75,7 +80,7 @@ async def ws_status(url: str, origin: str | None, cookie: str | None) -> int:
     if origin is not None:
         headers["Origin"] = origin
     if cookie is not None:
-        headers["Cookie"] = f"gru_tui_token={cookie}"
+        headers["Cookie"] = f"{cookie_name(url)}={cookie}"
     async with aiohttp.ClientSession() as session:
         try:
             ws = await session.ws_connect(url, headers=headers)

@@ -264,6 +264,7 @@ class QuizSession:
 
     def answer(self, report: Report, predicted_output, predicted_h_n) -> Grade:
         """Grade an answer to the current question (``report`` is the traced current configuration)."""
+        # The app may trace the question on its chosen device: only the device may differ.
         if self.current is None or report.config.replace(device="cpu") != self.current.replace(device="cpu"):
             raise ValueError("this report is not for the current question; call next_config() and trace its configuration")
         result = grade(report, predicted_output, predicted_h_n)
