@@ -7,6 +7,7 @@ import http.server
 import importlib.util
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -18,7 +19,7 @@ import aiohttp
 import pytest
 
 from gru_tui.serve import ENV_COMMAND, is_loopback, served_command
-from served import ARTIFACTS, Browser, free_port, serve
+from served import ARTIFACTS, Browser, free_port, serve, stop_group
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, dict]:
@@ -149,6 +150,23 @@ def test_follow_mode_says_what_the_copies_follow(tmp_path):
     with serve("--follow", env={"GRU_TUI_FOLLOW_FILE": str(follow)}) as (_base, _token, printed):
         pass
     assert "gru_tui --follow`" in printed.splitlines()[0]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_term_stops_it_cleanly(signum):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gru_tui", "serve", "--port", str(free_port())],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    try:
+        for line in proc.stdout:
+            if "?token=" in line:
+                break
+        proc.send_signal(signum)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        stop_group(proc)
+    assert proc.returncode == 0 and err == ""
 
 
 def test_loopback_names():
