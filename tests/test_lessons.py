@@ -15,8 +15,11 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from gru_tui import GRUConfig, trace
 from gru_tui.config import ConfigError
-from gru_tui.lessons import PRESETS, QuizSession, compare, config_differences, explain, expected_shapes, grade, parse_shape
+from gru_tui.lessons import (
+    PRESETS, QuizSession, compare, config_differences, explain, expected_shapes, grade, parse_shape, quiz_tree,
+)
 from gru_tui.lessons.quiz import random_config
+from gru_tui.tree import render_text
 
 
 def torch_shapes(c: GRUConfig) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -140,6 +143,20 @@ def test_any_single_wrong_dimension_is_found_with_a_rule(seed, which, data):
     assert not result.correct and getattr(result, "h_n" if which == "output" else "output").correct
     assert [(e.index, e.expected, e.got) for e in part.wrong_dims] == [(index, right[which][index], wrong[index])]
     assert part.rules
+
+
+@pytest.mark.parametrize("preset_id", list(PRESETS))
+def test_the_quiz_tree_hides_what_would_give_the_answer_away(preset_id):
+    report = trace(PRESETS[preset_id].config.replace(with_h0=True))
+    tree = quiz_tree(report)
+    keys = [node.key for node in tree.walk()]
+    assert keys[:2] == ["root", "input"] and keys[-2:] == ["output", "h_n"]
+    assert not any(key.startswith(("layer", "h0")) for key in keys)
+    assert all(node.shape is None for node in tree.children[-2:])
+    text = render_text(tree)
+    output, h_n = torch_shapes(report.config)
+    assert str(list(output)) not in text and str(list(h_n)) not in text
+    assert (".data" in text) == report.config.packed
 
 
 def test_random_questions_are_valid_and_unambiguous():

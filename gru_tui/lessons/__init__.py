@@ -7,13 +7,14 @@ shape comes from a Report (from torch) or from running torch, never typed in.
 from .compare import Difference, compare, config_differences
 from .explain import Explanation, explain
 from .presets import PRESETS, Preset
-from .quiz import DimError, Grade, QuizSession, Rule, TensorGrade, expected_shapes, grade, parse_shape
+from .quiz import DimError, Grade, QuizSession, Rule, TensorGrade, expected_shapes, grade, parse_shape, quiz_tree
 
 __all__ = [
     "PRESETS",
     "Preset",
     "parse_shape",
     "grade",
+    "quiz_tree",
     "expected_shapes",
     "Grade",
     "TensorGrade",

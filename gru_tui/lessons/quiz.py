@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from ..config import ConfigError, GRUConfig
-from ..report import Packed, Report, format_shape
+from ..report import Node, Packed, Report, format_shape
 from .presets import PRESETS
 
 QUESTIONS = ("output", "h_n")
@@ -91,6 +91,26 @@ def expected_shapes(report: Report) -> dict[str, tuple[int, ...]]:
     """What the quiz asks for: the output (a PackedSequence's data when packed) and h_n, as torch gave them."""
     out = report.output.data.shape if isinstance(report.output, Packed) else report.output.shape
     return {"output": tuple(out), "h_n": tuple(report.h_n.shape)}
+
+
+def quiz_tree(report: Report) -> Node:
+    """The tree a learner sees while predicting: the module and its input, output and h_n hidden.
+
+    Everything else would give the answer away: h0 is laid out like h_n, and the
+    layers show their outputs and slots in h_n.
+    """
+    full = report.tree()
+    packed = isinstance(report.output, Packed)
+    output_note = "predict the shape of its .data (a PackedSequence)" if packed else "predict its shape"
+    return Node(
+        full.key,
+        full.label,
+        children=(
+            *(node for node in full.children if node.key == "input"),
+            Node("output", "output  ?", note=output_note),
+            Node("h_n", "h_n  ?", note="predict its shape"),
+        ),
+    )
 
 
 def grade(report: Report, predicted_output: tuple[int, ...] | str, predicted_h_n: tuple[int, ...] | str) -> Grade:
