@@ -164,7 +164,7 @@ def _input_findings(c: GRUConfig, got: Shape, expected: Shape) -> list[str]:
         return []
     layout = f"{_input_layout(c)} = {format_shape(expected)}"
     if len(got) not in (2, 3):
-        return [f"nn.GRU takes a 3-D input (batched) or a 2-D one (unbatched); this one has {len(got)} dimensions. Here: {layout}."]
+        return [f"nn.GRU takes a 3-D input (batched) or a 2-D one (unbatched); this one has {len(got)} dimension{'s' if len(got) != 1 else ''}. Here: {layout}."]
     findings = []
     if len(got) == 2 and not c.unbatched:
         findings.append(f"A 2-D input is read as one unbatched sequence (seq, input_size), with no batch dimension. A batch is 3-D: {layout}.")
