@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Sequence
 
@@ -84,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--ascii", action="store_true", default=None, help="plain ASCII tree (automatic without a UTF-8 terminal)")
     trace.add_argument("--force", action="store_true", help="run even when the memory estimate exceeds what is free")
     trace.add_argument("--derived", action="store_true", help="print the shapes from the rules alone, without running torch")
+    trace.add_argument("--handout", metavar="FILE.md|.json|.svg", help="also write the lesson handout (Markdown, JSON or an SVG of the tree, by the suffix)")
+    trace.add_argument("--overwrite", action="store_true", help="let --handout replace an existing file")
     return parser
 
 
@@ -91,6 +94,8 @@ def build_app_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gru-tui", description="Open the app; flags prefill its form.")
     add_config_flags(parser)
     parser.add_argument("--present", action="store_true", help="broadcast this configuration to `gru-tui serve --follow` viewers")
+    # Set by `gru-tui serve --follow` on the copies it serves: follow the presenter, read-only.
+    parser.add_argument("--follow", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -127,6 +132,18 @@ def run_trace(args: argparse.Namespace) -> int:
         report = derive(config.validate()) if args.derived else trace(config, force=args.force)
     except TraceError as error:
         return fail(str(error), 1)
+    if args.handout:
+        from .files import FileExistsRefused
+        from .handout import export
+
+        try:
+            export(report, args.handout, overwrite=args.overwrite)
+        except FileExistsRefused:
+            return fail(f"handout: {args.handout} exists; add --overwrite to replace it")
+        except ValueError as error:
+            return fail(f"handout: {error}")
+        except OSError as error:
+            return fail(f"handout: cannot write {args.handout}: {error.strerror or error}", 1)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
         return 0
@@ -141,13 +158,20 @@ def run_trace(args: argparse.Namespace) -> int:
 
 def run_app(args: argparse.Namespace) -> int:
     config = config_from_args(args, GRUConfig()) if has_config_flags(args) else FIRST_EXAMPLE
-    if not sys.stdout.isatty() or not sys.stdin.isatty():
+    if args.present and args.follow:
+        return fail("--present and --follow: a copy either presents or follows, not both")
+    if not _served_to_browser() and (not sys.stdout.isatty() or not sys.stdin.isatty()):
         return fail("the app needs a terminal; for a report without one, use `gru-tui trace` (add --json for JSON)")
     from .app import make_app
 
-    app = make_app(config=config, present=args.present)
+    app = make_app(config=config, present=args.present, follow=args.follow)
     app.run()
     return app.return_code or 0
+
+
+def _served_to_browser() -> bool:
+    """textual-serve runs each copy with pipes for stdio and Textual's web driver instead of a terminal."""
+    return os.environ.get("TEXTUAL_DRIVER", "").endswith("web_driver:WebDriver")
 
 
 def _utf8_stdout() -> bool:

@@ -95,6 +95,9 @@ class GRUConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(unknown[0], f"unknown field; allowed fields are {', '.join(sorted(known))}")
+        lengths = data.get("lengths")
+        if lengths is not None and not isinstance(lengths, (list, tuple)):
+            raise ConfigError("lengths", f"must be a list of whole numbers such as [7, 5, 2], got {lengths!r}")
         config = cls(**dict(data))
         config.validate(check_device=False)
         return config

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import json
 import os
-import tempfile
+import secrets
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -22,19 +25,24 @@ def load_config(path: str | os.PathLike[str]) -> GRUConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError("config", f"cannot read {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError("config", f"{path} is not a text file (not UTF-8 at byte {error.start})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError("config", f"{path}: not valid TOML: {error}") from None
     data = data.get("gru", data)  # the table [gru] when present, else top-level keys
+    if not isinstance(data, dict):
+        raise ConfigError("gru", f"must be a table ([gru] followed by one setting a line) (in {_where(path, text, 'gru')})")
     try:
         return GRUConfig.from_dict(data)
     except ConfigError as error:
-        line = _line_of(text, error.field)
-        where = f"{path}, line {line}" if line else str(path)
-        raise ConfigError(error.field, f"{error.message} (in {where})") from None
-    except TypeError as error:
-        raise ConfigError("config", f"{path}: {error}") from None
+        raise ConfigError(error.field, f"{error.message} (in {_where(path, text, error.field)})") from None
+
+
+def _where(path: Path, text: str, field: str) -> str:
+    line = _line_of(text, field)
+    return f"{path}, line {line}" if line else str(path)
 
 
 def config_toml(config: GRUConfig) -> str:
@@ -51,30 +59,65 @@ def save_config(config: GRUConfig, path: str | os.PathLike[str], overwrite: bool
 
 
 def write_atomic(path: str | os.PathLike[str], text: str, overwrite: bool = False) -> Path:
-    """Write ``text`` to a temporary file beside ``path``, fsync it, then rename it into place.
+    """Write ``text`` to a temporary file beside ``path``, fsync it, then move it into place.
 
-    A crash leaves either the old file or the new one, never half of one. Without
-    ``overwrite``, an existing file is refused (FileExistsRefused) and left as it is.
+    A crash leaves either the old file or the new one, never half of one, and no
+    temporary file behind. Without ``overwrite``, an existing file is refused
+    (FileExistsRefused) and left as it is. The new file gets the usual permissions
+    (the umask's), or the replaced file's.
     """
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsRefused(f"{path} exists; not overwritten")
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    directory = path.parent
+    tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    # os.open with 0o666 lets the umask decide, as for any file the user creates (mkstemp would force 0600).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
+            if overwrite and path.exists():
+                os.chmod(f.fileno(), stat.S_IMODE(path.stat().st_mode))
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
         if overwrite:
             os.replace(tmp, path)
         else:
-            os.link(tmp, path)  # fails if the file appeared meanwhile, unlike a rename
-            os.unlink(tmp)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+            _link_new(tmp, path)
+        _fsync_directory(directory)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
     return path
+
+
+def _link_new(tmp: Path, path: Path) -> None:
+    """Move tmp to a path that must not exist yet: a hard link fails if the file appeared meanwhile, unlike a rename."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise FileExistsRefused(f"{path} exists; not overwritten") from None
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        # A file system without hard links: check, then rename (a narrow race, the best it allows).
+        if path.exists():
+            raise FileExistsRefused(f"{path} exists; not overwritten") from None
+        os.rename(tmp, path)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable; some file systems cannot open a directory, which is fine."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _toml_value(value: Any) -> str:
@@ -84,7 +127,8 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    # A JSON string with only ASCII in it is a valid TOML basic string, once DEL is escaped too.
+    return json.dumps(str(value)).replace("\x7f", "\\u007f")
 
 
 def _line_of(text: str, field: str) -> int | None:

@@ -1,0 +1,126 @@
+"""Handouts: the current lesson as Markdown (to print or share), JSON or SVG, written atomically.
+
+Everything in a handout comes from the report and the shared renderers (the
+PyTorch code, the text tree, the summary rows), so it says what the app says.
+The SVG screenshot is the app's to take (it needs the screen); it passes it to
+``export``, which draws the shape tree instead when there is none (the CLI).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+from .code import pytorch_code
+from .files import write_atomic
+from .report import Report
+from .summary import summary_rows
+from .tree import gru_call, render_text
+
+FORMATS = ("md", "json", "svg")
+
+SHAPE_RULES = (
+    "output: (batch, seq, D*hidden_size) with batch_first=True, else (seq, batch, D*hidden_size); "
+    "packed, its data is (sum of lengths, D*hidden_size); unbatched, (seq, D*hidden_size).",
+    "h_n: (D*num_layers, batch, hidden_size) whatever batch_first says; unbatched, (D*num_layers, hidden_size). "
+    "D is 2 when bidirectional, else 1.",
+)
+
+
+def markdown_handout(report: Report) -> str:
+    c = report.config
+    source = "derived from the shape rules (not yet run)" if report.derived else f"traced from the real nn.GRU on {c.device}"
+    config_rows = [(name, _value_text(value)) for name, value in c.to_dict().items()]
+    parts = [
+        f"# {gru_call(c)}",
+        "",
+        f"Every shape below was {source}, {c.dtype}.",
+        "",
+        "## Configuration",
+        "",
+        _table(("field", "value"), config_rows),
+        "",
+        "## PyTorch code",
+        "",
+        "```python",
+        pytorch_code(c, report).rstrip("\n"),
+        "```",
+        "",
+        "## Shape tree",
+        "",
+        "```text",
+        render_text(report.tree()),
+        "```",
+        "",
+        "## Figures (torchinfo)" if not report.derived else "## Figures",
+        "",
+        _table(("figure", "value"), summary_rows(report)),
+        "",
+        "## The shape rules",
+        "",
+        *(f"- {rule}" for rule in SHAPE_RULES),
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def json_handout(report: Report) -> str:
+    """``gru-tui trace --json``'s report, plus the PyTorch code."""
+    return json.dumps({**report.to_dict(), "code": pytorch_code(report.config, report)}, indent=2) + "\n"
+
+
+def svg_handout(report: Report) -> str:
+    """The shape tree as an SVG picture of a terminal (for the CLI; the app passes its own screenshot)."""
+    from rich.console import Console
+    from rich.text import Text
+
+    text = render_text(report.tree())
+    console = Console(record=True, width=max(80, *(len(line) + 1 for line in text.splitlines())), file=io.StringIO())
+    console.print(Text(text), soft_wrap=True)
+    return console.export_svg(title=f"gru-tui: {gru_call(report.config)}")
+
+
+def export(
+    report: Report,
+    path: str | os.PathLike[str],
+    fmt: str | None = None,
+    overwrite: bool = False,
+    screenshot: str | None = None,
+) -> Path:
+    """Write the handout as ``fmt`` ("md", "json" or "svg"; by default from the file's suffix).
+
+    For "svg", ``screenshot`` is the app's SVG screenshot when it has one, else the
+    shape tree is drawn. Atomic; an existing file raises ``files.FileExistsRefused``
+    unless ``overwrite``.
+    """
+    path = Path(path)
+    fmt = fmt or path.suffix.lstrip(".").lower().replace("markdown", "md")
+    if fmt not in FORMATS:
+        raise ValueError(f"handout format must be one of {', '.join(FORMATS)} (from the file name or given), got {fmt!r}")
+    if fmt == "md":
+        text = markdown_handout(report)
+    elif fmt == "json":
+        text = json_handout(report)
+    else:
+        text = screenshot if screenshot is not None else svg_handout(report)
+    return write_atomic(path, text, overwrite=overwrite)
+
+
+def _value_text(value) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def _table(header: tuple[str, str], rows) -> str:
+    def cell(text: str) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    lines = [f"| {cell(header[0])} | {cell(header[1])} |", "| --- | --- |"]
+    lines += [f"| {cell(a)} | {cell(b)} |" for a, b in rows]
+    return "\n".join(lines)

@@ -1,0 +1,336 @@
+"""Predict the shape: the learner types the output and h_n shapes, the grade says what is wrong and why.
+
+The expected shapes come from the Report (measured by torch in the app); the
+rules only explain the difference, they never decide what is right.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+from ..config import ConfigError, GRUConfig
+from ..report import Node, Packed, Report, format_shape
+from .presets import PRESETS
+
+QUESTIONS = ("output", "h_n")
+_SHAPE_TEXT = re.compile(r"^[\[(]?\s*(\d+(?:\s*[,x×\s]\s*\d+)*)\s*,?\s*[\])]?$")
+
+
+def parse_shape(text: str, field: str = "shape") -> tuple[int, ...]:
+    """Read a shape as a person types it: "[1, 35, 64]", "1,35,64", "(1 35 64)", "1x35x64".
+
+    Raises ConfigError (a ValueError) naming ``field`` when the text is not a shape.
+    """
+    stripped = text.strip()
+    match = _SHAPE_TEXT.match(stripped)
+    if not stripped or not match:
+        raise ConfigError(field, f"type a shape as whole numbers, such as [1, 35, 64]; got {text!r}")
+    dims = tuple(int(n) for n in re.split(r"[,x×\s]+", match.group(1)) if n)
+    if any(n < 1 for n in dims):
+        raise ConfigError(field, f"every dimension is 1 or more; got {format_shape(dims)}")
+    return dims
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One shape rule, with the numbers of the configuration at hand filled in."""
+
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class DimError:
+    index: int
+    expected: int
+    got: int
+
+
+@dataclass(frozen=True)
+class TensorGrade:
+    name: str  # "output" or "h_n"
+    expected: tuple[int, ...]
+    got: tuple[int, ...]
+    wrong_dims: tuple[DimError, ...]  # empty when the number of dimensions differs
+    rules: tuple[Rule, ...]
+
+    @property
+    def correct(self) -> bool:
+        return self.got == self.expected
+
+    def feedback(self) -> list[str]:
+        """Lines for the learner: right, or which dimension is wrong and the rule that explains it."""
+        if self.correct:
+            return [f"{self.name}: {format_shape(self.got)} is right."]
+        lines = [f"{self.name}: you wrote {format_shape(self.got)}, torch gives {format_shape(self.expected)}."]
+        if len(self.got) != len(self.expected):
+            lines.append(f"  It has {len(self.expected)} dimensions, not {len(self.got)}.")
+        for e in self.wrong_dims:
+            lines.append(f"  Dimension {e.index} is {e.expected}, not {e.got}.")
+        lines += [f"  Rule: {rule.text}" for rule in self.rules]
+        return lines
+
+
+@dataclass(frozen=True)
+class Grade:
+    config: GRUConfig
+    output: TensorGrade
+    h_n: TensorGrade
+
+    @property
+    def correct(self) -> bool:
+        return self.output.correct and self.h_n.correct
+
+    def feedback(self) -> list[str]:
+        return self.output.feedback() + self.h_n.feedback()
+
+
+def expected_shapes(report: Report) -> dict[str, tuple[int, ...]]:
+    """What the quiz asks for: the output (a PackedSequence's data when packed) and h_n, as torch gave them."""
+    out = report.output.data.shape if isinstance(report.output, Packed) else report.output.shape
+    return {"output": tuple(out), "h_n": tuple(report.h_n.shape)}
+
+
+def quiz_tree(report: Report) -> Node:
+    """The tree a learner sees while predicting: the module and its input, output and h_n hidden.
+
+    Everything else would give the answer away: h0 is laid out like h_n, and the
+    layers show their outputs and slots in h_n.
+    """
+    full = report.tree()
+    packed = isinstance(report.output, Packed)
+    output_note = "predict the shape of its .data (a PackedSequence)" if packed else "predict its shape"
+    return Node(
+        full.key,
+        full.label,
+        children=(
+            *(node for node in full.children if node.key == "input"),
+            Node("output", "output  ?", note=output_note),
+            Node("h_n", "h_n  ?", note="predict its shape"),
+        ),
+    )
+
+
+def grade(report: Report, predicted_output: tuple[int, ...] | str, predicted_h_n: tuple[int, ...] | str) -> Grade:
+    """Compare the learner's predictions with the report's shapes; strings are parsed (ConfigError names the field)."""
+    got = {
+        "output": parse_shape(predicted_output, "output") if isinstance(predicted_output, str) else tuple(predicted_output),
+        "h_n": parse_shape(predicted_h_n, "h_n") if isinstance(predicted_h_n, str) else tuple(predicted_h_n),
+    }
+    expected = expected_shapes(report)
+    c = report.config
+    return Grade(
+        config=c,
+        output=_grade_tensor("output", expected["output"], got["output"], _output_rules, c),
+        h_n=_grade_tensor("h_n", expected["h_n"], got["h_n"], _h_n_rules, c),
+    )
+
+
+def _grade_tensor(name, expected, got, explain, config) -> TensorGrade:
+    if got == expected:
+        return TensorGrade(name, expected, got, (), ())
+    wrong = tuple(DimError(i, e, g) for i, (e, g) in enumerate(zip(expected, got)) if e != g) if len(got) == len(expected) else ()
+    rules = explain(config, expected, got, wrong)
+    return TensorGrade(name, expected, got, wrong, tuple(_dedupe(rules)))
+
+
+# -- the rules, worded with the configuration's own numbers -----------------------
+
+def _d_times_layers(c: GRUConfig) -> Rule:
+    D, L = c.num_directions, c.num_layers
+    return Rule("d_times_layers", f"h_n's first dimension is D x num_layers = {D} x {L} = {D * L}: one final state per layer and direction.")
+
+
+def _h_n_ignores_batch_first(c: GRUConfig) -> Rule:
+    extra = " even though batch_first=True" if c.batch_first else ""
+    return Rule(
+        "h_n_ignores_batch_first",
+        f"batch_first never applies to h_n: it is (D*num_layers, batch, hidden_size){extra}; batch_first changes only the input and the output.",
+    )
+
+
+def _h_n_hidden(c: GRUConfig) -> Rule:
+    both = " The directions are not concatenated in h_n: each has its own slot in the first dimension." if c.bidirectional else ""
+    return Rule("h_n_hidden", f"h_n's last dimension is hidden_size = {c.hidden_size}.{both}")
+
+
+def _h_n_last_step(c: GRUConfig) -> Rule:
+    return Rule("h_n_last_step", "h_n keeps only the last time step of each layer and direction: it has no seq dimension.")
+
+
+def _output_d_hidden(c: GRUConfig) -> Rule:
+    D, H = c.num_directions, c.hidden_size
+    why = ": the forward and reverse states are concatenated" if c.bidirectional else ""
+    return Rule("output_d_hidden", f"The output's last dimension is D*hidden_size = {D} x {H} = {D * H}{why}.")
+
+
+def _output_layout(c: GRUConfig) -> Rule:
+    layout = "(batch, seq, D*hidden_size)" if c.batch_first else "(seq, batch, D*hidden_size)"
+    return Rule("output_layout", f"With batch_first={c.batch_first} the output is laid out {layout}, like the input.")
+
+
+def _output_seq(c: GRUConfig) -> Rule:
+    return Rule("output_seq", f"The output holds every time step of the last layer: seq_len = {c.seq_len} of them.")
+
+
+def _batch(c: GRUConfig) -> Rule:
+    return Rule("batch", f"The batch dimension is batch_size = {c.batch_size}.")
+
+
+def _packed_data(c: GRUConfig) -> Rule:
+    lengths = c.lengths or ()
+    total = sum(lengths)
+    return Rule(
+        "packed_data",
+        f"A PackedSequence's data is (sum of lengths, D*hidden_size) = ({' + '.join(map(str, lengths))} = {total}, "
+        f"{c.num_directions * c.hidden_size}): only the real steps, batch and time folded into one dimension.",
+    )
+
+
+def _unbatched(c: GRUConfig) -> Rule:
+    return Rule(
+        "unbatched",
+        "An unbatched input has no batch dimension, and neither do the results: output (seq, D*hidden_size), h_n (D*num_layers, hidden_size).",
+    )
+
+
+def _batched(c: GRUConfig) -> Rule:
+    return Rule("batched", "A batched input keeps its batch dimension in the output and h_n, even when batch_size is 1.")
+
+
+def _rank_rules(c: GRUConfig, got: tuple[int, ...], expected: tuple[int, ...]) -> list[Rule]:
+    if c.unbatched:
+        return [_unbatched(c)]
+    if len(got) < len(expected):
+        return [_batched(c)]
+    return []
+
+
+def _swapped_first_two(expected, got) -> bool:
+    return len(got) >= 2 and got[0] != got[1] and got[:2] == expected[1::-1] and got[2:] == expected[2:]
+
+
+def _h_n_rules(c: GRUConfig, expected, got, wrong) -> list[Rule]:
+    if len(got) != len(expected):
+        return _rank_rules(c, got, expected) + ([_h_n_last_step(c)] if len(got) > len(expected) and c.seq_len in got else [])
+    if _swapped_first_two(expected, got):
+        return [_h_n_ignores_batch_first(c)]
+    rules = []
+    last = len(expected) - 1
+    for e in wrong:
+        if e.index == 0:
+            rules.append(_d_times_layers(c))
+        elif e.index == last:
+            rules.append(_h_n_hidden(c))
+        elif e.got == c.seq_len and c.seq_len != c.batch_size:
+            rules.append(_h_n_last_step(c))
+        else:
+            rules.append(_batch(c))
+    return rules
+
+
+def _output_rules(c: GRUConfig, expected, got, wrong) -> list[Rule]:
+    if c.packed:
+        return [_packed_data(c)]
+    if len(got) != len(expected):
+        return _rank_rules(c, got, expected)
+    if not c.unbatched and _swapped_first_two(expected, got):
+        return [_output_layout(c)]
+    rules = []
+    last = len(expected) - 1
+    seq_index = 0 if (c.unbatched or not c.batch_first) else 1
+    for e in wrong:
+        if e.index == last:
+            rules.append(_output_d_hidden(c))
+        elif e.index == seq_index:
+            rules.append(_output_seq(c))
+        else:
+            rules.append(_batch(c))
+    return rules
+
+
+def _dedupe(rules: list[Rule]) -> list[Rule]:
+    seen: dict[str, Rule] = {}
+    for rule in rules:
+        seen.setdefault(rule.id, rule)
+    return list(seen.values())
+
+
+# -- a session ----------------------------------------------------------------------
+
+class QuizSession:
+    """A run of questions with a score. Seed it for a repeatable order (tests, a class all on one sequence).
+
+    The first questions are the presets, in order; then random small configurations.
+    ``next_config()`` asks a question; ``answer()`` grades it. Only the first answer
+    to a question counts toward the score; later tries get feedback but no points.
+    """
+
+    def __init__(self, seed: int | None = None, presets: bool = True):
+        self.random = random.Random(seed)
+        self._queue = [p.config for p in PRESETS.values()] if presets else []
+        self.asked = 0
+        self.correct = 0
+        self.current: GRUConfig | None = None
+        self._answered = False
+
+    def next_config(self) -> GRUConfig:
+        self.current = self._queue.pop(0) if self._queue else random_config(self.random)
+        self.asked += 1
+        self._answered = False
+        return self.current
+
+    def answer(self, report: Report, predicted_output, predicted_h_n) -> Grade:
+        """Grade an answer to the current question (``report`` is the traced current configuration)."""
+        # The app may trace the question on its chosen device: only the device may differ.
+        if self.current is None or report.config.replace(device="cpu") != self.current.replace(device="cpu"):
+            raise ValueError("this report is not for the current question; call next_config() and trace its configuration")
+        result = grade(report, predicted_output, predicted_h_n)
+        if not self._answered:
+            self._answered = True
+            self.correct += result.correct
+        return result
+
+    @property
+    def score(self) -> str:
+        return f"{self.correct}/{self.asked}"
+
+
+def random_config(rng: random.Random) -> GRUConfig:
+    """A small configuration whose dimensions all differ, so every wrong dimension says which rule was missed."""
+    while True:
+        num_layers = rng.choice((1, 2, 3))
+        bidirectional = rng.random() < 0.5
+        kind = rng.choice(("batched", "batched", "packed", "unbatched"))
+        seq_len = rng.randint(3, 12)
+        batch_size = 1 if kind == "unbatched" else rng.randint(2, 5) if kind == "packed" else rng.randint(1, 5)
+        lengths = None
+        if kind == "packed":
+            lengths = (seq_len, *sorted((rng.randint(1, seq_len) for _ in range(batch_size - 1)), reverse=True))
+        config = GRUConfig(
+            input_size=rng.choice((3, 5, 8, 10, 16)),
+            hidden_size=rng.choice((4, 6, 16, 20, 32)),
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            batch_first=kind != "unbatched" and rng.random() < 0.5,
+            batch_size=batch_size,
+            seq_len=seq_len,
+            unbatched=kind == "unbatched",
+            lengths=lengths,
+        )
+        if _all_dims_differ(config):
+            return config.validate(check_device=False)
+
+
+def _all_dims_differ(c: GRUConfig) -> bool:
+    D = c.num_directions
+    sizes = [c.seq_len, c.num_layers * D, c.hidden_size, c.input_size]
+    if not c.unbatched:
+        sizes.append(c.batch_size)
+    if c.bidirectional:
+        sizes.append(D * c.hidden_size)
+    if c.packed:
+        sizes.append(sum(c.lengths or ()))
+    return len(set(sizes)) == len(sizes)

@@ -1,0 +1,163 @@
+"""Configuration files and atomic writes: round trips, refusals, malformed input named by line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gru_tui import GRUConfig, trace
+from gru_tui.config import DTYPES, ConfigError
+from gru_tui.files import FileExistsRefused, config_toml, load_config, save_config, write_atomic
+
+
+@st.composite
+def configs(draw):
+    batch_size = draw(st.integers(1, 5))
+    seq_len = draw(st.integers(1, 50))
+    unbatched = draw(st.booleans())
+    lengths = None
+    if not unbatched and draw(st.booleans()):
+        lengths = tuple(draw(st.lists(st.integers(1, seq_len), min_size=batch_size, max_size=batch_size)))
+    return GRUConfig(
+        input_size=draw(st.integers(1, 10**6)),
+        hidden_size=draw(st.integers(1, 10**6)),
+        num_layers=draw(st.integers(1, 1024)),
+        bias=draw(st.booleans()),
+        batch_first=draw(st.booleans()),
+        dropout=draw(st.floats(0, 1, exclude_max=True)),
+        bidirectional=draw(st.booleans()),
+        batch_size=batch_size,
+        seq_len=seq_len,
+        unbatched=unbatched,
+        lengths=lengths,
+        with_h0=draw(st.booleans()),
+        dtype=draw(st.sampled_from(DTYPES)),
+        device=draw(st.sampled_from(["cpu", "cuda:0", "meta", 'we"ird\\dev\nice\x7f'])),
+    )
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(config=configs())
+def test_save_then_load_round_trips(tmp_path, config):
+    path = tmp_path / "round.toml"
+    save_config(config, path, overwrite=True)
+    assert load_config(path) == config
+
+
+def test_save_refuses_to_overwrite(tmp_path):
+    path = tmp_path / "lesson.toml"
+    save_config(GRUConfig(hidden_size=7), path)
+    before = path.read_bytes()
+    with pytest.raises(FileExistsRefused, match="exists; not overwritten"):
+        save_config(GRUConfig(hidden_size=8), path)
+    assert path.read_bytes() == before
+    save_config(GRUConfig(hidden_size=8), path, overwrite=True)
+    assert load_config(path).hidden_size == 8
+    assert os.listdir(tmp_path) == ["lesson.toml"]
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    path = tmp_path / "lesson.toml"
+    path.write_text("old\n")
+    with pytest.raises(UnicodeEncodeError):
+        write_atomic(path, "new and half written \ud800 (a lone surrogate cannot be encoded)", overwrite=True)
+    assert path.read_text() == "old\n"
+    assert os.listdir(tmp_path) == ["lesson.toml"]
+
+
+def test_new_files_get_the_umask_and_replaced_files_keep_their_mode(tmp_path):
+    old_umask = os.umask(0o022)
+    try:
+        fresh = write_atomic(tmp_path / "fresh.md", "x")
+        assert fresh.stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(old_umask)
+    kept = tmp_path / "kept.md"
+    kept.write_text("x")
+    kept.chmod(0o640)
+    write_atomic(kept, "y", overwrite=True)
+    assert kept.stat().st_mode & 0o777 == 0o640 and kept.read_text() == "y"
+
+
+def test_missing_directory_is_an_os_error_not_a_half_file(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        write_atomic(tmp_path / "nowhere" / "lesson.md", "x")
+    assert os.listdir(tmp_path) == []
+
+
+def write(tmp_path, text: str | bytes):
+    path = tmp_path / "lesson.toml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+@pytest.mark.parametrize(
+    "text, field, where",
+    [
+        ("[gru]\ninput_size = 10\nhidden_size = = 3\n", "config", "line 3"),  # malformed TOML
+        ("[gru\n", "config", "line 1"),
+        ("[gru]\nhidden_size = 1\nhidden_size = 2\n", "config", "line 3"),
+        ('[gru]\ninput_size = 10\nhidden_size = "32"\n', "hidden_size", "line 3"),  # a bad value
+        ("[gru]\nnum_layers = 0\n", "num_layers", "line 2"),
+        ("[gru]\ndropout = 1.5\n", "dropout", "line 2"),
+        ("[gru]\nhiden_size = 32\n", "hiden_size", "line 2"),  # a typo in a name
+        ("[gru]\nbatch_size = 2\nlengths = 5\n", "lengths", "line 3"),
+        ("[gru]\nbatch_size = 2\nseq_len = 4\nlengths = [4, 9]\n", "lengths", "line 4"),
+        ('[gru]\ndtype = "float8"\n', "dtype", "line 2"),
+        ("gru = 5\n", "gru", "line 1"),
+    ],
+)
+def test_malformed_files_name_the_field_and_line(tmp_path, text, field, where):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert error.value.field == field
+    assert where in str(error.value) and str(path) in str(error.value)
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe[gru]\n", None])
+def test_unreadable_files_are_a_message(tmp_path, content):
+    path = write(tmp_path, content) if content is not None else tmp_path / "missing.toml"
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert error.value.field == "config" and str(path) in str(error.value)
+
+
+def test_top_level_keys_without_a_table(tmp_path):
+    assert load_config(write(tmp_path, "hidden_size = 5\nbatch_first = true\n")) == GRUConfig(hidden_size=5, batch_first=True)
+
+
+def test_saved_file_is_commented_toml(tmp_path):
+    text = config_toml(GRUConfig(lengths=(3, 2), batch_size=2, seq_len=3))
+    assert text.startswith("# gru-tui configuration") and "[gru]\n" in text and "lengths = [3, 2]\n" in text
+
+
+# -- gru-tui trace --config, end to end --------------------------------------------------
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gru_tui", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_trace_reads_a_config_file_and_flags_override_it(tmp_path):
+    config = GRUConfig(input_size=6, hidden_size=5, num_layers=2, bidirectional=True, batch_first=True,
+                       batch_size=3, seq_len=4, lengths=(4, 2, 1), with_h0=True)
+    path = save_config(config, tmp_path / "lesson.toml")
+    result = run("trace", "--config", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == trace(config).to_dict()
+    result = run("trace", "--config", str(path), "--hidden-size", "7", "--json")
+    assert json.loads(result.stdout) == trace(config.replace(hidden_size=7)).to_dict()
+
+
+def test_trace_with_a_malformed_config_file_exits_2_naming_the_line(tmp_path):
+    path = write(tmp_path, "[gru]\ninput_size = 10\nnum_layers = -2\n")
+    result = run("trace", "--config", str(path))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: num_layers: must be a positive integer") and "line 3" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""

@@ -1,0 +1,376 @@
+"""Lessons: presets, the quiz's grading, compare and the shape-error explainer, all checked against torch itself."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from gru_tui import GRUConfig, trace
+from gru_tui.config import ConfigError
+from gru_tui.lessons import (
+    PRESETS, QuizSession, compare, config_differences, explain, expected_shapes, grade, parse_shape, quiz_tree,
+)
+from gru_tui.lessons.quiz import random_config
+from gru_tui.tree import render_text
+
+
+def torch_shapes(c: GRUConfig) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(output, h_n) shapes as torch gives them; a PackedSequence's output is its data."""
+    gru = nn.GRU(c.input_size, c.hidden_size, c.num_layers, batch_first=c.batch_first, bidirectional=c.bidirectional)
+    if c.unbatched:
+        x = torch.zeros(c.seq_len, c.input_size)
+    elif c.batch_first:
+        x = torch.zeros(c.batch_size, c.seq_len, c.input_size)
+    else:
+        x = torch.zeros(c.seq_len, c.batch_size, c.input_size)
+    if c.lengths is not None:
+        x = pack_padded_sequence(x, torch.tensor(c.lengths), batch_first=c.batch_first, enforce_sorted=False)
+    with torch.no_grad():
+        out, h_n = gru(x)
+    out = out.data if c.lengths is not None else out
+    return tuple(out.shape), tuple(h_n.shape)
+
+
+# -- presets --------------------------------------------------------------------------
+
+def test_presets_are_the_worked_examples_then_packed_then_unbatched():
+    assert list(PRESETS) == ["one-layer", "stacked", "bidirectional", "packed", "unbatched"]
+    for preset_id, layers, bidirectional in (("one-layer", 1, False), ("stacked", 2, False), ("bidirectional", 2, True)):
+        c = PRESETS[preset_id].config
+        assert (c.num_layers, c.bidirectional, c.hidden_size) == (layers, bidirectional, 32)
+        assert trace(c).input.shape == (1, 35, 10)
+    packed = PRESETS["packed"].config
+    assert packed.lengths is not None and len(set(packed.lengths)) > 1
+    assert trace(PRESETS["unbatched"].config).input.shape == (35, 10)
+    for preset in PRESETS.values():
+        assert preset.title and preset.description
+        assert expected_shapes(trace(preset.config)) == dict(zip(("output", "h_n"), torch_shapes(preset.config)))
+
+
+# -- quiz -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["[1, 35, 64]", "1,35,64", "(1 35 64)", " 1 x 35 x 64 ", "1, 35, 64,"])
+def test_parse_shape(text):
+    assert parse_shape(text) == (1, 35, 64)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1,,2", "[1, -3]", "[0, 3]", "1.5, 2", "[[1, 2]]"])
+def test_parse_shape_refuses_with_the_field(text):
+    with pytest.raises(ConfigError) as error:
+        parse_shape(text, "h_n")
+    assert error.value.field == "h_n" and error.value.message
+
+
+def graded(preset_id: str, output, h_n):
+    return grade(trace(PRESETS[preset_id].config), output, h_n)
+
+
+@pytest.mark.parametrize("preset_id", list(PRESETS))
+def test_torch_own_shapes_are_graded_right(preset_id):
+    output, h_n = torch_shapes(PRESETS[preset_id].config)
+    result = graded(preset_id, output, str(list(h_n)))
+    assert result.correct and result.output.rules == () and result.h_n.wrong_dims == ()
+    assert result.feedback()[0].endswith("is right.")
+
+
+@pytest.mark.parametrize(
+    "preset_id, output, h_n, tensor, wrong, rule",
+    [
+        # D*hidden in the output's last dimension
+        ("bidirectional", "1,35,32", None, "output", [(2, 32)], "output_d_hidden"),
+        # batch_first does not apply to h_n: the learner put batch first
+        ("bidirectional", None, "1,4,32", "h_n", [(0, 1), (1, 4)], "h_n_ignores_batch_first"),
+        # D x num_layers
+        ("stacked", None, "1,1,32", "h_n", [(0, 1)], "d_times_layers"),
+        ("bidirectional", None, "2,1,32", "h_n", [(0, 2)], "d_times_layers"),
+        # the directions have their own slots in h_n
+        ("bidirectional", None, "4,1,64", "h_n", [(2, 64)], "h_n_hidden"),
+        # h_n has no seq dimension
+        ("one-layer", None, "1,35,32", "h_n", [(1, 35)], "h_n_last_step"),
+        # the output's layout follows batch_first
+        ("one-layer", "35,1,32", None, "output", [(0, 35), (1, 1)], "output_layout"),
+        # PackedSequence data is (sum of lengths, D*hidden)
+        ("packed", "3,7,32", None, "output", [], "packed_data"),
+        ("packed", "21,32", None, "output", [(0, 21)], "packed_data"),
+        # unbatched drops the batch dimension
+        ("unbatched", "1,35,32", None, "output", [], "unbatched"),
+        ("unbatched", None, "1,1,32", "h_n", [], "unbatched"),
+    ],
+)
+def test_a_wrong_prediction_names_the_dimension_and_the_rule(preset_id, output, h_n, tensor, wrong, rule):
+    right_output, right_h_n = torch_shapes(PRESETS[preset_id].config)
+    result = graded(preset_id, output or right_output, h_n or right_h_n)
+    assert not result.correct
+    part = getattr(result, tensor)
+    other = result.h_n if tensor == "output" else result.output
+    assert other.correct
+    expected = right_output if tensor == "output" else right_h_n
+    assert part.expected == expected
+    assert [(e.index, e.got) for e in part.wrong_dims] == wrong
+    assert all(e.expected == expected[e.index] for e in part.wrong_dims)
+    assert rule in [r.id for r in part.rules]
+    text = "\n".join(result.feedback())
+    assert part.rules[0].text in text and str(list(expected)) in text
+
+
+def test_rules_use_the_configuration_numbers():
+    result = graded("bidirectional", "1,35,64", "2,1,32")
+    assert "D x num_layers = 2 x 2 = 4" in result.h_n.rules[0].text
+    packed = graded("packed", "3,7,32", "1,3,32")
+    assert "7 + 5 + 2 = 14" in packed.output.rules[0].text
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), which=st.sampled_from(["output", "h_n"]), data=st.data())
+def test_any_single_wrong_dimension_is_found_with_a_rule(seed, which, data):
+    c = random_config(random.Random(seed))
+    right = dict(zip(("output", "h_n"), torch_shapes(c)))
+    report = trace(c)
+    index = data.draw(st.integers(0, len(right[which]) - 1))
+    wrong = list(right[which])
+    wrong[index] = data.draw(st.integers(1, 80).filter(lambda n: n != right[which][index]))
+    answer = {**right, which: tuple(wrong)}
+    result = grade(report, answer["output"], answer["h_n"])
+    part = getattr(result, which)
+    assert not result.correct and getattr(result, "h_n" if which == "output" else "output").correct
+    assert [(e.index, e.expected, e.got) for e in part.wrong_dims] == [(index, right[which][index], wrong[index])]
+    assert part.rules
+
+
+@pytest.mark.parametrize("preset_id", list(PRESETS))
+def test_the_quiz_tree_hides_what_would_give_the_answer_away(preset_id):
+    report = trace(PRESETS[preset_id].config.replace(with_h0=True))
+    tree = quiz_tree(report)
+    keys = [node.key for node in tree.walk()]
+    assert keys[:2] == ["root", "input"] and keys[-2:] == ["output", "h_n"]
+    assert not any(key.startswith(("layer", "h0")) for key in keys)
+    assert all(node.shape is None for node in tree.children[-2:])
+    text = render_text(tree)
+    output, h_n = torch_shapes(report.config)
+    assert str(list(output)) not in text and str(list(h_n)) not in text
+    assert (".data" in text) == report.config.packed
+
+
+def test_random_questions_are_valid_and_unambiguous():
+    rng = random.Random(7)
+    kinds = set()
+    for _ in range(60):
+        c = random_config(rng)
+        c.validate(check_device=False)
+        kinds.add("packed" if c.packed else "unbatched" if c.unbatched else "batched")
+    assert kinds == {"packed", "unbatched", "batched"}
+
+
+def test_quiz_session_scores_first_answers():
+    session = QuizSession(seed=3)
+    first = session.next_config()
+    assert first == PRESETS["one-layer"].config
+    report = trace(first)
+    output, h_n = torch_shapes(first)
+    assert not session.answer(report, "35,1,32", h_n).correct
+    assert session.answer(report, output, h_n).correct  # a second try: feedback, no point
+    assert (session.asked, session.correct, session.score) == (1, 0, "0/1")
+    second = session.next_config()
+    assert session.answer(trace(second), *torch_shapes(second)).correct
+    assert session.score == "1/2"
+    with pytest.raises(ValueError):
+        session.answer(report, output, h_n)  # the first question's report, not the current one
+
+
+def test_quiz_session_is_repeatable_with_a_seed():
+    def questions(seed):
+        session = QuizSession(seed=seed, presets=False)
+        return [session.next_config() for _ in range(8)]
+
+    assert questions(11) == questions(11)
+    assert questions(11) != questions(12)
+    with_presets = QuizSession(seed=1)
+    assert [with_presets.next_config() for _ in PRESETS] == [p.config for p in PRESETS.values()]
+
+
+# -- compare --------------------------------------------------------------------------
+
+def differences_by_key(a: GRUConfig, b: GRUConfig):
+    return {d.key: d for d in compare(trace(a), trace(b))}
+
+
+def test_compare_one_and_two_layers():
+    a, b = PRESETS["one-layer"].config, PRESETS["stacked"].config
+    diffs = differences_by_key(a, b)
+    assert (diffs["h_n"].a.shape, diffs["h_n"].b.shape) == (torch_shapes(a)[1], torch_shapes(b)[1])
+    assert diffs["layer1"].kind == "only_b" and "layer1.forward.weight_ih_l1" in diffs
+    assert "output" not in diffs and "input" not in diffs  # stacking changes neither
+    assert config_differences(a, b) == [("num_layers", 1, 2)]
+
+
+def test_compare_one_and_two_directions():
+    a = PRESETS["one-layer"].config
+    b = a.replace(bidirectional=True)
+    diffs = differences_by_key(a, b)
+    assert diffs["output"].kind == "shape"
+    assert (diffs["output"].a.shape, diffs["output"].b.shape) == (torch_shapes(a)[0], torch_shapes(b)[0])
+    assert diffs["h_n"].b.shape == torch_shapes(b)[1]
+    assert diffs["layer0.reverse"].kind == "only_b" and diffs["layer0.concat"].kind == "only_b"
+    assert "layer0.forward.weight_ih_l0" not in diffs
+
+
+def test_compare_batch_first_on_and_off():
+    a = PRESETS["one-layer"].config.replace(batch_size=3)
+    b = a.replace(batch_first=False)
+    diffs = differences_by_key(a, b)
+    assert (diffs["output"].a.shape, diffs["output"].b.shape) == (torch_shapes(a)[0], torch_shapes(b)[0])
+    assert diffs["input"].kind == "shape"
+    assert "h_n" not in diffs  # batch_first never applies to h_n
+    assert "input.view" in diffs and diffs["input.view"].kind == "only_a"
+    assert all(d.describe() for d in diffs.values())
+
+
+def test_compare_same_configuration_has_no_differences():
+    c = PRESETS["packed"].config
+    assert compare(trace(c), trace(c)) == [] and config_differences(c, c) == []
+
+
+def test_compare_packed_batch_sizes_by_label():
+    a = PRESETS["packed"].config
+    b = a.replace(lengths=(7, 7, 2))
+    diffs = differences_by_key(a, b)
+    assert diffs["output.batch_sizes"].kind == "label"
+    assert diffs["output"].kind == "shape"  # 14 real steps, then 16
+
+
+# -- the shape-error explainer ------------------------------------------------------------
+
+def torch_error(c: GRUConfig, input_shape, h0_shape=None) -> str | None:
+    """PyTorch's own message for this call, computed here independently of gru_tui."""
+    gru = nn.GRU(c.input_size, c.hidden_size, c.num_layers, batch_first=c.batch_first, bidirectional=c.bidirectional)
+    args = [torch.zeros(input_shape)] + ([torch.zeros(h0_shape)] if h0_shape else [])
+    try:
+        gru(*args)
+    except Exception as error:  # whatever torch raises, its text is what the explainer must show
+        return str(error)
+    return None
+
+
+def check_explanation(c: GRUConfig, input_shape=None, h0_shape=None):
+    e = explain(c, input_shape=input_shape, h0_shape=h0_shape)
+    assert e.error == torch_error(c, e.input_shape, e.h0_shape)
+    assert e.fix_checked and torch_error(c, e.fix_input_shape, e.fix_h0_shape) is None
+    out, h_n = torch_shapes(c.replace(lengths=None))
+    assert (e.fix_output_shape, e.fix_h_n_shape) == (out, h_n)
+    text = "\n".join(e.lines())
+    if e.error:
+        assert e.error in text
+    return e, text
+
+
+def test_h0_laid_out_batch_first():
+    c = PRESETS["bidirectional"].config
+    e, text = check_explanation(c, h0_shape=(1, 4, 32))
+    assert not e.ran and "Expected hidden size (4, 1, 32), got [1, 4, 32]" in e.error
+    assert "even with batch_first=True" in text and "never to h0 or h_n" in text
+    assert e.fix_h0_shape == (4, 1, 32)
+
+
+def test_input_features_are_not_input_size():
+    e, text = check_explanation(PRESETS["one-layer"].config, input_shape=(1, 35, 35))
+    assert "input.size(-1) must be equal to input_size" in e.error
+    assert "must equal input_size = 10; here it is 35" in text
+
+
+def test_input_dims_in_the_wrong_order():
+    e, text = check_explanation(PRESETS["one-layer"].config, input_shape=(1, 10, 35))
+    assert not e.ran and "right but in the wrong order" in text and "(batch, seq, input_size)" in text
+
+
+def test_two_d_input_when_a_batch_was_meant():
+    e, text = check_explanation(PRESETS["stacked"].config, input_shape=(35, 10))
+    assert e.ran and e.needs_fix
+    assert "read as one unbatched sequence" in text and e.fix_input_shape == (1, 35, 10)
+
+
+def test_two_d_input_with_a_three_d_h0():
+    e, text = check_explanation(PRESETS["stacked"].config, input_shape=(35, 10), h0_shape=(2, 1, 32))
+    assert not e.ran and "2-D" in e.error and "read as one unbatched sequence" in text
+
+
+def test_h0_first_dimension_not_d_times_layers():
+    e, text = check_explanation(PRESETS["bidirectional"].config, h0_shape=(2, 1, 32))
+    assert "D x num_layers = 2 x 2 = 4" in text
+
+
+def test_h0_with_concatenated_directions():
+    e, text = check_explanation(PRESETS["bidirectional"].config, h0_shape=(4, 1, 64))
+    assert "hidden_size = 32; here it is 64" in text and "not concatenated in h0" in text
+
+
+def test_seq_first_input_read_silently_as_a_batch():
+    e, text = check_explanation(PRESETS["one-layer"].config, input_shape=(35, 1, 10))
+    assert e.ran and "torch read batch = 35, seq = 1" in text and e.needs_fix
+
+
+def test_four_d_input():
+    e, text = check_explanation(PRESETS["one-layer"].config, input_shape=(1, 1, 35, 10))
+    assert not e.ran and "4 dimensions" in text
+
+
+def test_unbatched_with_a_batched_h0():
+    e, text = check_explanation(PRESETS["unbatched"].config, h0_shape=(1, 1, 32))
+    assert not e.ran and "h0 is 2-D for an unbatched input" in text
+
+
+def test_right_shapes_need_no_fix():
+    e, text = check_explanation(PRESETS["bidirectional"].config.replace(with_h0=True))
+    assert e.ran and not e.findings and not e.needs_fix and e.h0_shape == (4, 1, 32)
+    assert "right shapes" in text
+
+
+def test_packed_configuration_is_explained_on_its_padded_tensor():
+    e, _ = check_explanation(PRESETS["packed"].config, h0_shape=(3, 1, 32))
+    assert e.fix_h0_shape == (1, 3, 32)
+
+
+def test_too_large_a_shape_is_refused_by_field():
+    with pytest.raises(ConfigError) as error:
+        explain(PRESETS["one-layer"].config, input_shape=(100000, 35, 10))
+    assert error.value.field == "input_shape"
+    with pytest.raises(ConfigError) as error:
+        explain(PRESETS["one-layer"].config, h0_shape=(1, 0, 32))
+    assert error.value.field == "h0_shape"
+    with pytest.raises(ConfigError) as error:  # small input, but a huge output to allocate
+        explain(PRESETS["one-layer"].config.replace(hidden_size=2048, num_layers=3), input_shape=(2000, 35, 10))
+    assert error.value.field in ("input_shape", "hidden_size")
+    with pytest.raises(ConfigError) as error:  # the configuration itself is too big to run here
+        explain(PRESETS["one-layer"].config.replace(batch_size=64, seq_len=10**6))
+    assert error.value.field == "seq_len"
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), data=st.data())
+def test_any_one_wrong_dimension_gets_torch_message_and_a_working_fix(seed, data):
+    c = random_config(random.Random(seed)).replace(lengths=None)
+    e = explain(c)  # the right shapes first: where to start from
+    target = data.draw(st.sampled_from(["input", "h0"]))
+    shape = list(e.fix_input_shape if target == "input" else explain(c.replace(with_h0=True)).h0_shape)
+    index = data.draw(st.integers(0, len(shape) - 1))
+    shape[index] = data.draw(st.integers(1, 40).filter(lambda n: n != shape[index]))
+    kwargs = {"input_shape": tuple(shape)} if target == "input" else {"h0_shape": tuple(shape)}
+    e, _ = check_explanation(c, **kwargs)
+    assert e.findings and e.needs_fix
+
+
+def test_teaching_modules_import_without_textual_or_torch():
+    code = (
+        "import sys, gru_tui.lessons, gru_tui.handout, gru_tui.follow, gru_tui.files, gru_tui.serve;"
+        "print(sorted(m for m in ('textual', 'torch', 'aiohttp') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
