@@ -7,13 +7,13 @@ import json
 import os
 import secrets
 import stat
+from pathlib import Path
+from typing import Any
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10: the same parser, from PyPI
     import tomli as tomllib  # type: ignore[no-redef]
-from pathlib import Path
-from typing import Any
 
 from .config import ConfigError, GRUConfig
 
