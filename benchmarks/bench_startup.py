@@ -1,0 +1,105 @@
+"""Time to first frame: a bare Textual app against gru-tui's app, each in a fresh process.
+
+The clock starts when the parent spawns the process (interpreter start and every
+import count, as a user feels them) and stops in the child when the first screen
+has been composed, mounted and refreshed (a headless run whose auto pilot waits
+for the first refresh). Issue #4's goal: gru-tui within 1.5x of the bare app,
+which means torch must load in the background after the first frame.
+
+    python benchmarks/bench_startup.py [--quick]
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+from _common import REPO, Table, guarded, parser, print_tables, ratio, seconds
+
+# Runs in the child. Prints one JSON line at the first frame, then leaves at once:
+# waiting for a background `import torch` to finish is not part of the first frame.
+DRIVER = r"""
+import os, sys, time, json
+started = time.perf_counter()
+kind = sys.argv[1]
+if kind == "bare":
+    from textual.app import App
+    from textual.widgets import Label
+
+    class Bare(App):
+        def compose(self):
+            yield Label("hello")
+
+    app = Bare()
+else:
+    from gru_tui.app import make_app
+    from gru_tui.config import FIRST_EXAMPLE
+
+    app = make_app(config=FIRST_EXAMPLE)
+
+async def first_frame(pilot):
+    await pilot.pause()  # the first refresh has been processed
+    print(json.dumps({"wall": time.time(), "in_process": time.perf_counter() - started,
+                      "torch_loaded": "torch" in sys.modules and hasattr(sys.modules["torch"], "nn")}), flush=True)
+    os._exit(0)
+
+app.run(headless=True, size=(80, 24), auto_pilot=first_frame)
+"""
+
+
+def first_frame(kind: str, timeout: float = 120) -> dict:
+    spawned = time.time()
+    done = subprocess.run([sys.executable, "-c", DRIVER, kind], capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"{kind} app gave no first frame (exit {done.returncode}): {done.stderr.strip()[-400:]}")
+    result = json.loads(lines[-1])
+    result["from_spawn"] = result["wall"] - spawned
+    return result
+
+
+def app_importable() -> str | None:
+    """None when gru_tui.app can be imported, else why not."""
+    done = subprocess.run([sys.executable, "-c", "import gru_tui.app; gru_tui.app.make_app"], capture_output=True, text=True, cwd=REPO)
+    return None if done.returncode == 0 else (done.stderr.strip().splitlines() or ["unknown error"])[-1]
+
+
+def run(quick: bool = False, device: str = "cpu") -> list[Table]:
+    repeats = 3 if quick else 5
+    table = Table(
+        f"First frame, fresh process each, headless 80x24 (median of {repeats})",
+        ["app", "from spawn", "after interpreter start", "torch loaded at first frame", "ratio to bare"],
+    )
+    table.notes.append("goal (issue #4): gru-tui within 1.5x of the bare Textual app")
+    missing = app_importable()
+    kinds = ["bare"] + (["gru-tui"] if missing is None else [])
+    if missing is not None:
+        table.notes.append(f"gru-tui app skipped: gru_tui.app is not importable yet ({missing})")
+    base = None
+    for kind in kinds:
+        def measure(kind=kind):
+            nonlocal base
+            runs = [first_frame("bare" if kind == "bare" else "gru") for _ in range(repeats)]
+            spawn = statistics.median(r["from_spawn"] for r in runs)
+            inside = statistics.median(r["in_process"] for r in runs)
+            base = base or spawn
+            loaded = sum(r["torch_loaded"] for r in runs)
+            table.add(kind, seconds(spawn), seconds(inside), f"{loaded} of {repeats}", ratio(spawn, base))
+        guarded(table, kind, measure)
+    probe = subprocess.run([sys.executable, "-c", "import time; t = time.perf_counter(); import torch; print(time.perf_counter() - t)"],
+                           capture_output=True, text=True)
+    if probe.returncode == 0:
+        table.notes.append(f"for scale: `import torch` alone takes {seconds(float(probe.stdout))} here")
+    return [table]
+
+
+def main(argv=None) -> None:
+    args = parser(__doc__.splitlines()[0]).parse_args(argv)
+    print_tables(run(args.quick, args.device))
+
+
+if __name__ == "__main__":
+    main()
