@@ -1,22 +1,29 @@
 """The device run: build the real nn.GRU on the chosen device, run it, measure every shape.
 
-Two passes over the same weights, each the cost of one inference forward:
+The cost is one inference forward of the module plus one of every layer but the last:
 
-1. The layer chain: each layer (both directions) through torch's own GRU kernel
-   (``torch._VF.gru``, which ``nn.GRU.forward`` calls for all layers at once),
-   keeping each layer's output as the next layer's input. For each layer and
-   direction, the first time step is recomputed by hand with the GRU equations
-   from the module's weights; its h_t must equal the kernel's output there.
-2. The module itself, through torchinfo's summary; a forward hook captures the
-   module's own ``output`` and ``h_n``, and the chain must agree with them.
+1. The module itself, through torchinfo's summary; a forward hook captures the
+   module's own ``output`` and ``h_n``.
+2. The layer chain below the last layer: each of those layers (both directions)
+   through torch's own GRU kernel (``torch._VF.gru``, which ``nn.GRU.forward``
+   calls for all layers at once), each layer's output the next one's input. Its
+   h_n must equal the module's h_n for those layers, over the whole sequence.
+3. The last layer is the module's own output; it is tied to the chain by
+   recomputing it from the chain's last output over a window of steps at each
+   end of the sequence (the whole sequence when it is short), and by its h_n,
+   which must be the state after each direction's final step.
 
-Every shape in the report comes from a tensor of one of those passes.
+For each layer and direction, the first time step is also recomputed by hand with
+the GRU equations from the module's weights; its h_t must equal the output there.
+Every shape in the report comes from a tensor of one of those passes; only the
+shape, dtype and device of the intermediate layer outputs are kept, not their values.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from .config import ConfigError, GRUConfig
@@ -26,6 +33,9 @@ from .shapes import count_summary, derive, estimate_run_bytes
 
 Progress = Callable[[float, str], None]
 IsCancelled = Callable[[], bool]
+
+# Steps of the last layer recomputed from the layer chain at each end of the sequence (all of it when shorter).
+WINDOW = 32
 
 
 class TraceError(RuntimeError):
@@ -98,6 +108,28 @@ def _describe(t, dims: tuple[str, ...]) -> Tensor:
     return Tensor(tuple(t.shape), dims, str(t.dtype).removeprefix("torch."), str(t.device))
 
 
+@dataclass(frozen=True)
+class _Measured:
+    """The shape, dtype and device of a tensor that was computed and then let go (an intermediate layer's output)."""
+
+    shape: tuple[int, ...]
+    dtype: Any
+    device: Any
+
+    @classmethod
+    def of(cls, t) -> "_Measured":
+        return cls(tuple(t.shape), t.dtype, t.device)
+
+    def direction(self, d: int, hidden_size: int) -> "_Measured":
+        """One direction's half of the last dimension, as ``t[..., d*H:(d+1)*H]`` would be."""
+        assert self.shape[-1] >= (d + 1) * hidden_size
+        return _Measured(self.shape[:-1] + (hidden_size,), self.dtype, self.device)
+
+
+def _max_error(a, b) -> float:
+    return float((a.float() - b.float()).abs().max())
+
+
 class _Run:
     def __init__(self, config: GRUConfig, checkpoint: Callable[[float, str], None]):
         import torch
@@ -137,6 +169,8 @@ class _Run:
             chain = self._chain(module, x, h0, lengths)
             self.checkpoint(0.8, "module forward and torchinfo summary")
             module_out, module_h_n, info = self._module_forward(module, x, h0, lengths)
+            self.checkpoint(0.95, "checking the last layer against the layer chain")
+            self._last_layer(module, chain, module_out, module_h_n)
         report = self._report(module, x, h0, chain, module_out, module_h_n, info, module_warnings)
         peak = self._peak_memory()
         self.checkpoint(1.0, "done")
@@ -154,11 +188,14 @@ class _Run:
         lengths = torch.tensor(c.lengths, dtype=torch.int64) if c.lengths is not None else None
         return x, h0, lengths
 
-    # -- pass 1: the layer chain ------------------------------------------------
+    # -- the layer chain, below the last layer ------------------------------------
     def _chain(self, module, x, h0, lengths) -> dict[str, Any]:
-        """Run layer by layer with torch's GRU kernel; instrument each direction's first step."""
+        """Run every layer but the last with torch's GRU kernel; instrument each direction's first step.
+
+        The last layer is the module's own (``_last_layer``): running it here too
+        would cost a whole layer more and only repeat the same kernel call.
+        """
         torch, c = self.torch, self.config
-        from torch import _VF
         from torch.nn.utils.rnn import pack_padded_sequence
 
         D, H = c.num_directions, c.hidden_size
@@ -179,37 +216,44 @@ class _Run:
             if packed is not None:
                 hx = hx.index_select(1, packed.sorted_indices.to(hx.device))
 
-        weights = module._flat_weights
-        per_direction = 4 if c.bias else 2
         layer_outputs, h_n_parts, steps = [], [], []
-        for layer in range(c.num_layers):
+        for layer in range(c.num_layers - 1):
             self.checkpoint(0.05 + 0.75 * layer / c.num_layers, f"layer {layer} of {c.num_layers}")
-            start = layer * D * per_direction
-            layer_weights = weights[start : start + D * per_direction]
-            if self.device.type == "cuda":
-                # cuDNN would read views into the module's flat weight buffer with that buffer's alignment
-                # padding and compute wrong values for later layers (seen on an H200, hidden_size 1); copies are safe.
-                layer_weights = [w.clone() for w in layer_weights]
-            layer_hx = hx[layer * D : (layer + 1) * D]
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*contiguous chunk of memory.*")
-                if packed is not None:
-                    out, h_n = _VF.gru(layer_in, packed.batch_sizes, layer_hx, layer_weights, c.bias, 1, 0.0, False, c.bidirectional)
-                else:
-                    out, h_n = _VF.gru(layer_in, layer_hx, layer_weights, c.bias, 1, 0.0, False, c.bidirectional, False)
+            layer_weights, layer_hx = self._layer_weights(module, layer), hx[layer * D : (layer + 1) * D]
+            out, h_n = self._gru_layer(layer_in, packed, layer_hx, layer_weights)
             for d in range(D):
-                w = layer_weights[d * per_direction : (d + 1) * per_direction]
+                w = self._direction_weights(layer_weights, d)
                 steps.append(self._step(layer_in, layer_hx[d], out[..., d * H : (d + 1) * H], w, packed, reverse=bool(d)))
-            layer_outputs.append(out)
+            layer_outputs.append(_Measured.of(out))  # its shape, not its values: one layer's output in memory at a time
             h_n_parts.append(h_n)
             layer_in = out
-        h_n = torch.cat(h_n_parts, 0)
-        output = layer_outputs[-1]
-        if packed is not None:
-            h_n = h_n.index_select(1, packed.unsorted_indices.to(h_n.device))
-        elif c.unbatched:
-            h_n = h_n.squeeze(1)
-        return {"view": view, "packed": packed, "layer_outputs": layer_outputs, "output": output, "h_n": h_n, "steps": steps}
+        return {"view": _Measured.of(view), "packed": packed, "hx": hx, "last_layer_input": layer_in,
+                "layer_outputs": layer_outputs, "h_n_parts": h_n_parts, "steps": steps, "checks": {}}
+
+    def _layer_weights(self, module, layer: int) -> list:
+        per_layer = self.config.num_directions * (4 if self.config.bias else 2)
+        weights = module._flat_weights[layer * per_layer : (layer + 1) * per_layer]
+        if self.device.type == "cuda":
+            # cuDNN would read views into the module's flat weight buffer with that buffer's alignment
+            # padding and compute wrong values for later layers (seen on an H200, hidden_size 1); copies are safe.
+            weights = [w.clone() for w in weights]
+        return weights
+
+    def _direction_weights(self, layer_weights, d: int) -> list:
+        per_direction = 4 if self.config.bias else 2
+        return layer_weights[d * per_direction : (d + 1) * per_direction]
+
+    def _gru_layer(self, layer_in, packed, layer_hx, layer_weights, batch_sizes=None):
+        """One layer, both directions, through the kernel nn.GRU.forward calls: (output, h_n)."""
+        from torch import _VF
+
+        c = self.config
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*contiguous chunk of memory.*")
+            if packed is not None:
+                sizes = packed.batch_sizes if batch_sizes is None else batch_sizes
+                return _VF.gru(layer_in, sizes, layer_hx, layer_weights, c.bias, 1, 0.0, False, c.bidirectional)
+            return _VF.gru(layer_in, layer_hx, layer_weights, c.bias, 1, 0.0, False, c.bidirectional, False)
 
     def _step(self, layer_in, h_prev, direction_out, w, packed, reverse: bool) -> dict[str, Any]:
         """The GRU equations by hand for the first step a direction takes, with the module's weights."""
@@ -234,10 +278,10 @@ class _Run:
         z_t = torch.sigmoid(i_z + h_z)
         n_t = torch.tanh(i_n + r_t * h_n)
         h_t = (1 - z_t) * n_t + z_t * h_prev
-        error = float((h_t.float() - expected.float()).abs().max()) if self.values else None
+        error = _max_error(h_t, expected) if self.values else None
         return {"x_t": x_t, "h_prev": h_prev, "r_t": r_t, "z_t": z_t, "n_t": n_t, "h_t": h_t, "error": error}
 
-    # -- pass 2: the module itself, through torchinfo ------------------------------
+    # -- the module itself, through torchinfo ------------------------------------
     def _module_forward(self, module, x, h0, lengths):
         import torchinfo
 
@@ -260,6 +304,94 @@ class _Run:
         if "output" not in captured:
             raise TraceError("internal: the module's forward hook did not fire")
         return captured["output"], captured["h_n"], info
+
+    # -- the last layer: the module's output, tied to the chain ---------------------
+    def _last_layer(self, module, chain, module_out, module_h_n) -> None:
+        """Add the last layer to ``chain`` from the module's output, and check it against the chain.
+
+        Its first step in each direction is recomputed by hand from the chain's last
+        output; its first WINDOW steps (forward) and last WINDOW steps (reverse) are
+        recomputed with the kernel, and its h_n must be the output after each
+        direction's final step. Adds "steps", "layer_outputs" and "checks" to ``chain``.
+        """
+        c, packed = self.config, chain["packed"]
+        D, H, last = c.num_directions, c.hidden_size, c.num_layers - 1
+        out = self._layer_layout(module_out)
+        layer_in, layer_hx = chain["last_layer_input"], chain["hx"][last * D :]
+        weights = self._layer_weights(module, last)
+        for d in range(D):
+            w = self._direction_weights(weights, d)
+            chain["steps"].append(self._step(layer_in, layer_hx[d], out[..., d * H : (d + 1) * H], w, packed, reverse=bool(d)))
+        chain["layer_outputs"].append(_Measured.of(out))
+        chain["last_layer_input"] = None  # the chain's last output is no longer needed
+        if not self.values:
+            return
+        module_h_n = module_h_n.unsqueeze(1) if c.unbatched else module_h_n
+        if packed is not None:  # the chain works in the packed (sorted) order
+            module_h_n = module_h_n.index_select(1, packed.sorted_indices.to(module_h_n.device))
+        below = module_h_n[: last * D]
+        chain["checks"] = {
+            "output_max_error": self._window_error(layer_in, packed, layer_hx, weights, out),
+            "h_n_max_error": max(
+                [_max_error(chain_h, below[i * D : (i + 1) * D]) for i, chain_h in enumerate(chain["h_n_parts"])]
+                + [_max_error(self._final_states(out, packed), module_h_n[last * D :])]
+            ),
+            "window_steps": min(WINDOW, self._steps(packed, out)),
+        }
+
+    def _layer_layout(self, module_out):
+        """The module's output as the layers hold it: packed data, or (seq, batch, features)."""
+        c = self.config
+        if c.packed:
+            return module_out.data
+        if c.unbatched:
+            return module_out.unsqueeze(1)
+        return module_out.transpose(0, 1) if c.batch_first else module_out
+
+    @staticmethod
+    def _steps(packed, layer_out) -> int:
+        return len(packed.batch_sizes) if packed is not None else layer_out.shape[0]
+
+    def _window_error(self, layer_in, packed, layer_hx, weights, out) -> float:
+        """Max error between the module's last layer and the kernel run on the chain's output, at both ends."""
+        H, T = self.config.hidden_size, self._steps(packed, out)
+        k = min(WINDOW, T)
+        if k == T:  # short enough: the whole layer, both directions
+            return _max_error(self._gru_layer(layer_in, packed, layer_hx, weights)[0], out)
+        if packed is None:
+            head = self._gru_layer(layer_in[:k], None, layer_hx, weights)[0]
+            errors = [_max_error(head[..., :H], out[:k, ..., :H])]
+            if self.config.bidirectional:  # the reverse direction starts at the end: run the last k steps
+                tail = self._gru_layer(layer_in[T - k :], None, layer_hx, weights)[0]
+                errors.append(_max_error(tail[..., H:], out[T - k :, ..., H:]))
+            return max(errors)
+        sizes = packed.batch_sizes
+        head_rows = int(sizes[:k].sum())
+        head = self._gru_layer(layer_in[:head_rows], packed, layer_hx, weights, sizes[:k])[0]
+        errors = [_max_error(head[:, :H], out[:head_rows, :H])]
+        if self.config.bidirectional:
+            # The last k steps hold the longest sequences only; each starts its reverse pass there from h0.
+            tail_rows = int(sizes[T - k :].sum())
+            tail_hx = layer_hx[:, : int(sizes[T - k])]
+            tail = self._gru_layer(layer_in[-tail_rows:], packed, tail_hx.contiguous(), weights, sizes[T - k :])[0]
+            errors.append(_max_error(tail[:, H:], out[-tail_rows:, H:]))
+        return max(errors)
+
+    def _final_states(self, out, packed):
+        """Each direction's output after its final step, (D, batch, H): what the last layer's h_n must be."""
+        torch, c = self.torch, self.config
+        D, H = c.num_directions, c.hidden_size
+        if packed is None:
+            ends = [out[-1, :, :H]] + ([out[0, :, H:]] if D == 2 else [])
+            return torch.stack(ends)
+        sizes = packed.batch_sizes
+        B = int(sizes[0])
+        rows = torch.arange(B)
+        lengths = (sizes.unsqueeze(0) > rows.unsqueeze(1)).sum(1)  # of each sequence, in the packed order
+        step_starts = torch.cumsum(sizes, 0) - sizes  # the first row of each time step in the packed data
+        last_rows = (step_starts[lengths - 1] + rows).to(out.device)
+        ends = [out[last_rows, :H]] + ([out[:B, H:]] if D == 2 else [])  # reverse ends at step 0: rows 0..B-1
+        return torch.stack(ends)
 
     # -- the report ---------------------------------------------------------
     def _report(self, module, x, h0, chain, module_out, module_h_n, info, module_warnings) -> Report:
@@ -292,7 +424,7 @@ class _Run:
         directions = []
         for i, (d_exp, step) in enumerate(zip(e.directions, chain["steps"])):
             d = i % D
-            out = chain["layer_outputs"][d_exp.layer][..., d * H : (d + 1) * H]
+            out = chain["layer_outputs"][d_exp.layer].direction(d, H)
             directions.append(
                 Direction(
                     layer=d_exp.layer,
@@ -325,25 +457,14 @@ class _Run:
             h_n=_describe(module_h_n, e.h_n.dims),
             summary=summary,
             warnings=module_warnings,
-            checks=self._checks(chain, module_out, module_h_n),
+            checks=self._checks(chain),
         )
 
-    def _checks(self, chain, module_out, module_h_n) -> dict[str, Any]:
+    def _checks(self, chain) -> dict[str, Any]:
         """How far the layer chain and the hand-computed steps are from the module's own results."""
         if not self.values:
             return {"values": "meta device: shapes only, no values to compare"}
-        out = module_out.data if hasattr(module_out, "batch_sizes") else module_out
-        if self.config.packed:
-            chain_out = chain["output"]
-        elif self.config.unbatched:
-            chain_out = chain["output"].squeeze(1)
-        else:
-            chain_out = chain["output"].transpose(0, 1) if self.config.batch_first else chain["output"]
-        return {
-            "output_max_error": float((out.float() - chain_out.float()).abs().max()),
-            "h_n_max_error": float((module_h_n.float() - chain["h_n"].float()).abs().max()),
-            "step_max_error": max(s["error"] for s in chain["steps"]),
-        }
+        return {**chain["checks"], "step_max_error": max(s["error"] for s in chain["steps"])}
 
     def _peak_memory(self) -> int | None:
         if self.device.type == "cuda":
