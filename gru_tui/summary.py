@@ -38,7 +38,7 @@ def summary_rows(report: Report) -> list[tuple[str, str]]:
         rows.append(
             (
                 "checks",
-                f"layer chain vs module: output {checks['output_max_error']:.2g}, h_n {checks['h_n_max_error']:.2g}; "
+                f"layer chain vs module: output {checks['output_max_error']:.2g}{_window(report)}, h_n {checks['h_n_max_error']:.2g}; "
                 f"hand-computed gates vs kernel: {checks['step_max_error']:.2g}",
             )
         )
@@ -49,6 +49,14 @@ def summary_rows(report: Report) -> list[tuple[str, str]]:
         where = "process peak RSS" if report.config.device == "cpu" else "peak allocated"
         rows.append(("device run", f"{report.run.seconds * 1000:,.1f} ms on {report.config.device}, {where} {peak}"))
     return rows
+
+
+def _window(report: Report) -> str:
+    """Say when the last layer was checked at both ends rather than over the whole sequence."""
+    window = report.checks.get("window_steps")
+    c = report.config
+    steps = max(c.lengths) if c.lengths is not None else c.seq_len
+    return f" (last layer: first and last {window} steps)" if window is not None and window < steps else ""
 
 
 def summary_lines(report: Report) -> list[str]:
