@@ -50,12 +50,14 @@ def test_a_run_that_fits_is_not_refused_and_tags_its_configuration():
     assert report.config == config and not report.derived  # what a caller compares to drop stale results
 
 
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda:0", marks=pytest.mark.cuda)])
 @pytest.mark.parametrize("packed", [False, True])
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_sequences_longer_than_the_window_match_torch(packed, batch_first):
+def test_sequences_longer_than_the_window_match_torch(packed, batch_first, device):
     """Past WINDOW steps the last layer is checked at both ends, not recomputed whole."""
     lengths = (3 * WINDOW, 2 * WINDOW + 1, 3 * WINDOW, 5) if packed else None
-    report = assert_matches_torch(GRUConfig(**LONG, batch_first=batch_first, lengths=lengths, with_h0=True))
+    config = GRUConfig(**LONG, batch_first=batch_first, lengths=lengths, with_h0=True, device=device)
+    report = assert_matches_torch(config)
     assert report.checks["window_steps"] == WINDOW
 
 
