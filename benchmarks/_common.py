@@ -74,15 +74,21 @@ def guarded(table: Table, label: str, fn: Callable[[], None]) -> None:
         table.notes.append(f"error in {message}")
 
 
-def median_time(fn: Callable[[], object], repeats: int, sync: Callable[[], None] = lambda: None) -> float:
-    times = []
+def median_time(fn: Callable[[], object], repeats: int, sync: Callable[[], None] = lambda: None) -> tuple[float, float]:
+    """(median wall seconds, median CPU seconds of this process, all threads) over ``repeats`` calls.
+
+    CPU time stands up better than wall time on a machine shared with other work:
+    their load stretches the wall clock, not the work this process does.
+    """
+    walls, cpus = [], []
     for _ in range(repeats):
         sync()
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         fn()
         sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -136,6 +142,8 @@ def machine(device: str = "cpu") -> str:
     except Exception:
         pass
     parts.append(f"device {device}")
+    if hasattr(os, "getloadavg"):
+        parts.append(f"load average {os.getloadavg()[0]:.1f} at the start")
     return ", ".join(parts)
 
 
