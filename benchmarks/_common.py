@@ -18,6 +18,13 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:  # run from anywhere, installed or not: the scripts measure this checkout
+    sys.path.insert(0, REPO)
+
+
+def child_env() -> dict[str, str]:
+    """The environment for benchmark subprocesses: they import this checkout's gru_tui too."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (REPO, os.environ.get("PYTHONPATH")) if p)}
 
 
 def parser(description: str) -> argparse.ArgumentParser:

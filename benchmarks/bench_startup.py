@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from _common import REPO, Table, guarded, parser, print_tables, ratio, seconds
+from _common import REPO, Table, child_env, guarded, parser, print_tables, ratio, seconds
 
 # Runs in the child. Prints one JSON line at the first frame, then leaves at once:
 # waiting for a background `import torch` to finish is not part of the first frame.
@@ -52,7 +52,8 @@ app.run(headless=True, size=(80, 24), auto_pilot=first_frame)
 
 def first_frame(kind: str, timeout: float = 120) -> dict:
     spawned = time.time()
-    done = subprocess.run([sys.executable, "-c", DRIVER, kind], capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    done = subprocess.run([sys.executable, "-c", DRIVER, kind], capture_output=True, text=True, timeout=timeout, cwd=REPO,
+                          env=child_env())
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if not lines:
         raise RuntimeError(f"{kind} app gave no first frame (exit {done.returncode}): {done.stderr.strip()[-400:]}")
@@ -63,7 +64,7 @@ def first_frame(kind: str, timeout: float = 120) -> dict:
 
 def app_importable() -> str | None:
     """None when gru_tui.app can be imported, else why not."""
-    done = subprocess.run([sys.executable, "-c", "import gru_tui.app; gru_tui.app.make_app"], capture_output=True, text=True, cwd=REPO)
+    done = subprocess.run([sys.executable, "-c", "import gru_tui.app; gru_tui.app.make_app"], capture_output=True, text=True, cwd=REPO, env=child_env())
     return None if done.returncode == 0 else (done.stderr.strip().splitlines() or ["unknown error"])[-1]
 
 

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from _common import Table, guarded, machine, median_time, parser, print_tables, ratio, seconds, synchronizer
+from _common import REPO, Table, child_env, guarded, machine, median_time, parser, print_tables, ratio, seconds, synchronizer
 
 from gru_tui.config import FIRST_EXAMPLE, GRUConfig
 
@@ -94,7 +94,8 @@ def wall(command: list[str], repeats: int, timeout: float = 1800) -> float:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=timeout)
+        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=timeout,
+                              cwd=REPO, env=child_env())
         times.append(time.perf_counter() - start)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(command[:3])}... exited {done.returncode}: {done.stderr.strip()[-300:]}")
