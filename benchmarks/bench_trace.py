@@ -115,15 +115,15 @@ def run(quick: bool = False, device: str = "cpu", large_seq: int | None = None, 
     )
     inproc.notes.append(f"machine: {machine(device)}")
     inproc.notes.append("each includes building nn.GRU and the random input; repeats: "
-                        + ", ".join(f"{name} {n}" for name, _c, n, _ns in cases) + "; warmed up once on the small config")
+                        + ", ".join(f"{name} {n}" for name, _c, n, _ns in cases) + "; each path warmed up on 2 steps of each configuration")
     if on_cpu:
         inproc.notes.append("CPU time: of this process, all threads; unlike wall time it does not stretch when other work shares the cores")
-    # Warm up every path once (kernels, lazy imports, CUDA context), on the small case.
-    for fn in (bare_forward, inference_forward, torchinfo_summary, gru_tui_trace):
-        fn(cases[0][1])
-        sync()
     for name, c, repeats, _ in cases:
         def measure(name=name, c=c, repeats=repeats):
+            # Warm up every path (lazy imports, kernels for these sizes, CUDA context) on 2 steps of this configuration.
+            for fn in (bare_forward, inference_forward, torchinfo_summary, gru_tui_trace):
+                fn(c.replace(seq_len=2))
+                sync()
             t = {fn.__name__: median_time(lambda: fn(c), repeats, sync)
                  for fn in (bare_forward, inference_forward, torchinfo_summary, gru_tui_trace)}
             wall = {k: v[0] for k, v in t.items()}

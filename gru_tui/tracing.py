@@ -35,7 +35,7 @@ Progress = Callable[[float, str], None]
 IsCancelled = Callable[[], bool]
 
 # Steps of the last layer recomputed from the layer chain at each end of the sequence (all of it when shorter).
-WINDOW = 32
+WINDOW = 8
 
 
 class TraceError(RuntimeError):
