@@ -53,7 +53,7 @@ def build_tree(report: Report) -> Node:
             step = tuple(
                 _tensor_node(f"{key}.step.{name}", _step_label(name), t, _step_note(name)) for name, t in d.step.items()
             )
-            check = f"checked against the module's output (max error {d.step_error:.2g})" if d.step_error is not None else ""
+            check = f"h_t checked against the GRU kernel's output (max error {d.step_error:.2g})" if d.step_error is not None else ""
             layer_children.append(
                 Node(
                     key=key,
