@@ -46,6 +46,8 @@ def device_run(config: GRUConfig, force: bool, is_cancelled: Callable[[], bool],
     A cancelled run posts nothing: a newer configuration has replaced it.
     """
     try:
+        import torch  # noqa: F401  (here, so a broken install is reported as such, not as a failed run)
+
         from ..tracing import Cancelled, MemoryGuardError, TraceError, trace
     except Exception as error:
         post(TraceFailed(config, f"torch could not be loaded: {type(error).__name__}: {error}"))

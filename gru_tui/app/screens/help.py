@@ -27,11 +27,11 @@ class HelpScreen(ModalScreen[None]):
 
     def __init__(self, bindings: list[Binding]) -> None:
         super().__init__()
-        self._bindings = bindings
+        self._listed_bindings = bindings
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
-            yield Markdown(help_markdown(self._bindings), id="help-text")
+            yield Markdown(help_markdown(self._listed_bindings), id="help-text")
 
     def on_mount(self) -> None:
         self.query_one("#help-body").focus()
