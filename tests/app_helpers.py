@@ -9,23 +9,9 @@ from torch import nn
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from gru_tui.app.pilot import settle  # noqa: F401  (the tests import it from here)
 from gru_tui.config import GRUConfig
 from gru_tui.report import format_shape
-
-
-async def settle(pilot: Pilot) -> None:
-    """Wait until no device run is pending or under way and every message it posted is handled.
-
-    A wait, not a timing assertion: it returns when the app is idle, however long that takes.
-    """
-    app = pilot.app
-    while True:
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        if not app.busy:
-            return
-        await pilot.pause(0.05)
 
 
 async def type_into(pilot: Pilot, field: str, text: str) -> None:

@@ -334,3 +334,22 @@ def test_without_torch_the_form_and_derived_tree_still_work():
     first, second = out.strip().splitlines()[-2:]
     assert "torch could not be loaded" in first and "derived" in first
     assert second == f"True {derive(FIRST_EXAMPLE.replace(hidden_size=64)).h_n.shape}"
+
+
+async def test_question_mark_opens_help_even_from_a_number_field():
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.query_one("#input_size", Input).has_focus
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.query_one("#input_size", Input).value == str(FIRST_EXAMPLE.input_size)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)  # in the palette, ? is typed into the search
+        await pilot.press("escape")

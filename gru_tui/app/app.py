@@ -9,6 +9,8 @@ configuration is dropped, so a result never lands on a newer configuration's tre
 
 from __future__ import annotations
 
+import dataclasses
+
 from textual import work
 from textual.app import App
 from textual.binding import Binding
@@ -39,7 +41,10 @@ class GruTuiApp(App[None]):
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {GruTuiCommands}
     BINDINGS = [
-        Binding("f1,question_mark", "help", "Help", id="help", tooltip="The shape rules and every key"),
+        Binding("f1", "help", "Help", id="help", tooltip="The shape rules and every key"),
+        # Priority, so ? opens help from a form field too (FieldInput leaves ? to the app).
+        Binding("question_mark", "help", "Help", id="help.question_mark", show=False, priority=True,
+                tooltip="The shape rules and every key"),
         Binding("f2", "show_pane('form')", "Form", id="pane.form", tooltip="Jump to the configuration form"),
         Binding("f3", "show_pane('tree')", "Tree", id="pane.tree", tooltip="Jump to the shape tree"),
         Binding("f4", "show_pane('summary')", "Summary", id="pane.summary", show=False,
@@ -226,8 +231,14 @@ class GruTuiApp(App[None]):
 
     # -- actions ------------------------------------------------------------------------
     def command_bindings(self) -> list[Binding]:
-        """The app's actions, for the command palette and the help screen."""
-        return [b for b in [*self.BINDINGS, *TraceTree.BINDINGS] if isinstance(b, Binding) and b.description]
+        """The app's actions, one per action with all its keys, for the command palette and the help screen."""
+        by_action: dict[str, Binding] = {}
+        for binding in [*self.BINDINGS, *TraceTree.BINDINGS]:
+            if not isinstance(binding, Binding) or not binding.description:
+                continue
+            first = by_action.get(binding.action)
+            by_action[binding.action] = binding if first is None else dataclasses.replace(first, key=f"{first.key},{binding.key}")
+        return list(by_action.values())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "run_anyway":

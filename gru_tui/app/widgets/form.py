@@ -38,6 +38,13 @@ FLOAT_FIELDS = {"dropout"}
 STARTING_DEVICES = ("cpu", "meta")  # always there; the rest is known once torch has loaded
 
 
+class FieldInput(Input):
+    """A form field. No value has a ?, so the key is left to the app, where it opens help."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return character != "?" and super().check_consume_key(key, character)
+
+
 def device_options(devices: list[tuple[str, str]], current: str, missing: str) -> list[tuple[str, str]]:
     """(label, name) options; a device asked for but not listed stays, marked with ``missing``, so the choice is kept."""
     options = list(devices)
@@ -67,12 +74,12 @@ class ConfigForm(VerticalScroll):
         for name, label, tooltip in NUMBER_FIELDS:
             kind = "number" if name in FLOAT_FIELDS else "integer"
             value = f"{getattr(c, name):g}" if name in FLOAT_FIELDS else str(getattr(c, name))
-            field = Input(value, type=kind, id=name, compact=True, select_on_focus=True, tooltip=tooltip)
+            field = FieldInput(value, type=kind, id=name, compact=True, select_on_focus=True, tooltip=tooltip)
             field.cursor_blink = self._cursor_blink
             yield from self._row(name, label, field)
         for name, label, tooltip in SWITCH_FIELDS:
             yield from self._row(name, label, Switch(getattr(c, name), id=name, tooltip=tooltip))
-        lengths = Input(
+        lengths = FieldInput(
             ",".join(map(str, c.lengths or ())),
             placeholder="7,5,2 packs the batch",
             id="lengths",

@@ -44,7 +44,8 @@ class CodePane(VerticalScroll):
 
     def show(self, report: Report) -> None:
         self.code = pytorch_code(report.config, report)
-        syntax = Syntax(self.code, "python", theme="ansi_dark", background_color="default", word_wrap=False)
+        theme = "ansi_dark" if self.app.current_theme.dark else "ansi_light"
+        syntax = Syntax(self.code, "python", theme=theme, background_color="default", word_wrap=False)
         self.query_one("#code-text", Static).update(syntax)
 
 
