@@ -10,6 +10,7 @@ configuration is dropped, so a result never lands on a newer configuration's tre
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from textual import work
 from textual.app import App
@@ -25,10 +26,9 @@ from ..tree import gru_call
 from . import runner
 from .commands import GruTuiCommands
 from .messages import TorchFailed, TorchLoaded, TraceFailed, TraceFinished, TraceProgress, TraceRefused
-from .screens.help import HelpScreen
 from .screens.main import MainScreen
 from .widgets.form import ConfigForm
-from .widgets.panes import CodePane, LogPane, TorchinfoPane
+from .widgets.panes import LogPane
 from .widgets.summary_strip import SummaryStrip, run_text
 from .widgets.trace_tree import TraceTree
 
@@ -38,7 +38,7 @@ PANE_FOCUS = {"form": "#input_size", "tree": "#trace-tree", "summary": "#torchin
 
 class GruTuiApp(App[None]):
     TITLE = "gru-tui"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute, so subclasses defined elsewhere find it too
     COMMANDS = App.COMMANDS | {GruTuiCommands}
     BINDINGS = [
         Binding("f1", "help", "Help", id="help", tooltip="The shape rules and every key"),
@@ -69,6 +69,7 @@ class GruTuiApp(App[None]):
         self.report: Report = derive(self.config)
         self.form_errors: dict[str, str] = {}
         self.torch_version: str | None = None
+        self.log_lines: list[str] = []  # the log pane's lines, kept here too: the pane mounts after the first frame
         self._debounce: Timer | None = None
         self._refused: GRUConfig | None = None  # the configuration the memory guard stopped, until it changes
         self._run_state: tuple[str, str, float | None, bool] = ("", "info", None, False)  # text, kind, progress, offer_force
@@ -184,8 +185,8 @@ class GruTuiApp(App[None]):
         """Put one report on every pane at once: tree, strip, torchinfo summary, code."""
         self.report = report
         self.query_one("#trace-tree", TraceTree).show(report.tree())
-        self.query_one(TorchinfoPane).show(report)
-        self.query_one(CodePane).show(report)
+        for pane in self.query("TorchinfoPane, CodePane"):  # absent until mounted; then they read self.report
+            pane.show(report)
         self._mark_stale()
 
     def _mark_stale(self) -> None:
@@ -215,7 +216,9 @@ class GruTuiApp(App[None]):
         self._mark_stale()
 
     def _log(self, text: str) -> None:
-        self.query_one(LogPane).write_line(text)
+        self.log_lines.append(text)
+        for pane in self.query(LogPane):
+            pane.write_line(text)
 
     def _input_text(self) -> str:
         inp = self.report.input
@@ -246,6 +249,8 @@ class GruTuiApp(App[None]):
         return True
 
     def action_help(self) -> None:
+        from .screens.help import HelpScreen  # Markdown: loaded when first asked for, not at start
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.command_bindings()))
 

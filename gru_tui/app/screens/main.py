@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Container
+from textual.lazy import Lazy
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
@@ -37,22 +38,29 @@ class MainScreen(Screen):
         self._config = config
         self._show_timings = show_timings
         self._cursor_blink = cursor_blink
+        # The breakpoint classes Textual would add at the first resize, added now: otherwise every
+        # widget is styled twice before the first frame.
+        width, height = self.app.size
+        self.add_class(*self._get_breakpoint_classes(width, self.HORIZONTAL_BREAKPOINTS))
+        self.add_class(*self._get_breakpoint_classes(height, self.VERTICAL_BREAKPOINTS))
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(f"terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT})", id="too-small")
         yield SummaryStrip(id="summary-strip")
-        with Container(id="main"):
+        # Narrow terminals start on the Form tab: its class is set here, not at the first resize (a restyle).
+        with Container(id="main", classes="" if self.app.size.width >= WIDE else "-form-active"):
             with TabbedContent(id="panes", initial="form-tab"):
                 yield TabPane("Form", id="form-tab")  # holds nothing: the form column is shown in its place
                 with TabPane("Tree", id="tree-tab"):
                     yield TraceTree(id="trace-tree")
+                # Panes that start hidden are mounted just after the first frame; they fill themselves from the app.
                 with TabPane("Summary", id="summary-tab"):
-                    yield TorchinfoPane(show_timings=self._show_timings, id="torchinfo")
+                    yield Lazy(TorchinfoPane(show_timings=self._show_timings, id="torchinfo"))
                 with TabPane("Code", id="code-tab"):
-                    yield CodePane(id="code")
+                    yield Lazy(CodePane(id="code"))
                 with TabPane("Log", id="log-tab"):
-                    yield LogPane(id="log")
+                    yield Lazy(LogPane(id="log"))
             yield ConfigForm(self._config, cursor_blink=self._cursor_blink, id="form-column")
         yield Footer()
 

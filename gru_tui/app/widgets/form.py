@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static, Switch
 
@@ -68,17 +68,18 @@ class ConfigForm(VerticalScroll):
         super().__init__(id=id, can_focus=False)
         self._initial = config
         self._cursor_blink = cursor_blink
+        self._fields: dict[str, Input | Switch | Select] = {}  # by config key, as composed
+        self._messages: dict[str, Static] = {}  # message rows, mounted under a field when it first has one
+        self._shown_errors: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         c = self._initial
         for name, label, tooltip in NUMBER_FIELDS:
             kind = "number" if name in FLOAT_FIELDS else "integer"
             value = f"{getattr(c, name):g}" if name in FLOAT_FIELDS else str(getattr(c, name))
-            field = FieldInput(value, type=kind, id=name, compact=True, select_on_focus=True, tooltip=tooltip)
-            field.cursor_blink = self._cursor_blink
-            yield from self._row(name, label, field)
+            yield from self._row(label, FieldInput(value, type=kind, id=name, compact=True, tooltip=tooltip))
         for name, label, tooltip in SWITCH_FIELDS:
-            yield from self._row(name, label, Switch(getattr(c, name), id=name, tooltip=tooltip))
+            yield from self._row(label, Switch(getattr(c, name), id=name, tooltip=tooltip))
         lengths = FieldInput(
             ",".join(map(str, c.lengths or ())),
             placeholder="7,5,2 packs the batch",
@@ -86,44 +87,38 @@ class ConfigForm(VerticalScroll):
             compact=True,
             tooltip="one length per batch item: the batch becomes a PackedSequence; empty: not packed",
         )
-        lengths.cursor_blink = self._cursor_blink
-        yield from self._row("lengths", "lengths", lengths)
-        yield from self._row(
-            "dtype", "dtype", Select([(d, d) for d in DTYPES], value=c.dtype, allow_blank=False, id="dtype", compact=True)
-        )
+        yield from self._row("lengths", lengths)
+        yield from self._row("dtype", Select([(d, d) for d in DTYPES], value=c.dtype, allow_blank=False, id="dtype", compact=True))
         devices = [(name, name) for name in STARTING_DEVICES]
         yield from self._row(
-            "device",
             "device",
             Select(device_options(devices, c.device, "checking…"), value=c.device, allow_blank=False, id="device", compact=True,
                    tooltip="where the real forward runs; cuda:N and mps appear once torch has loaded"),
         )
 
-    @staticmethod
-    def _row(name: str, label: str, widget: Any) -> ComposeResult:
-        with Horizontal(classes="field-row"):
-            yield Label(label, classes="field-label")
-            yield widget
-        yield Static("", id=f"{name}-error", classes="field-error")
+    def _row(self, label: str, widget: Input | Switch | Select) -> ComposeResult:
+        """A two-column grid, label | widget; a field's message row is mounted under it when first needed."""
+        if isinstance(widget, Input):
+            widget.cursor_blink = self._cursor_blink
+        self._fields[widget.id or ""] = widget
+        yield Label(label, classes="field-label")
+        yield widget
 
     # -- reading -----------------------------------------------------------------
     def read(self) -> tuple[GRUConfig | None, dict[str, str]]:
         """The configuration the form shows, or None and the message for each bad field."""
         values: dict[str, Any] = {}
         errors: dict[str, str] = {}
-        for name, _label, _tip in NUMBER_FIELDS:
+        for name, field in self._fields.items():
             try:
-                values[name] = _number(name, self.query_one(f"#{name}", Input).value)
+                if name == "lengths":
+                    values[name] = parse_lengths(field.value)
+                elif isinstance(field, Input):
+                    values[name] = _number(name, field.value)
+                else:
+                    values[name] = field.value
             except ConfigError as error:
                 errors[name] = error.message
-        for name, _label, _tip in SWITCH_FIELDS:
-            values[name] = self.query_one(f"#{name}", Switch).value
-        try:
-            values["lengths"] = parse_lengths(self.query_one("#lengths", Input).value)
-        except ConfigError as error:
-            errors["lengths"] = error.message
-        for name in ("dtype", "device"):
-            values[name] = self.query_one(f"#{name}", Select).value
         if errors:
             return None, errors
         try:
@@ -134,12 +129,18 @@ class ConfigForm(VerticalScroll):
 
     def show_errors(self, errors: dict[str, str]) -> None:
         """Write each message under its field; clear the others."""
-        for message_widget in self.query(".field-error").results(Static):
-            name = (message_widget.id or "").removesuffix("-error")
+        for name in set(errors) | set(self._shown_errors):
             message = errors.get(name, "")
-            message_widget.update(message)
-            message_widget.set_class(bool(message), "-shown")
-            self.query_one(f"#{name}").set_class(bool(message), "-invalid")
+            if message == self._shown_errors.get(name, ""):
+                continue
+            field = self._fields[name]
+            field.set_class(bool(message), "-invalid")
+            if name not in self._messages:
+                self._messages[name] = Static(message, id=f"{name}-error", classes="field-error")
+                self.mount(self._messages[name], after=field)
+            self._messages[name].update(message)
+            self._messages[name].display = bool(message)
+        self._shown_errors = dict(errors)
 
     def show_field_error(self, field: str, message: str) -> None:
         """An error found by the run (e.g. a device this machine has not): shown like a typing error."""
@@ -148,7 +149,8 @@ class ConfigForm(VerticalScroll):
 
     def set_devices(self, devices: list[tuple[str, str]]) -> None:
         """Offer the devices detected on this machine, keeping the current choice."""
-        select = self.query_one("#device", Select)
+        select = self._fields["device"]
+        assert isinstance(select, Select)
         current = select.value
         with select.prevent(Select.Changed):
             select.set_options(device_options(devices, str(current), "not on this machine"))

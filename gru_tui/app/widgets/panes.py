@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from rich.syntax import Syntax
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Log, Static
@@ -25,6 +24,9 @@ class TorchinfoPane(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static("", id="torchinfo-text")
 
+    def on_mount(self) -> None:
+        self.show(self.app.report)
+
     def show(self, report: Report) -> None:
         if not self._show_timings:
             report = dataclasses.replace(report, run=None)
@@ -42,8 +44,17 @@ class CodePane(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static("", id="code-text")
 
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._highlight())
+        self.show(self.app.report)
+
     def show(self, report: Report) -> None:
         self.code = pytorch_code(report.config, report)
+        self._highlight()
+
+    def _highlight(self) -> None:
+        from rich.syntax import Syntax  # pygments: loaded when the pane is, after the first frame
+
         theme = "ansi_dark" if self.app.current_theme.dark else "ansi_light"
         syntax = Syntax(self.code, "python", theme=theme, background_color="default", word_wrap=False)
         self.query_one("#code-text", Static).update(syntax)
@@ -51,3 +62,6 @@ class CodePane(VerticalScroll):
 
 class LogPane(Log):
     """Trace events, newest last: edits, runs started, landed, dropped, refused, failed."""
+
+    def on_mount(self) -> None:
+        self.write_lines(self.app.log_lines)  # what happened before the pane was mounted
