@@ -6,9 +6,10 @@
 1. First frame: a fresh interpreter per sample, from its first line (before any
    import) to the first callback after the first screen refresh, for gru-tui and
    for a bare Textual app with one Static; also whether torch was loaded by then.
-2. Edit to tree, derived: through the pilot, select hidden_size and type a new
-   value; the time until the tree shows the new configuration. For the first
-   worked example and for the largest configuration issue #4 names.
+2. Edit to tree, derived: through the pilot, select num_layers and type a digit;
+   the time from the key press to the first screen refresh that shows the new
+   tree. For the first worked example and for the largest configuration issue #4
+   names (the device run of that one is refused by the memory guard).
 3. Edit to tree, measured: the same edit, until the device run's tree has landed
    (includes the 150 ms pause the app waits for typing to stop).
 """
@@ -69,25 +70,38 @@ def first_frame(setup: str, repeat: int) -> tuple[list[float], bool]:
     return samples, torch_loaded
 
 
-async def edit_latencies(config, values: list[str], measured: bool) -> list[float]:
-    from gru_tui.app import make_app
+async def edit_latencies(config, edits: int, measured: bool) -> list[float]:
+    """Select num_layers and type one digit; time from the key press to the first screen refresh after the
+    tree shows the new configuration (derived), or its device run's result (measured)."""
+    from gru_tui.app import GruTuiApp
     from gru_tui.app.pilot import settle
 
-    app = make_app(config)
+    class Timed(GruTuiApp):
+        painted: dict = {}
+
+        def _show(self, report):
+            super()._show(report)
+            key = (report.config, report.derived)
+            self.call_after_refresh(lambda: self.painted.setdefault(key, time.perf_counter()))
+
+    app = Timed(config)
     samples = []
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        for value in values:
-            target = app.config.replace(hidden_size=int(value))
-            field = app.query_one("#hidden_size")
+        for i in range(edits):
+            layers = "2" if app.config.num_layers != 2 else "1"
+            target = app.config.replace(num_layers=int(layers))
+            field = app.query_one("#num_layers")
             field.focus()
             await pilot.pause()
             field.select_all()
+            app.painted.clear()
             started = time.perf_counter()
-            await pilot.press(*value)
-            while app.report.config != target or (measured and app.report.derived):
+            await pilot.press(layers)
+            key = (target, not measured)
+            while key not in app.painted:
                 await asyncio.sleep(0.001)
-            samples.append(time.perf_counter() - started)
+            samples.append(app.painted[key] - started)
             await settle(pilot)
     return samples
 
@@ -110,13 +124,12 @@ def main() -> None:
     print(f"first frame, gru-tui:          {describe(ours)}   ratio {statistics.median(ours) / statistics.median(bare):.2f}x"
           f"   torch loaded by then: {torch_loaded}")
 
-    values = [str(v) for v in (64, 48, 96, 40, 80, 56, 72, 33, 65, 47) * 2]
     largest = GRUConfig(input_size=256, hidden_size=8192, num_layers=8, bidirectional=True, batch_size=4096, seq_len=1_000_000)
-    print(f"edit to tree, derived, first example:       {describe(asyncio.run(edit_latencies(FIRST_EXAMPLE, values, False)))}")
-    big_values = [str(8192 - i) for i in range(1, 21)]
-    print(f"edit to tree, derived, 8 layers bidir, hidden 8192, batch 4096, seq 1e6 (device run refused by the guard): "
-          f"{describe(asyncio.run(edit_latencies(largest, big_values, False)))}")
-    print(f"edit to tree, measured on cpu, first example: {describe(asyncio.run(edit_latencies(FIRST_EXAMPLE, values[:10], True)))}")
+    print(f"edit to tree, derived, first example:       {describe(asyncio.run(edit_latencies(FIRST_EXAMPLE, 20, False)))}")
+    print("edit to tree, derived, bidirectional, hidden 8192, batch 4096, seq 1e6, 8<->2 layers (run refused by the guard): "
+          f"{describe(asyncio.run(edit_latencies(largest.replace(num_layers=8), 20, False)))}")
+    print(f"edit to tree, measured on cpu, first example (includes the 150 ms typing pause): "
+          f"{describe(asyncio.run(edit_latencies(FIRST_EXAMPLE, 10, True)))}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from textual.command import CommandPalette
 from textual.widgets import Input, Select, Switch, TabbedContent
 
@@ -353,3 +355,23 @@ async def test_question_mark_opens_help_even_from_a_number_field():
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)  # in the palette, ? is typed into the search
         await pilot.press("escape")
+
+
+@pytest.mark.cuda
+async def test_a_cuda_device_is_listed_with_its_name_and_runs_there():
+    import torch
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        select = app.query_one("#device", Select)
+        labels = {value: str(label) for label, value in select._options}
+        assert "cuda:0" in labels and torch.cuda.get_device_name(0) in labels["cuda:0"]
+        select.focus()
+        await pilot.press("enter", *"cuda:0", "enter")
+        await settle(pilot)
+        config = FIRST_EXAMPLE.replace(device="cuda:0")
+        assert app.config == config and not app.report.derived
+        assert app.report.shapes() == trace(config).shapes()
+        assert "traced on cuda:0" in app.query_one("#summary-strip").plain
+        assert any("· cuda:0" in label for label in tree_of(app).labels())
