@@ -375,3 +375,14 @@ async def test_a_cuda_device_is_listed_with_its_name_and_runs_there():
         assert app.report.shapes() == trace(config).shapes()
         assert "traced on cuda:0" in app.query_one("#summary-strip").plain
         assert any("· cuda:0" in label for label in tree_of(app).labels())
+
+
+async def test_theme_key_switches_between_dark_and_light():
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        dark = app.current_theme.dark
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert app.current_theme.dark is not dark
+        assert app.query_one("#code").code == pytorch_code(app.config, app.report)  # re-highlighted, same code

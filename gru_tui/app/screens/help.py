@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from importlib import resources
+from typing import Callable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,11 +13,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
 
-def help_markdown(bindings: list[Binding]) -> str:
+def help_markdown(bindings: list[Binding], key_display: Callable[[Binding], str]) -> str:
+    """help.md with its {keys} replaced by a table of the bindings, keys written as the footer writes them."""
     text = resources.files("gru_tui.app").joinpath("help.md").read_text(encoding="utf-8")
     rows = ["| key | action |", "| --- | --- |"]
     for binding in bindings:
-        keys = ", ".join(binding.key.split(","))
+        keys = ", ".join(key_display(dataclasses.replace(binding, key=key.strip())) for key in binding.key.split(","))
         rows.append(f"| `{keys}` | {binding.description}: {binding.tooltip} |")
     return text.replace("{keys}", "\n".join(rows))
 
@@ -31,7 +34,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
-            yield Markdown(help_markdown(self._listed_bindings), id="help-text")
+            yield Markdown(help_markdown(self._listed_bindings, self.app.get_key_display), id="help-text")
 
     def on_mount(self) -> None:
         self.query_one("#help-body").focus()

@@ -41,8 +41,8 @@ class TraceTree(Tree[Node]):
     """The trace as an expandable tree; ``show(root)`` replaces what it shows."""
 
     BINDINGS = [
-        Binding("e", "expand_all", "Expand all", id="tree.expand_all", tooltip="Open every node of the trace"),
-        Binding("c", "collapse_all", "Collapse all", id="tree.collapse_all", tooltip="Close every node but the root"),
+        Binding("e", "expand_all", "Expand all", id="tree.expand_all", tooltip="In the tree: open every node"),
+        Binding("c", "collapse_all", "Collapse all", id="tree.collapse_all", tooltip="In the tree: close every node but the root"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
