@@ -20,7 +20,7 @@ from textual.widgets import Button
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..config import FIRST_EXAMPLE, GRUConfig
-from ..report import Report
+from ..report import Packed, Report, format_shape
 from ..shapes import derive
 from ..tree import gru_call
 from . import runner
@@ -82,7 +82,6 @@ class GruTuiApp(App[None]):
         self.sub_title = gru_call(self.config)
         self._show(self.report)
         self._status("loading torch…", progress=0.0)
-        self.query_one("#input_size").focus()
         # The first frame is painted before torch starts loading.
         self.call_after_refresh(self._start_background)
 
@@ -110,6 +109,7 @@ class GruTuiApp(App[None]):
             return
         self.config = event.config
         self._refused = None
+        self.refresh_bindings()  # "run anyway" belonged to the previous configuration
         self.workers.cancel_group(self, "trace")  # its result would be for an older configuration
         self.sub_title = gru_call(self.config)
         self._show(derive(self.config))
@@ -222,8 +222,8 @@ class GruTuiApp(App[None]):
 
     def _input_text(self) -> str:
         inp = self.report.input
-        shape = getattr(inp, "shape", None) or inp.padded.shape
-        return f"input {list(shape)}, {self.config.dtype}, on {self.config.device}"
+        shape = inp.padded.shape if isinstance(inp, Packed) else inp.shape
+        return f"input {format_shape(shape)}, {self.config.dtype}, on {self.config.device}"
 
     @property
     def busy(self) -> bool:
@@ -258,7 +258,8 @@ class GruTuiApp(App[None]):
         screen = self.screen
         if isinstance(screen, MainScreen):
             screen.show_pane(pane)
-            self.call_after_refresh(self.query_one(PANE_FOCUS[pane]).focus)
+            # After the refresh that shows the pane (a hidden widget takes no focus); lazy panes may not be there yet.
+            self.call_after_refresh(lambda: [widget.focus() for widget in self.query(PANE_FOCUS[pane])[:1]])
 
     def action_rerun(self) -> None:
         if self._debounce is not None:

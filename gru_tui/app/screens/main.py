@@ -30,6 +30,7 @@ class MainScreen(Screen):
     class Ready(Message):
         """Every widget of the screen is mounted: the app can fill them before the first frame."""
 
+    AUTO_FOCUS = "#input_size"  # the cursor starts in the form's first field
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (MIN_WIDTH, "-narrow"), (WIDE, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (MIN_HEIGHT, "-tall")]
 
