@@ -86,6 +86,9 @@ class GruTuiApp(App[None]):
         self.call_after_refresh(self._start_background)
 
     def _start_background(self) -> None:
+        if self.screen.focused is None:  # AUTO_FOCUS found the form not yet focusable: it is now, after the first frame
+            for field in self.query("#input_size"):
+                field.focus()
         self.load_torch()
         self._start_run()
 
