@@ -77,6 +77,8 @@ async def test_switches_and_layers_change_the_tree_as_torch_does():
         await settle(pilot)
         config = FIRST_EXAMPLE.replace(num_layers=2, bidirectional=True)
         assert app.config == config
+        labels = [str(label.render()) for label in app.query(".field-label")]
+        assert any(text.startswith("bidirectional") and text.endswith("on") for text in labels)  # readable without colour
         output, h_n = torch_shapes(config)
         assert f"output {output}" in app.query_one("#summary-strip").plain
         assert f"h_n {h_n}" in app.query_one("#summary-strip").plain

@@ -45,6 +45,10 @@ class FieldInput(Input):
         return character != "?" and super().check_consume_key(key, character)
 
 
+def switch_label(label: str, value: bool) -> str:
+    return f"{label:<14}{'on' if value else 'off'}"
+
+
 def device_options(devices: list[tuple[str, str]], current: str, missing: str) -> list[tuple[str, str]]:
     """(label, name) options; a device asked for but not listed stays, marked with ``missing``, so the choice is kept."""
     options = list(devices)
@@ -71,6 +75,7 @@ class ConfigForm(VerticalScroll):
         self._fields: dict[str, Input | Switch | Select] = {}  # by config key, as composed
         self._messages: dict[str, Static] = {}  # message rows, mounted under a field when it first has one
         self._shown_errors: dict[str, str] = {}
+        self._switch_labels: dict[str, tuple[Label, str]] = {}  # by config key: the label and its text
 
     def compose(self) -> ComposeResult:
         c = self._initial
@@ -101,7 +106,12 @@ class ConfigForm(VerticalScroll):
         if isinstance(widget, Input):
             widget.cursor_blink = self._cursor_blink
         self._fields[widget.id or ""] = widget
-        yield Label(label, classes="field-label")
+        if isinstance(widget, Switch):
+            # The label says on or off too: without colour (NO_COLOR) a switch's slider alone hardly shows it.
+            self._switch_labels[widget.id or ""] = (Label(switch_label(label, widget.value), classes="field-label"), label)
+            yield self._switch_labels[widget.id or ""][0]
+        else:
+            yield Label(label, classes="field-label")
         yield widget
 
     # -- reading -----------------------------------------------------------------
@@ -163,6 +173,8 @@ class ConfigForm(VerticalScroll):
 
     def on_switch_changed(self, event: Switch.Changed) -> None:
         event.stop()
+        label, text = self._switch_labels[event.switch.id or ""]
+        label.update(switch_label(text, event.value))
         self._edited()
 
     def on_select_changed(self, event: Select.Changed) -> None:
