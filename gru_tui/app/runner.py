@@ -5,6 +5,7 @@ torch is imported here, inside the functions, never when the app starts.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Callable
 
@@ -41,6 +42,28 @@ def load_torch(post: Post) -> None:
 
 
 def device_run(config: GRUConfig, force: bool, is_cancelled: Callable[[], bool], post: Post) -> None:
+    """Trace ``config`` on its device, in a daemon thread, and return when it is done or cancelled.
+
+    The trace notices a cancellation only between its steps, and one step (a layer over the
+    whole sequence) can take a minute; leaving it to a daemon thread lets the worker, and a
+    person quitting the app, go at once. Whatever it posts afterwards is for an older
+    configuration and is dropped.
+    """
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            _trace_and_post(config, force, is_cancelled, post)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name=f"gru-tui device run on {config.device}", daemon=True).start()
+    while not done.wait(0.05):
+        if is_cancelled():
+            return
+
+
+def _trace_and_post(config: GRUConfig, force: bool, is_cancelled: Callable[[], bool], post: Post) -> None:
     """Trace ``config`` on its device and post the outcome, tagged with ``config``.
 
     A cancelled run posts nothing: a newer configuration has replaced it.
