@@ -6,6 +6,7 @@
 1. First frame: a fresh interpreter per sample, from its first line (before any
    import) to the first callback after the first screen refresh, for gru-tui and
    for a bare Textual app with one Static; also whether torch was loaded by then.
+   The same in a real terminal: tmux, until capture-pane shows the app's text.
 2. Edit to tree, derived: through the pilot, select num_layers and type a digit;
    the time from the key press to the first screen refresh that shows the new
    tree. For the first worked example and for the largest configuration issue #4
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import subprocess
 import sys
@@ -58,6 +60,41 @@ class Bare(App):
         self.exit()
 app = Bare()
 """
+
+
+BARE_APP = """
+from textual.app import App
+from textual.widgets import Static
+class Bare(App):
+    def compose(self):
+        yield Static("bare app painted")
+Bare().run()
+"""
+
+
+def first_frame_in_tmux(command: list[str], marker: str, repeat: int) -> list[float]:
+    """A real terminal: from starting the command in a tmux pane until capture-pane shows ``marker``.
+
+    capture-pane is polled every 10 ms, so each figure is late by up to that and the poll's own cost.
+    """
+    import shlex
+    import shutil
+
+    if not shutil.which("tmux"):
+        return []
+    tmux = ["tmux", "-L", f"gru-tui-measure-{os.getpid()}", "-f", "/dev/null"]
+    samples = []
+    try:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            subprocess.run([*tmux, "new-session", "-d", "-s", "m", "-x", "80", "-y", "24", shlex.join(command)], check=True)
+            while marker not in subprocess.run([*tmux, "capture-pane", "-p", "-t", "m"], capture_output=True, text=True).stdout:
+                time.sleep(0.01)
+            samples.append(time.perf_counter() - started)
+            subprocess.run([*tmux, "kill-session", "-t", "m"], check=True)
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+    return samples
 
 
 def first_frame(setup: str, repeat: int) -> tuple[list[float], bool]:
@@ -123,6 +160,13 @@ def main() -> None:
     print(f"first frame, bare Textual app: {describe(bare)}")
     print(f"first frame, gru-tui:          {describe(ours)}   ratio {statistics.median(ours) / statistics.median(bare):.2f}x"
           f"   torch loaded by then: {torch_loaded}")
+
+    bare_tmux = first_frame_in_tmux([sys.executable, "-c", BARE_APP], "bare app painted", args.repeat)
+    ours_tmux = first_frame_in_tmux([sys.executable, "-m", "gru_tui"], "output [1, 35, 32]", args.repeat)
+    if bare_tmux and ours_tmux:
+        print(f"first frame in tmux, bare Textual app: {describe(bare_tmux)}")
+        print(f"first frame in tmux, gru-tui:          {describe(ours_tmux)}   "
+              f"ratio {statistics.median(ours_tmux) / statistics.median(bare_tmux):.2f}x")
 
     largest = GRUConfig(input_size=256, hidden_size=8192, num_layers=8, bidirectional=True, batch_size=4096, seq_len=1_000_000)
     print(f"edit to tree, derived, first example:       {describe(asyncio.run(edit_latencies(FIRST_EXAMPLE, 20, False)))}")
