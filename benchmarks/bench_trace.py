@@ -103,7 +103,6 @@ def wall(command: list[str], repeats: int, timeout: float = 1800) -> float:
 
 
 def run(quick: bool = False, device: str = "cpu", large_seq: int | None = None, subprocesses: bool = True) -> list[Table]:
-    import torch
 
     sync = synchronizer(device)
     cases = [(name, c.replace(device=device), n, ns) for name, c, n, ns in configurations(quick, large_seq)]

@@ -143,7 +143,7 @@ class _Run:
         self.values = config.device != "meta"
 
     def run(self) -> Report:
-        torch, c = self.torch, self.config
+        torch = self.torch
         started = time.perf_counter()
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import warnings
-
-import torch
-from torch import nn
+import torch_reference
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -25,20 +22,5 @@ async def type_into(pilot: Pilot, field: str, text: str) -> None:
 
 def torch_shapes(c: GRUConfig) -> tuple[str, str]:
     """output and h_n shapes of plain nn.GRU for the configuration, written as the app writes them."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        gru = nn.GRU(c.input_size, c.hidden_size, c.num_layers, bias=c.bias, batch_first=c.batch_first,
-                     dropout=c.dropout, bidirectional=c.bidirectional)
-    D = 2 if c.bidirectional else 1
-    if c.unbatched:
-        x = torch.randn(c.seq_len, c.input_size)
-    elif c.batch_first:
-        x = torch.randn(c.batch_size, c.seq_len, c.input_size)
-    else:
-        x = torch.randn(c.seq_len, c.batch_size, c.input_size)
-    h0 = None
-    if c.with_h0:
-        h0 = torch.randn((D * c.num_layers, c.hidden_size) if c.unbatched else (D * c.num_layers, c.batch_size, c.hidden_size))
-    with torch.no_grad():
-        out, h_n = gru(x, h0)
-    return format_shape(tuple(out.shape)), format_shape(tuple(h_n.shape))
+    output, h_n = torch_reference.torch_shapes(c)
+    return format_shape(output), format_shape(h_n)

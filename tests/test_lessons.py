@@ -11,7 +11,6 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
 from gru_tui import GRUConfig, trace
 from gru_tui.config import ConfigError
@@ -20,23 +19,7 @@ from gru_tui.lessons import (
 )
 from gru_tui.lessons.quiz import random_config
 from gru_tui.tree import render_text
-
-
-def torch_shapes(c: GRUConfig) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """(output, h_n) shapes as torch gives them; a PackedSequence's output is its data."""
-    gru = nn.GRU(c.input_size, c.hidden_size, c.num_layers, batch_first=c.batch_first, bidirectional=c.bidirectional)
-    if c.unbatched:
-        x = torch.zeros(c.seq_len, c.input_size)
-    elif c.batch_first:
-        x = torch.zeros(c.batch_size, c.seq_len, c.input_size)
-    else:
-        x = torch.zeros(c.seq_len, c.batch_size, c.input_size)
-    if c.lengths is not None:
-        x = pack_padded_sequence(x, torch.tensor(c.lengths), batch_first=c.batch_first, enforce_sorted=False)
-    with torch.no_grad():
-        out, h_n = gru(x)
-    out = out.data if c.lengths is not None else out
-    return tuple(out.shape), tuple(h_n.shape)
+from torch_reference import torch_shapes
 
 
 # -- presets --------------------------------------------------------------------------
