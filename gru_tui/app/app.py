@@ -1,0 +1,296 @@
+"""GruTuiApp: the form, the live shape tree, and the device run in the background.
+
+Every valid edit shows the derived report at once (``shapes.derive``: no torch,
+cost independent of seq_len), then, after a short pause in typing, runs the real
+module on the device in a thread worker (``tracing.trace``). Each run's messages
+carry the configuration they belong to; one that is not the form's current
+configuration is dropped, so a result never lands on a newer configuration's tree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.timer import Timer
+from textual.widgets import Button
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from ..config import FIRST_EXAMPLE, GRUConfig
+from ..report import Packed, Report, format_shape
+from ..shapes import derive
+from ..tree import gru_call
+from . import runner
+from .commands import GruTuiCommands
+from .messages import TorchFailed, TorchLoaded, TraceFailed, TraceFinished, TraceProgress, TraceRefused
+from .screens.main import MainScreen
+from .widgets.form import ConfigForm
+from .widgets.panes import LogPane
+from .widgets.summary_strip import SummaryStrip, run_text
+from .widgets.trace_tree import TraceTree
+
+DEBOUNCE_SECONDS = 0.15  # a pause in typing before the device run starts; the derived tree does not wait
+PANE_FOCUS = {"form": "#input_size", "tree": "#trace-tree", "summary": "#torchinfo", "code": "#code", "log": "#log"}
+
+
+class GruTuiApp(App[None]):
+    TITLE = "gru-tui"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute, so subclasses defined elsewhere find it too
+    COMMANDS = App.COMMANDS | {GruTuiCommands}
+    BINDINGS = [
+        Binding("f1", "help", "Help", id="help", tooltip="The shape rules and every key"),
+        # Priority, so ? opens help from a form field too (FieldInput leaves ? to the app).
+        Binding("question_mark", "help", "Help", id="help.question_mark", show=False, priority=True,
+                tooltip="The shape rules and every key"),
+        Binding("f2", "show_pane('form')", "Form", id="pane.form", tooltip="Jump to the configuration form"),
+        Binding("f3", "show_pane('tree')", "Tree", id="pane.tree", tooltip="Jump to the shape tree"),
+        Binding("f4", "show_pane('summary')", "Summary", id="pane.summary", show=False,
+                tooltip="The torchinfo summary: parameters, mult-adds, sizes"),
+        Binding("f5", "show_pane('code')", "Code", id="pane.code", show=False,
+                tooltip="The equivalent PyTorch code and the shapes it prints"),
+        Binding("f6", "show_pane('log')", "Log", id="pane.log", show=False, tooltip="The log of trace events"),
+        Binding("ctrl+r", "rerun", "Re-run", id="rerun", tooltip="Run the configuration on its device again"),
+        Binding("ctrl+g", "run_anyway", "Run anyway", id="run_anyway",
+                tooltip="Run although the memory estimate exceeds what the device has free"),
+        Binding("ctrl+t", "toggle_theme", "Theme", id="toggle_theme", show=False,
+                tooltip="Switch between the dark and the light theme"),
+        Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Leave gru-tui", priority=True),
+    ]
+
+    def __init__(self, config: GRUConfig | None = None, *, present: bool = False, snapshot_mode: bool = False) -> None:
+        """``snapshot_mode``: no timings, peak memory or cursor blink on screen, for tests and screenshots."""
+        super().__init__()
+        self.config = (config or FIRST_EXAMPLE).validate(check_device=False)  # what the tree shows: the last valid form
+        self.present = present  # kept for the follow mode of `gru-tui serve`
+        self.snapshot_mode = snapshot_mode
+        self.report: Report = derive(self.config)
+        self.form_errors: dict[str, str] = {}
+        self.torch_version: str | None = None
+        self.log_lines: list[str] = []  # the log pane's lines, kept here too: the pane mounts after the first frame
+        self._debounce: Timer | None = None
+        self._refused: GRUConfig | None = None  # the configuration the memory guard stopped, until it changes
+        self._run_state: tuple[str, str, float | None, bool] = ("", "info", None, False)  # text, kind, progress, offer_force
+
+    def get_default_screen(self) -> MainScreen:
+        return MainScreen(self.config, show_timings=not self.snapshot_mode, cursor_blink=not self.snapshot_mode)
+
+    # -- start ------------------------------------------------------------------------
+    def on_main_screen_ready(self) -> None:
+        self.sub_title = gru_call(self.config)
+        self._show(self.report)
+        self._status("loading torch…", progress=0.0)
+        # The first frame is painted before torch starts loading.
+        self.call_after_refresh(self._start_background)
+
+    def _start_background(self) -> None:
+        if self.screen.focused is None:  # AUTO_FOCUS found the form not yet focusable: it is now, after the first frame
+            for field in self.query("#input_size"):
+                field.focus()
+        self.load_torch()
+        self._start_run()
+
+    @work(thread=True, exclusive=True, group="torch", exit_on_error=False, description="import torch, detect devices")
+    def load_torch(self) -> None:
+        runner.load_torch(self.post_message)
+
+    @work(thread=True, exclusive=True, group="trace", exit_on_error=False, description="device run")
+    def device_run(self, config: GRUConfig, force: bool) -> None:
+        worker = get_current_worker()
+        runner.device_run(config, force, lambda: worker.is_cancelled, self.post_message)
+
+    # -- edits ------------------------------------------------------------------------
+    def on_config_form_edited(self, event: ConfigForm.Edited) -> None:
+        self.form_errors = event.errors
+        if event.config is None:
+            self._mark_stale()
+            return
+        if event.config == self.config:  # back to what the tree shows (e.g. a typo undone)
+            self._mark_stale()
+            return
+        self.config = event.config
+        self._refused = None
+        self.refresh_bindings()  # "run anyway" belonged to the previous configuration
+        self.workers.cancel_group(self, "trace")  # its result would be for an older configuration
+        self.sub_title = gru_call(self.config)
+        self._show(derive(self.config))
+        self._log(f"edit: {gru_call(self.config)}, {self._input_text()}")
+        self._status(f"not yet run on {self.config.device}")
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(DEBOUNCE_SECONDS, self._start_run)
+
+    def _start_run(self, force: bool = False) -> None:
+        self._debounce = None
+        self.refresh_bindings()
+        where = self.config.device
+        self._status(f"running on {where}…" if self.torch_version else f"loading torch, then running on {where}…", progress=0.0)
+        self._log(f"run started on {where}" + (" (memory guard overridden)" if force else ""))
+        self.device_run(self.config, force)
+
+    # -- results ------------------------------------------------------------------------
+    def on_trace_progress(self, message: TraceProgress) -> None:
+        if message.config == self.config:
+            self._status(f"running on {message.config.device}: {message.text}", progress=message.fraction)
+
+    def on_trace_finished(self, message: TraceFinished) -> None:
+        if not self._is_current(message.config):
+            return
+        self._show(message.report)
+        state = run_text(message.report, show_timings=not self.snapshot_mode)
+        self._status(state, kind="traced")
+        self._log(state)
+
+    def on_trace_refused(self, message: TraceRefused) -> None:
+        if not self._is_current(message.config):
+            return
+        self._refused = message.config
+        self.refresh_bindings()
+        self._status(message.text, kind="warning", offer_force=True)
+        self._log(f"memory guard: {message.text}")
+
+    def on_trace_failed(self, message: TraceFailed) -> None:
+        if not self._is_current(message.config):
+            return
+        text = f"{message.field}: {message.text}" if message.field else message.text
+        if message.field:
+            self.query_one(ConfigForm).show_field_error(message.field, message.text)
+        self._status(f"run failed: {text}", kind="error")
+        self._log(f"run failed: {text}")
+
+    def on_torch_loaded(self, message: TorchLoaded) -> None:
+        self.torch_version = message.torch_version
+        self.query_one(ConfigForm).set_devices(message.devices)
+        took = "" if self.snapshot_mode else f" in {message.seconds:.1f} s"
+        self._log(f"torch {message.torch_version} loaded{took}; devices: {', '.join(name for _d, name in message.devices)}")
+
+    def on_torch_failed(self, message: TorchFailed) -> None:
+        self._status(message.text, kind="error")
+        self._log(message.text)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:  # the runner catches everything; this is a last resort
+            self._log(f"{event.worker.description} failed: {event.worker.error!r}")
+        elif event.state == WorkerState.CANCELLED and event.worker.group == "trace":
+            self._log("run cancelled: the configuration changed")
+
+    def _is_current(self, config: GRUConfig) -> bool:
+        """Only results for the configuration the tree shows may land; older ones are dropped."""
+        if config == self.config:
+            return True
+        self._log(f"dropped a result for an older configuration ({gru_call(config)}, {config.device})")
+        return False
+
+    # -- showing ------------------------------------------------------------------------
+    def _show(self, report: Report) -> None:
+        """Put one report on every pane at once: tree, strip, torchinfo summary, code."""
+        self.report = report
+        self.query_one("#trace-tree", TraceTree).show(report.tree())
+        for pane in self.query("TorchinfoPane, CodePane"):  # absent until mounted; then they read self.report
+            pane.show(report)
+        self._mark_stale()
+
+    def _mark_stale(self) -> None:
+        """When the form has errors, the tree and strip keep the last good report, marked as not matching."""
+        note = "; ".join(f"{field}: {message}" for field, message in self.form_errors.items())
+        tree = self.query_one("#trace-tree", TraceTree)
+        tree.set_class(bool(note), "-stale")
+        tree.border_title = "⚠ not matching the form" if note else None
+        strip = self.query_one(SummaryStrip)
+        if note:
+            strip.show(self.report, f"⚠ not matching the form — {note}", kind="warning")
+        else:
+            text, kind, progress, offer_force = self._run_state
+            strip.show(self.report, text, kind=kind, progress=progress, offer_force=offer_force)
+
+    @property
+    def stale(self) -> bool:
+        """True while the tree shows a configuration the form no longer holds."""
+        return bool(self.form_errors)
+
+    def _status(self, text: str, *, kind: str = "info", progress: float | None = None, offer_force: bool = False) -> None:
+        """The run's state, shown under the shapes; a traced report says so, a derived one says it is derived."""
+        if kind != "traced":
+            shown = "derived" if self.report.derived else f"traced on {self.report.config.device}"
+            text = f"{shown} — {text}"
+        self._run_state = (text, kind, progress, offer_force)
+        self._mark_stale()
+
+    def _log(self, text: str) -> None:
+        self.log_lines.append(text)
+        for pane in self.query(LogPane):
+            pane.write_line(text)
+
+    def _input_text(self) -> str:
+        inp = self.report.input
+        shape = inp.padded.shape if isinstance(inp, Packed) else inp.shape
+        return f"input {format_shape(shape)}, {self.config.dtype}, on {self.config.device}"
+
+    @property
+    def busy(self) -> bool:
+        """A device run is waiting to start or under way, or torch is still loading."""
+        return self._debounce is not None or any(
+            not worker.is_finished for worker in self.workers if worker.group in ("trace", "torch")
+        )
+
+    # -- actions ------------------------------------------------------------------------
+    def command_bindings(self) -> list[Binding]:
+        """The app's actions, one per action with all its keys, for the command palette and the help screen."""
+        by_action: dict[str, Binding] = {}
+        for binding in [*self.BINDINGS, *TraceTree.BINDINGS]:
+            if not isinstance(binding, Binding) or not binding.description:
+                continue
+            first = by_action.get(binding.action)
+            by_action[binding.action] = binding if first is None else dataclasses.replace(first, key=f"{first.key},{binding.key}")
+        return list(by_action.values())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "run_anyway":
+            return self._refused is not None and self._refused == self.config
+        return True
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen  # Markdown: loaded when first asked for, not at start
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.command_bindings()))
+
+    def action_show_pane(self, pane: str) -> None:
+        screen = self.screen
+        if isinstance(screen, MainScreen):
+            screen.show_pane(pane)
+            # After the refresh that shows the pane (a hidden widget takes no focus); lazy panes may not be there yet.
+            self.call_after_refresh(lambda: [widget.focus() for widget in self.query(PANE_FOCUS[pane])[:1]])
+
+    def action_rerun(self) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        if not self.form_errors:
+            self._start_run()
+
+    def action_run_anyway(self) -> None:
+        if self._refused is not None and self._refused == self.config:
+            self._refused = None
+            self._start_run(force=True)
+
+    def action_expand_all(self) -> None:
+        self.action_show_pane("tree")
+        self.query_one(TraceTree).action_expand_all()
+
+    def action_collapse_all(self) -> None:
+        self.action_show_pane("tree")
+        self.query_one(TraceTree).action_collapse_all()
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "run-anyway":
+            self.action_run_anyway()
+
+
+def make_app(config: GRUConfig | None = None, present: bool = False, *, snapshot_mode: bool = False) -> GruTuiApp:
+    """The one way the CLI, the tests and the screenshot script build the app."""
+    return GruTuiApp(config, present=present, snapshot_mode=snapshot_mode)

@@ -1,0 +1,63 @@
+"""What the background workers tell the app. Every run message carries the configuration it belongs to,
+so the app can drop a result that no longer matches the form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from ..config import GRUConfig
+from ..report import Report
+
+
+@dataclass
+class TorchLoaded(Message):
+    """torch imported and the devices of this machine detected: (name, description) pairs."""
+
+    devices: list[tuple[str, str]]
+    torch_version: str
+    seconds: float
+
+
+@dataclass
+class TorchFailed(Message):
+    """torch could not be imported or asked for devices; the derived tree still works."""
+
+    text: str
+
+
+@dataclass
+class TraceProgress(Message):
+    config: GRUConfig
+    fraction: float
+    text: str
+
+    def can_replace(self, message: Message) -> bool:
+        # A newer progress report of the same run makes an older, not yet handled one pointless.
+        return isinstance(message, TraceProgress) and message.config == self.config
+
+
+@dataclass
+class TraceFinished(Message):
+    """The device run gave its measured report."""
+
+    config: GRUConfig
+    report: Report
+
+
+@dataclass
+class TraceRefused(Message):
+    """The memory guard stopped the run before it started; ``force`` would run it anyway."""
+
+    config: GRUConfig
+    text: str
+
+
+@dataclass
+class TraceFailed(Message):
+    """torch refused the run or it failed; ``field`` names the form field at fault when there is one."""
+
+    config: GRUConfig
+    text: str
+    field: str | None = None

@@ -1,0 +1,97 @@
+"""The main screen's layout, and how it adapts to the terminal's size.
+
+Below 120 columns every pane is a tab (Form | Tree | Summary | Code | Log); from
+120 columns the form is a column beside the tabs. The form is one widget in both
+layouts (it is shown in place of the tabs' content when the Form tab is active),
+so nothing typed is lost when the terminal is resized. Below 60x16 a plain
+message replaces the screen.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Container
+from textual.lazy import Lazy
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+
+from ...config import GRUConfig
+from ..widgets.form import ConfigForm
+from ..widgets.panes import CodePane, LogPane, TorchinfoPane
+from ..widgets.summary_strip import SummaryStrip
+from ..widgets.trace_tree import TraceTree
+
+MIN_WIDTH, MIN_HEIGHT = 60, 16
+WIDE = 120  # from here the form and the tree are side by side
+
+
+class MainScreen(Screen):
+    class Ready(Message):
+        """Every widget of the screen is mounted: the app can fill them before the first frame."""
+
+    AUTO_FOCUS = "#input_size"  # the cursor starts in the form's first field
+    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (MIN_WIDTH, "-narrow"), (WIDE, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (MIN_HEIGHT, "-tall")]
+
+    def __init__(self, config: GRUConfig, *, show_timings: bool, cursor_blink: bool) -> None:
+        super().__init__()
+        self._config = config
+        self._show_timings = show_timings
+        self._cursor_blink = cursor_blink
+        # The breakpoint classes Textual would add at the first resize, added now: otherwise every
+        # widget is styled twice before the first frame.
+        width, height = self.app.size
+        self.add_class(*self._get_breakpoint_classes(width, self.HORIZONTAL_BREAKPOINTS))
+        self.add_class(*self._get_breakpoint_classes(height, self.VERTICAL_BREAKPOINTS))
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(f"terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT})", id="too-small")
+        yield SummaryStrip(id="summary-strip")
+        # Narrow terminals start on the Form tab: its class is set here, not at the first resize (a restyle).
+        with Container(id="main", classes="" if self.app.size.width >= WIDE else "-form-active"):
+            with TabbedContent(id="panes", initial="form-tab"):
+                yield TabPane("Form", id="form-tab")  # holds nothing: the form column is shown in its place
+                with TabPane("Tree", id="tree-tab"):
+                    yield TraceTree(id="trace-tree")
+                # Panes that start hidden are mounted just after the first frame; they fill themselves from the app.
+                with TabPane("Summary", id="summary-tab"):
+                    yield Lazy(TorchinfoPane(show_timings=self._show_timings, id="torchinfo"))
+                with TabPane("Code", id="code-tab"):
+                    yield Lazy(CodePane(id="code"))
+                with TabPane("Log", id="log-tab"):
+                    yield Lazy(LogPane(id="log"))
+            yield ConfigForm(self._config, cursor_blink=self._cursor_blink, id="form-column")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.post_message(self.Ready())
+
+    @property
+    def wide(self) -> bool:
+        return self.size.width >= WIDE
+
+    def on_resize(self) -> None:
+        self.arrange_panes()
+
+    def on_tabbed_content_tab_activated(self) -> None:
+        self.arrange_panes()
+
+    def arrange_panes(self) -> None:
+        """Wide: form column + tabs without a Form tab. Narrow: the Form tab shows the form column."""
+        panes = self.query_one("#panes", TabbedContent)
+        if self.wide:
+            panes.hide_tab("form-tab")
+            if panes.active == "form-tab":
+                panes.active = "tree-tab"
+        else:
+            panes.show_tab("form-tab")
+        self.query_one("#main").set_class(not self.wide and panes.active == "form-tab", "-form-active")
+
+    def show_pane(self, pane: str) -> None:
+        """Bring a pane to the front: 'form', 'tree', 'summary', 'code' or 'log'."""
+        panes = self.query_one("#panes", TabbedContent)
+        if pane != "form" or not self.wide:
+            panes.active = f"{pane}-tab"
+        self.arrange_panes()

@@ -1,0 +1,187 @@
+"""The configuration form: one widget per GRUConfig field, with the field's name as its id.
+
+The form turns what is typed into a GRUConfig and lets the core validate it
+(``GRUConfig.validate``); it only knows how to read text as numbers. Every edit
+posts ``ConfigForm.Edited`` with either the new configuration or the errors by
+field, and each error is shown under its field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Input, Label, Select, Static, Switch
+
+from ...config import DTYPES, ConfigError, GRUConfig, parse_lengths
+
+# (field, label, tooltip). Sizes and dropout are typed; the order is nn.GRU's, then the input's.
+NUMBER_FIELDS = (
+    ("input_size", "input_size", "features of each input step (nn.GRU's input_size)"),
+    ("hidden_size", "hidden_size", "features of the hidden state h (nn.GRU's hidden_size)"),
+    ("num_layers", "num_layers", "stacked GRU layers; layer k > 0 takes D*hidden_size features in"),
+    ("dropout", "dropout", "dropout between layers, in [0, 1); only with num_layers > 1"),
+    ("batch_size", "batch_size", "sequences in the batch (ignored when unbatched)"),
+    ("seq_len", "seq_len", "time steps of each sequence"),
+)
+SWITCH_FIELDS = (
+    ("batch_first", "batch_first", "input and output are (batch, seq, feature); h0 and h_n never are"),
+    ("bidirectional", "bidirectional", "a reverse direction per layer: D = 2"),
+    ("bias", "bias", "bias_ih and bias_hh in every layer and direction"),
+    ("unbatched", "unbatched", "a single sequence without a batch dimension"),
+    ("with_h0", "h0", "pass an initial hidden state h0 (shaped like h_n)"),
+)
+FLOAT_FIELDS = {"dropout"}
+STARTING_DEVICES = ("cpu", "meta")  # always there; the rest is known once torch has loaded
+
+
+class FieldInput(Input):
+    """A form field. No value has a ?, so the key is left to the app, where it opens help."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return character != "?" and super().check_consume_key(key, character)
+
+
+def device_options(devices: list[tuple[str, str]], current: str, missing: str) -> list[tuple[str, str]]:
+    """(label, name) options; a device asked for but not listed stays, marked with ``missing``, so the choice is kept."""
+    options = list(devices)
+    if current not in {name for _label, name in options}:
+        options.insert(0, (f"{current} ({missing})", current))
+    return options
+
+
+class ConfigForm(VerticalScroll):
+    """Every configuration field; ``read()`` gives the GRUConfig or the errors by field."""
+
+    @dataclass
+    class Edited(Message):
+        """A field changed: ``config`` is the new configuration, or None when ``errors`` name bad fields."""
+
+        form: "ConfigForm"
+        config: GRUConfig | None
+        errors: dict[str, str]
+
+    def __init__(self, config: GRUConfig, *, cursor_blink: bool = True, id: str | None = None) -> None:
+        super().__init__(id=id, can_focus=False)
+        self._initial = config
+        self._cursor_blink = cursor_blink
+        self._fields: dict[str, Input | Switch | Select] = {}  # by config key, as composed
+        self._messages: dict[str, Static] = {}  # message rows, mounted under a field when it first has one
+        self._shown_errors: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        c = self._initial
+        for name, label, tooltip in NUMBER_FIELDS:
+            kind = "number" if name in FLOAT_FIELDS else "integer"
+            value = f"{getattr(c, name):g}" if name in FLOAT_FIELDS else str(getattr(c, name))
+            yield from self._row(label, FieldInput(value, type=kind, id=name, compact=True, tooltip=tooltip))
+        for name, label, tooltip in SWITCH_FIELDS:
+            yield from self._row(label, Switch(getattr(c, name), id=name, tooltip=tooltip))
+        lengths = FieldInput(
+            ",".join(map(str, c.lengths or ())),
+            placeholder="7,5,2 packs the batch",
+            id="lengths",
+            compact=True,
+            tooltip="one length per batch item: the batch becomes a PackedSequence; empty: not packed",
+        )
+        yield from self._row("lengths", lengths)
+        yield from self._row("dtype", Select([(d, d) for d in DTYPES], value=c.dtype, allow_blank=False, id="dtype", compact=True))
+        devices = [(name, name) for name in STARTING_DEVICES]
+        yield from self._row(
+            "device",
+            Select(device_options(devices, c.device, "checking…"), value=c.device, allow_blank=False, id="device", compact=True,
+                   tooltip="where the real forward runs; cuda:N and mps appear once torch has loaded"),
+        )
+
+    def _row(self, label: str, widget: Input | Switch | Select) -> ComposeResult:
+        """A two-column grid, label | widget; a field's message row is mounted under it when first needed."""
+        if isinstance(widget, Input):
+            widget.cursor_blink = self._cursor_blink
+        self._fields[widget.id or ""] = widget
+        yield Label(label, classes="field-label")
+        yield widget
+
+    # -- reading -----------------------------------------------------------------
+    def read(self) -> tuple[GRUConfig | None, dict[str, str]]:
+        """The configuration the form shows, or None and the message for each bad field."""
+        values: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for name, field in self._fields.items():
+            try:
+                if name == "lengths":
+                    values[name] = parse_lengths(field.value)
+                elif isinstance(field, Input):
+                    values[name] = _number(name, field.value)
+                else:
+                    values[name] = field.value
+            except ConfigError as error:
+                errors[name] = error.message
+        if errors:
+            return None, errors
+        try:
+            # The core decides what is valid; the device itself is checked by the run, which has torch.
+            return GRUConfig(**values).validate(check_device=False), {}
+        except ConfigError as error:
+            return None, {error.field: error.message}
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        """Write each message under its field; clear the others."""
+        for name in set(errors) | set(self._shown_errors):
+            message = errors.get(name, "")
+            if message == self._shown_errors.get(name, ""):
+                continue
+            field = self._fields[name]
+            field.set_class(bool(message), "-invalid")
+            if name not in self._messages:
+                self._messages[name] = Static(message, id=f"{name}-error", classes="field-error")
+                self.mount(self._messages[name], after=field)
+            self._messages[name].update(message)
+            self._messages[name].display = bool(message)
+        self._shown_errors = dict(errors)
+
+    def show_field_error(self, field: str, message: str) -> None:
+        """An error found by the run (e.g. a device this machine has not): shown like a typing error."""
+        _config, errors = self.read()
+        self.show_errors({**errors, field: message})
+
+    def set_devices(self, devices: list[tuple[str, str]]) -> None:
+        """Offer the devices detected on this machine, keeping the current choice."""
+        select = self._fields["device"]
+        assert isinstance(select, Select)
+        current = select.value
+        with select.prevent(Select.Changed):
+            select.set_options(device_options(devices, str(current), "not on this machine"))
+            select.value = current
+
+    # -- events ------------------------------------------------------------------
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._edited()
+
+    def on_switch_changed(self, event: Switch.Changed) -> None:
+        event.stop()
+        self._edited()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self._edited()
+
+    def _edited(self) -> None:
+        config, errors = self.read()
+        self.show_errors(errors)
+        self.post_message(self.Edited(self, config, errors))
+
+
+def _number(name: str, text: str) -> int | float:
+    """Text typed in a number field; ranges are the core's to check."""
+    text = text.strip().replace("_", "")
+    if not text:
+        raise ConfigError(name, "is empty: type a number")
+    try:
+        return float(text) if name in FLOAT_FIELDS else int(text)
+    except ValueError:
+        kind = "a number such as 0.2" if name in FLOAT_FIELDS else "a whole number such as 32"
+        raise ConfigError(name, f"must be {kind}, got {text!r}") from None

@@ -1,0 +1,67 @@
+"""The panes beside the tree: the torchinfo summary, the equivalent PyTorch code, the log of trace events."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Log, Static
+
+from ...code import pytorch_code
+from ...report import Report
+from ...summary import summary_lines
+
+
+class TorchinfoPane(VerticalScroll):
+    """Parameters, mult-adds and sizes, read from torchinfo's result once the device run has landed."""
+
+    def __init__(self, *, show_timings: bool = True, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._show_timings = show_timings
+        self.plain = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="torchinfo-text")
+
+    def on_mount(self) -> None:
+        self.show(self.app.report)
+
+    def show(self, report: Report) -> None:
+        if not self._show_timings:
+            report = dataclasses.replace(report, run=None)
+        self.plain = "\n".join(summary_lines(report))
+        self.query_one("#torchinfo-text", Static).update(self.plain)
+
+
+class CodePane(VerticalScroll):
+    """The nn.GRU code a learner would write for this configuration, with the shapes it prints."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.code = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="code-text")
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._highlight())
+        self.show(self.app.report)
+
+    def show(self, report: Report) -> None:
+        self.code = pytorch_code(report.config, report)
+        self._highlight()
+
+    def _highlight(self) -> None:
+        from rich.syntax import Syntax  # pygments: loaded when the pane is, after the first frame
+
+        theme = "ansi_dark" if self.app.current_theme.dark else "ansi_light"
+        syntax = Syntax(self.code, "python", theme=theme, background_color="default", word_wrap=False)
+        self.query_one("#code-text", Static).update(syntax)
+
+
+class LogPane(Log):
+    """Trace events, newest last: edits, runs started, landed, dropped, refused, failed."""
+
+    def on_mount(self) -> None:
+        self.write_lines(self.app.log_lines)  # what happened before the pane was mounted

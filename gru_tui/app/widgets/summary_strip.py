@@ -1,0 +1,63 @@
+"""The strip that is always on screen: output and h_n in large plain text, and the state they are in.
+
+Line one: ``output [1, 35, 64]    h_n [4, 1, 32]``. Line two: derived, running (with
+progress), traced, refused by the memory guard (with "run anyway"), failed, or
+not matching the form.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, ProgressBar, Static
+
+from ...report import Packed, Report, format_shape
+from ...summary import human_bytes
+
+
+def output_text(report: Report) -> str:
+    out = report.output
+    if isinstance(out, Packed):
+        return f"output (packed) data {format_shape(out.data.shape)} · padded {format_shape(out.padded.shape)}"
+    return f"output {format_shape(out.shape)}"
+
+
+def run_text(report: Report, show_timings: bool) -> str:
+    """'derived — not yet run on cpu' or 'traced on cuda:0 in 12.3 ms, peak 1.2 MiB'."""
+    device = report.config.device
+    if report.derived:
+        return f"derived — not yet run on {device}"
+    if report.run is None or not show_timings:
+        return f"traced on {device}"
+    peak = f", peak {human_bytes(report.run.peak_memory_bytes)}" if report.run.peak_memory_bytes is not None else ""
+    return f"traced on {device} in {report.run.seconds * 1000:,.1f} ms{peak}"
+
+
+class SummaryStrip(Vertical):
+    def compose(self) -> ComposeResult:
+        yield Static("", id="shapes")
+        with Horizontal(id="status"):
+            yield Static("", id="status-text")
+            yield ProgressBar(total=1.0, show_eta=False, id="progress")
+            yield Button("Run anyway (ctrl+g)", id="run-anyway", compact=True, variant="warning",
+                         tooltip="Run on the device although the memory estimate exceeds what is free")
+
+    def show(self, report: Report, state: str, *, kind: str = "info", progress: float | None = None,
+             offer_force: bool = False) -> None:
+        """The report's output and h_n; ``state`` below, in the style of ``kind`` (info, traced, warning, error)."""
+        shapes = Text(output_text(report), style="bold")
+        shapes.append("    ")
+        shapes.append(f"h_n {format_shape(report.h_n.shape)}", style="bold")
+        self.query_one("#shapes", Static).update(shapes)
+        self.query_one("#status-text", Static).update(Text(state))
+        self.plain = f"{shapes.plain}\n{state}"
+        for name in ("info", "traced", "warning", "error"):
+            self.set_class(kind == name, f"-{name}")
+        bar = self.query_one("#progress", ProgressBar)
+        bar.display = progress is not None
+        if progress is not None:
+            bar.update(progress=progress)
+        self.query_one("#run-anyway", Button).display = offer_force
+
+    plain = ""  # what the strip says, as plain text

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Measure the app's responsiveness (prints figures; asserts nothing — timing stays out of the tests).
+
+    python scripts/measure_app.py [--repeat 5]
+
+1. First frame: a fresh interpreter per sample, from its first line (before any
+   import) to the first callback after the first screen refresh, for gru-tui and
+   for a bare Textual app with one Static; also whether torch was loaded by then.
+2. Edit to tree, derived: through the pilot, select num_layers and type a digit;
+   the time from the key press to the first screen refresh that shows the new
+   tree. For the first worked example and for the largest configuration issue #4
+   names (the device run of that one is refused by the memory guard).
+3. Edit to tree, measured: the same edit, until the device run's tree has landed
+   (includes the 150 ms pause the app waits for typing to stop).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import time
+
+FIRST_FRAME = """
+import time, sys
+started = time.perf_counter()
+{setup}
+app.run(headless=True, size=(80, 24))
+print(app.first_frame - started, "torch" in app.modules_at_first_frame)
+"""
+
+GRU_TUI_SETUP = """
+from gru_tui.app import GruTuiApp
+class Measured(GruTuiApp):
+    def on_main_screen_ready(self):
+        super().on_main_screen_ready()
+        self.call_after_refresh(self.first_frame_seen)
+    def first_frame_seen(self):
+        self.first_frame = time.perf_counter()
+        self.modules_at_first_frame = set(sys.modules)
+        self.exit()
+app = Measured()
+"""
+
+BARE_SETUP = """
+from textual.app import App
+from textual.widgets import Static
+class Bare(App):
+    def compose(self):
+        yield Static("hello")
+    def on_mount(self):
+        self.call_after_refresh(self.first_frame_seen)
+    def first_frame_seen(self):
+        self.first_frame = time.perf_counter()
+        self.modules_at_first_frame = set(sys.modules)
+        self.exit()
+app = Bare()
+"""
+
+
+def first_frame(setup: str, repeat: int) -> tuple[list[float], bool]:
+    samples, torch_loaded = [], False
+    for _ in range(repeat):
+        out = subprocess.run([sys.executable, "-c", FIRST_FRAME.format(setup=setup)], capture_output=True, text=True, check=True)
+        seconds, loaded = out.stdout.split()
+        samples.append(float(seconds))
+        torch_loaded |= loaded == "True"
+    return samples, torch_loaded
+
+
+async def edit_latencies(config, edits: int, measured: bool) -> list[float]:
+    """Select num_layers and type one digit; time from the key press to the first screen refresh after the
+    tree shows the new configuration (derived), or its device run's result (measured)."""
+    from gru_tui.app import GruTuiApp
+    from gru_tui.app.pilot import settle
+
+    class Timed(GruTuiApp):
+        painted: dict = {}
+
+        def _show(self, report):
+            super()._show(report)
+            key = (report.config, report.derived)
+            self.call_after_refresh(lambda: self.painted.setdefault(key, time.perf_counter()))
+
+    app = Timed(config)
+    samples = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for i in range(edits):
+            layers = "2" if app.config.num_layers != 2 else "1"
+            target = app.config.replace(num_layers=int(layers))
+            field = app.query_one("#num_layers")
+            field.focus()
+            await pilot.pause()
+            field.select_all()
+            app.painted.clear()
+            started = time.perf_counter()
+            await pilot.press(layers)
+            key = (target, not measured)
+            while key not in app.painted:
+                await asyncio.sleep(0.001)
+            samples.append(app.painted[key] - started)
+            await settle(pilot)
+    return samples
+
+
+def describe(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return f"median {statistics.median(samples) * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   (n={len(samples)})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    from gru_tui.config import FIRST_EXAMPLE, GRUConfig
+
+    bare, _ = first_frame(BARE_SETUP, args.repeat)
+    ours, torch_loaded = first_frame(GRU_TUI_SETUP, args.repeat)
+    print(f"first frame, bare Textual app: {describe(bare)}")
+    print(f"first frame, gru-tui:          {describe(ours)}   ratio {statistics.median(ours) / statistics.median(bare):.2f}x"
+          f"   torch loaded by then: {torch_loaded}")
+
+    largest = GRUConfig(input_size=256, hidden_size=8192, num_layers=8, bidirectional=True, batch_size=4096, seq_len=1_000_000)
+    print(f"edit to tree, derived, first example:       {describe(asyncio.run(edit_latencies(FIRST_EXAMPLE, 20, False)))}")
+    print("edit to tree, derived, bidirectional, hidden 8192, batch 4096, seq 1e6, 8<->2 layers (run refused by the guard): "
+          f"{describe(asyncio.run(edit_latencies(largest.replace(num_layers=8), 20, False)))}")
+    print(f"edit to tree, measured on cpu, first example (includes the 150 ms typing pause): "
+          f"{describe(asyncio.run(edit_latencies(FIRST_EXAMPLE, 10, True)))}")
+
+
+if __name__ == "__main__":
+    main()

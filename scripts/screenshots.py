@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Regenerate screenshots/*.svg: the app renders each one itself (Textual's save_screenshot).
+
+    python scripts/screenshots.py
+
+The app runs in snapshot mode (no timings or peak memory on screen), and each
+picture is taken once the device run has landed, so reruns give the same files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Awaitable, Callable
+
+from textual.pilot import Pilot
+
+from gru_tui.app import make_app
+from gru_tui.app.pilot import settle
+from gru_tui.config import FIRST_EXAMPLE, GRUConfig
+
+OUT = Path(__file__).resolve().parents[1] / "screenshots"
+
+
+async def nothing(pilot: Pilot) -> None:
+    return None
+
+
+async def press(pilot: Pilot, *keys: str) -> None:
+    await pilot.press(*keys)
+    await settle(pilot)
+
+
+SHOTS: list[tuple[str, GRUConfig, tuple[int, int], Callable[[Pilot], Awaitable[None]]]] = [
+    ("main-80x24", FIRST_EXAMPLE, (80, 24), nothing),
+    ("tree-80x24", FIRST_EXAMPLE, (80, 24), lambda pilot: press(pilot, "f3")),
+    ("main-120x40", FIRST_EXAMPLE, (120, 40), nothing),
+    ("help-120x40", FIRST_EXAMPLE, (120, 40), lambda pilot: press(pilot, "f1")),
+    ("bidirectional-2-layers-120x40", FIRST_EXAMPLE.replace(num_layers=2, bidirectional=True), (120, 40),
+     lambda pilot: press(pilot, "f3", "e")),
+    ("code-120x40", FIRST_EXAMPLE.replace(num_layers=2, bidirectional=True), (120, 40), lambda pilot: press(pilot, "f5")),
+]
+
+
+async def shoot(name: str, config: GRUConfig, size: tuple[int, int], then: Callable[[Pilot], Awaitable[None]]) -> Path:
+    app = make_app(config, snapshot_mode=True)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await then(pilot)
+        await pilot.pause()
+        return Path(app.save_screenshot(filename=f"{name}.svg", path=str(OUT)))
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    for name, config, size, then in SHOTS:
+        print(asyncio.run(shoot(name, config, size, then)).relative_to(OUT.parent))
+
+
+if __name__ == "__main__":
+    main()
