@@ -39,10 +39,13 @@ STARTING_DEVICES = ("cpu", "meta")  # always there; the rest is known once torch
 
 
 class FieldInput(Input):
-    """A form field. No value has a ?, so the key is left to the app, where it opens help."""
+    """A form field. No value has a ?, so the key is left to the app, where it opens help; a whole-number
+    field takes no letters either, so they reach the app's one-letter keys (q quiz, v compare...)."""
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
-        return character != "?" and super().check_consume_key(key, character)
+        if character == "?" or (self.type == "integer" and character is not None and character.isalpha()):
+            return False
+        return super().check_consume_key(key, character)
 
 
 def device_options(devices: list[tuple[str, str]], current: str, missing: str) -> list[tuple[str, str]]:
@@ -71,6 +74,7 @@ class ConfigForm(VerticalScroll):
         self._fields: dict[str, Input | Switch | Select] = {}  # by config key, as composed
         self._messages: dict[str, Static] = {}  # message rows, mounted under a field when it first has one
         self._shown_errors: dict[str, str] = {}
+        self._devices = [(name, name) for name in STARTING_DEVICES]  # (label, name), as detected once torch loads
 
     def compose(self) -> ComposeResult:
         c = self._initial
@@ -89,10 +93,9 @@ class ConfigForm(VerticalScroll):
         )
         yield from self._row("lengths", lengths)
         yield from self._row("dtype", Select([(d, d) for d in DTYPES], value=c.dtype, allow_blank=False, id="dtype", compact=True))
-        devices = [(name, name) for name in STARTING_DEVICES]
         yield from self._row(
             "device",
-            Select(device_options(devices, c.device, "checking…"), value=c.device, allow_blank=False, id="device", compact=True,
+            Select(device_options(self._devices, c.device, "checking…"), value=c.device, allow_blank=False, id="device", compact=True,
                    tooltip="where the real forward runs; cuda:N and mps appear once torch has loaded"),
         )
 
@@ -147,11 +150,31 @@ class ConfigForm(VerticalScroll):
         _config, errors = self.read()
         self.show_errors({**errors, field: message})
 
+    def load(self, config: GRUConfig) -> None:
+        """Show ``config`` in every field (a preset, the presenter's), then report it as one edit, as typing would."""
+        values = {**config.to_dict(), "lengths": ",".join(map(str, config.lengths or ()))}
+        with self.prevent(Input.Changed, Switch.Changed, Select.Changed):
+            for name, field in self._fields.items():
+                value = values[name]
+                if isinstance(field, Select) and name == "device":  # a device not listed stays, marked
+                    field.set_options(device_options(self._devices, str(value), "not on this machine"))
+                if isinstance(field, Input):
+                    field.value = f"{value:g}" if name in FLOAT_FIELDS else str(value)
+                else:
+                    field.value = value
+        self._edited()
+
+    def set_read_only(self, read_only: bool) -> None:
+        """Followers watch the presenter's configuration: every field disabled."""
+        for field in self._fields.values():
+            field.disabled = read_only
+
     def set_devices(self, devices: list[tuple[str, str]]) -> None:
         """Offer the devices detected on this machine, keeping the current choice."""
         select = self._fields["device"]
         assert isinstance(select, Select)
         current = select.value
+        self._devices = list(devices)
         with select.prevent(Select.Changed):
             select.set_options(device_options(devices, str(current), "not on this machine"))
             select.value = current
