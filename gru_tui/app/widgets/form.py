@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
@@ -43,9 +44,21 @@ class FieldInput(Input):
     field takes no letters either, so they reach the app's one-letter keys (q quiz, v compare...)."""
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
-        if character == "?" or (self.type == "integer" and character is not None and character.isalpha()):
+        if character == "?" or self._not_typed(character):
             return False
         return super().check_consume_key(key, character)
+
+    def _not_typed(self, character: str | None) -> bool:
+        return self.type == "integer" and character is not None and character.isalpha()
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self._not_typed(event.character):
+            # Input would swallow it (and type nothing): run the app's binding for the key instead.
+            event.prevent_default()
+            event.stop()
+            active = self.app.active_bindings.get(event.key)
+            if active is not None and active.enabled:
+                await self.app.run_action(active.binding.action, active.node)
 
 
 def device_options(devices: list[tuple[str, str]], current: str, missing: str) -> list[tuple[str, str]]:
