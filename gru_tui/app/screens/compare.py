@@ -28,10 +28,11 @@ MARK = "≠ "
 
 
 def compare_label(node: Node, differs: bool) -> Text:
+    """The tree's own label; a differing node is marked ≠ and underlined (plain marks: they survive NO_COLOR)."""
     label = node_label(node)
     if differs:
-        label = Text(MARK, style="bold") + label
-        label.stylize("reverse", 0, len(MARK))
+        label.stylize("bold underline")
+        label = Text(MARK, style="bold reverse") + label
     return label
 
 

@@ -44,10 +44,10 @@ class QuizScreen(Screen[None]):
         yield TraceTree(id="quiz-tree")
         with Horizontal(id="quiz-answers"):
             yield Label("output", classes="quiz-label")
-            yield Input(placeholder="e.g. [1, 35, 32]", id="predict-output", compact=True,
+            yield Input(placeholder="a shape, e.g. 3, 7, 16", id="predict-output", compact=True,
                         tooltip="The output's shape (a PackedSequence's .data when packed)")
             yield Label("h_n", classes="quiz-label")
-            yield Input(placeholder="e.g. [1, 1, 32]", id="predict-h_n", compact=True, tooltip="h_n's shape")
+            yield Input(placeholder="a shape", id="predict-h_n", compact=True, tooltip="h_n's shape")
             yield Button("Next (ctrl+n)", id="quiz-next", compact=True, tooltip="Ask about the next configuration")
         yield Static("", id="quiz-feedback")
         yield Footer()
