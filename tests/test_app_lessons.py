@@ -7,6 +7,10 @@ from the tracing core (``trace``); PyTorch's error messages are produced here by
 
 from __future__ import annotations
 
+import shlex
+import sys
+
+import pytest
 import torch
 from torch import nn
 from textual.command import CommandPalette
@@ -324,3 +328,37 @@ async def test_the_follower_shows_the_presenters_edits_read_only(tmp_path, monke
         await f.press("f3", "2")  # a follower loads no preset of its own
         await settle(f)
         assert follower.config == edited
+
+
+@pytest.mark.tmux
+def test_follow_mode_across_two_real_terminals(tmp_path):
+    """`gru-tui --present` in one terminal, a copy as `gru-tui serve --follow` starts it in another."""
+    from test_app_terminal import Terminal
+
+    env = f"{ENV_FILE}={shlex.quote(str(tmp_path / 'follow.json'))}"
+    app = f"{shlex.quote(sys.executable)} -m gru_tui"
+    presenter, follower = Terminal(80, 24), Terminal(80, 24)
+    presenter.tmux[2] += "-presenter"  # two tmux servers: each Terminal drives its own
+    follower.tmux[2] += "-follower"
+    try:
+        presenter.start(f"env {env} {app} --present")
+        follower.start(f"env {env} {app} --follow")
+        presenter.wait_for("traced on cpu")
+        follower.wait_for("following the presenter — read-only")
+        presenter.keys("Tab", "Tab")  # to num_layers, whose text focus selects
+        presenter.keys("2", literal=True)
+        edited = FIRST_EXAMPLE.replace(num_layers=2)
+        output, h_n = torch_shapes(edited)
+        presenter.wait_for(f"h_n {h_n}")
+        screen = follower.wait_for(f"h_n {h_n}")
+        assert f"output {output}" in screen and PRESETS["stacked"].title in screen  # the title names the preset
+        follower.keys("Tab", "Tab")
+        follower.keys("3", literal=True)  # read-only: nothing changes
+        assert f"h_n {h_n}" in follower.wait_for("traced on cpu")
+        presenter.keys("C-q")
+        follower.keys("C-q")
+        presenter.wait_for("app exited with status 0")
+        follower.wait_for("app exited with status 0")
+    finally:
+        presenter.close()
+        follower.close()
