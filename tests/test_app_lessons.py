@@ -8,6 +8,7 @@ from the tracing core (``trace``); PyTorch's error messages are produced here by
 from __future__ import annotations
 
 import shlex
+import subprocess
 import sys
 
 import pytest
@@ -25,7 +26,8 @@ from gru_tui.app.screens.quiz import QuizScreen
 from gru_tui.app.screens.save import SaveDialog
 from gru_tui.app.teaching import FOLLOW_BANNER
 from gru_tui.app.widgets.trace_tree import TraceTree, node_label
-from gru_tui.config import FIRST_EXAMPLE
+from gru_tui.cli import build_app_parser, config_from_args
+from gru_tui.config import FIRST_EXAMPLE, GRUConfig
 from gru_tui.files import load_config
 from gru_tui.follow import ENV_FILE
 from gru_tui.lessons import PRESETS, compare
@@ -301,6 +303,22 @@ async def test_save_configuration_then_load_it_back(tmp_path):
         await pilot.press("enter")
         await pilot.pause()
         assert "exists" in app.screen.message  # the same refusal as handouts
+
+    # `gru-tui --config FILE` opens the app on it, form and tree.
+    reopened = make_app(config_from_args(build_app_parser().parse_args(["--config", str(target)]), GRUConfig()))
+    async with reopened.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert reopened.config == config and reopened.report.shapes() == trace(config).shapes()
+        assert reopened.query_one("#lengths", Input).value == ",".join(map(str, config.lengths))
+
+
+def test_the_app_refuses_a_malformed_config_file_naming_the_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[gru]\ninput_size = 10\nhidden_size = -3\n")
+    result = subprocess.run([sys.executable, "-m", "gru_tui", "--config", str(bad)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: hidden_size:") and f"{bad}, line 3" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 # -- follow mode ---------------------------------------------------------------------------
