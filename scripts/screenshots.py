@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Awaitable, Callable
 
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from gru_tui.app import make_app
 from gru_tui.app.pilot import settle
@@ -31,6 +32,21 @@ async def press(pilot: Pilot, *keys: str) -> None:
     await settle(pilot)
 
 
+async def quiz(pilot: Pilot) -> None:
+    """A wrong h_n (one slot per layer, the directions forgotten): the grade names the dimension and the rule."""
+    await press(pilot, "q")
+    await pilot.press(*"1, 35, 64", "enter", *"2, 1, 32", "enter")
+    await pilot.pause()
+
+
+async def compare_two_layers(pilot: Pilot) -> None:
+    """A is the form as it starts; B has two layers."""
+    await pilot.press("a")
+    pilot.app.query_one("#num_layers", Input).value = "2"
+    await settle(pilot)
+    await press(pilot, "v")
+
+
 SHOTS: list[tuple[str, GRUConfig, tuple[int, int], Callable[[Pilot], Awaitable[None]]]] = [
     ("main-80x24", FIRST_EXAMPLE, (80, 24), nothing),
     ("tree-80x24", FIRST_EXAMPLE, (80, 24), lambda pilot: press(pilot, "f3")),
@@ -39,6 +55,8 @@ SHOTS: list[tuple[str, GRUConfig, tuple[int, int], Callable[[Pilot], Awaitable[N
     ("bidirectional-2-layers-120x40", FIRST_EXAMPLE.replace(num_layers=2, bidirectional=True), (120, 40),
      lambda pilot: press(pilot, "f3", "e")),
     ("code-120x40", FIRST_EXAMPLE.replace(num_layers=2, bidirectional=True), (120, 40), lambda pilot: press(pilot, "f5")),
+    ("quiz-80x24", FIRST_EXAMPLE.replace(num_layers=2, bidirectional=True), (80, 24), quiz),
+    ("compare-120x40", FIRST_EXAMPLE, (120, 40), compare_two_layers),
 ]
 
 

@@ -168,6 +168,15 @@ def test_quiz_session_scores_first_answers():
         session.answer(report, output, h_n)  # the first question's report, not the current one
 
 
+def test_quiz_session_asks_about_a_given_configuration_and_keeps_its_order():
+    session = QuizSession(seed=3)
+    mine = PRESETS["bidirectional"].config.replace(hidden_size=20)
+    assert session.ask(mine) == mine and session.current == mine
+    assert session.answer(trace(mine), *torch_shapes(mine)).correct and session.score == "1/1"
+    assert session.next_config() == PRESETS["one-layer"].config  # the presets still come, in order
+    assert session.asked == 2
+
+
 def test_quiz_session_is_repeatable_with_a_seed():
     def questions(seed):
         session = QuizSession(seed=seed, presets=False)

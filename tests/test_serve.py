@@ -254,3 +254,38 @@ async def test_in_chromium():
                 site.server_close()
         finally:
             await browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(importlib.util.find_spec("gru_tui.app") is None, reason="serves the real app, which this checkout lacks")
+async def test_follow_mode_in_chromium(tmp_path):
+    """`gru-tui serve --follow`: the page shows the presenter's configuration, read-only, as it changes."""
+    from gru_tui.config import FIRST_EXAMPLE
+    from gru_tui.follow import ENV_FILE, Publisher
+    from gru_tui.lessons import PRESETS
+
+    follow_file = tmp_path / "follow.json"
+    with serve("--follow", env={ENV_FILE: str(follow_file)}) as (base, token, printed):
+        assert "gru_tui --follow" in printed  # the copies it serves follow
+        browser = await Browser.start()
+        try:
+            await browser.goto(f"{base}/?token={token}")
+            await browser.wait_for("document.body.classList.contains('-first-byte')")
+
+            async def shown(text: str) -> bool:
+                for _ in range(240):
+                    await browser.evaluate("1")  # collect the websocket frames that arrived meanwhile
+                    if text in screen_text(browser):
+                        return True
+                    await asyncio.sleep(0.25)
+                return False
+
+            assert await shown("following the presenter")
+            # The presenter's side, as `gru-tui --present` publishes (its app is checked in test_app_lessons).
+            Publisher(follow_file).publish(PRESETS["stacked"].config)
+            assert PRESETS["stacked"].config == FIRST_EXAMPLE.replace(num_layers=2)
+            assert await shown(PRESETS["stacked"].title)
+            await asyncio.sleep(1)  # let the canvas paint the frames that arrived, for the picture only
+            await browser.screenshot(ARTIFACTS / "serve-follow.png")
+        finally:
+            await browser.close()

@@ -27,6 +27,7 @@ from . import runner
 from .commands import GruTuiCommands
 from .messages import TorchFailed, TorchLoaded, TraceFailed, TraceFinished, TraceProgress, TraceRefused
 from .screens.main import MainScreen
+from .teaching import LESSON_BINDINGS, TeachingMixin
 from .widgets.form import ConfigForm
 from .widgets.panes import LogPane
 from .widgets.summary_strip import SummaryStrip, run_text
@@ -36,7 +37,7 @@ DEBOUNCE_SECONDS = 0.15  # a pause in typing before the device run starts; the d
 PANE_FOCUS = {"form": "#input_size", "tree": "#trace-tree", "summary": "#torchinfo", "code": "#code", "log": "#log"}
 
 
-class GruTuiApp(App[None]):
+class GruTuiApp(TeachingMixin, App[None]):
     TITLE = "gru-tui"
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute, so subclasses defined elsewhere find it too
     COMMANDS = App.COMMANDS | {GruTuiCommands}
@@ -58,13 +59,18 @@ class GruTuiApp(App[None]):
         Binding("ctrl+t", "toggle_theme", "Theme", id="toggle_theme", show=False,
                 tooltip="Switch between the dark and the light theme"),
         Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Leave gru-tui", priority=True),
+        *LESSON_BINDINGS,
     ]
 
-    def __init__(self, config: GRUConfig | None = None, *, present: bool = False, snapshot_mode: bool = False) -> None:
-        """``snapshot_mode``: no timings, peak memory or cursor blink on screen, for tests and screenshots."""
+    def __init__(
+        self, config: GRUConfig | None = None, *, present: bool = False, follow: bool = False, snapshot_mode: bool = False
+    ) -> None:
+        """``present``: publish each configuration to followers; ``follow``: show the presenter's, read-only.
+        ``snapshot_mode``: no timings, peak memory or cursor blink on screen, for tests and screenshots."""
         super().__init__()
         self.config = (config or FIRST_EXAMPLE).validate(check_device=False)  # what the tree shows: the last valid form
-        self.present = present  # kept for the follow mode of `gru-tui serve`
+        self.present = present  # `gru-tui --present`: followers show what this copy shows
+        self.follow = follow  # a copy served by `gru-tui serve --follow`
         self.snapshot_mode = snapshot_mode
         self.report: Report = derive(self.config)
         self.form_errors: dict[str, str] = {}
@@ -81,6 +87,7 @@ class GruTuiApp(App[None]):
     def on_main_screen_ready(self) -> None:
         self.sub_title = gru_call(self.config)
         self._show(self.report)
+        self.start_teaching()
         self._status("loading torch…", progress=0.0)
         # The first frame is painted before torch starts loading.
         self.call_after_refresh(self._start_background)
@@ -116,6 +123,7 @@ class GruTuiApp(App[None]):
         self.workers.cancel_group(self, "trace")  # its result would be for an older configuration
         self.sub_title = gru_call(self.config)
         self._show(derive(self.config))
+        self.config_shown()
         self._log(f"edit: {gru_call(self.config)}, {self._input_text()}")
         self._status(f"not yet run on {self.config.device}")
         if self._debounce is not None:
@@ -249,7 +257,7 @@ class GruTuiApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "run_anyway":
             return self._refused is not None and self._refused == self.config
-        return True
+        return self.check_teaching_action(action)
 
     def action_help(self) -> None:
         from .screens.help import HelpScreen  # Markdown: loaded when first asked for, not at start
@@ -291,6 +299,8 @@ class GruTuiApp(App[None]):
             self.action_run_anyway()
 
 
-def make_app(config: GRUConfig | None = None, present: bool = False, *, snapshot_mode: bool = False) -> GruTuiApp:
+def make_app(
+    config: GRUConfig | None = None, present: bool = False, follow: bool = False, *, snapshot_mode: bool = False
+) -> GruTuiApp:
     """The one way the CLI, the tests and the screenshot script build the app."""
-    return GruTuiApp(config, present=present, snapshot_mode=snapshot_mode)
+    return GruTuiApp(config, present=present, follow=follow, snapshot_mode=snapshot_mode)

@@ -277,7 +277,11 @@ class QuizSession:
         self._answered = False
 
     def next_config(self) -> GRUConfig:
-        self.current = self._queue.pop(0) if self._queue else random_config(self.random)
+        return self.ask(self._queue.pop(0) if self._queue else random_config(self.random))
+
+    def ask(self, config: GRUConfig) -> GRUConfig:
+        """Make ``config`` the current question (the app asks about the form's configuration this way)."""
+        self.current = config
         self.asked += 1
         self._answered = False
         return self.current

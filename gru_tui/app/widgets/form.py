@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
@@ -39,10 +40,25 @@ STARTING_DEVICES = ("cpu", "meta")  # always there; the rest is known once torch
 
 
 class FieldInput(Input):
-    """A form field. No value has a ?, so the key is left to the app, where it opens help."""
+    """A form field. No value has a ?, so the key is left to the app, where it opens help; a whole-number
+    field takes no letters either, so they reach the app's one-letter keys (q quiz, v compare...)."""
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
-        return character != "?" and super().check_consume_key(key, character)
+        if character == "?" or self._not_typed(character):
+            return False
+        return super().check_consume_key(key, character)
+
+    def _not_typed(self, character: str | None) -> bool:
+        return self.type == "integer" and character is not None and character.isalpha()
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self._not_typed(event.character):
+            # Input would swallow it (and type nothing): run the app's binding for the key instead.
+            event.prevent_default()
+            event.stop()
+            active = self.app.active_bindings.get(event.key)
+            if active is not None and active.enabled:
+                await self.app.run_action(active.binding.action, active.node)
 
 
 def switch_label(label: str, value: bool) -> str:
@@ -76,6 +92,7 @@ class ConfigForm(VerticalScroll):
         self._messages: dict[str, Static] = {}  # message rows, mounted under a field when it first has one
         self._shown_errors: dict[str, str] = {}
         self._switch_labels: dict[str, tuple[Label, str]] = {}  # by config key: the label and its text
+        self._devices = [(name, name) for name in STARTING_DEVICES]  # (label, name), as detected once torch loads
 
     def compose(self) -> ComposeResult:
         c = self._initial
@@ -94,10 +111,9 @@ class ConfigForm(VerticalScroll):
         )
         yield from self._row("lengths", lengths)
         yield from self._row("dtype", Select([(d, d) for d in DTYPES], value=c.dtype, allow_blank=False, id="dtype", compact=True))
-        devices = [(name, name) for name in STARTING_DEVICES]
         yield from self._row(
             "device",
-            Select(device_options(devices, c.device, "checking…"), value=c.device, allow_blank=False, id="device", compact=True,
+            Select(device_options(self._devices, c.device, "checking…"), value=c.device, allow_blank=False, id="device", compact=True,
                    tooltip="where the real forward runs; cuda:N and mps appear once torch has loaded"),
         )
 
@@ -157,11 +173,33 @@ class ConfigForm(VerticalScroll):
         _config, errors = self.read()
         self.show_errors({**errors, field: message})
 
+    def load(self, config: GRUConfig) -> None:
+        """Show ``config`` in every field (a preset, the presenter's), then report it as one edit, as typing would."""
+        values = {**config.to_dict(), "lengths": ",".join(map(str, config.lengths or ()))}
+        with self.prevent(Input.Changed, Switch.Changed, Select.Changed):
+            for name, field in self._fields.items():
+                value = values[name]
+                if isinstance(field, Select) and name == "device":  # a device not listed stays, marked
+                    field.set_options(device_options(self._devices, str(value), "not on this machine"))
+                if isinstance(field, Input):
+                    field.value = f"{value:g}" if name in FLOAT_FIELDS else str(value)
+                else:
+                    field.value = value
+                if isinstance(field, Switch):  # its Changed is held back, so its on/off label is set here
+                    self._show_switch_state(name, value)
+        self._edited()
+
+    def set_read_only(self, read_only: bool) -> None:
+        """Followers watch the presenter's configuration: every field disabled."""
+        for field in self._fields.values():
+            field.disabled = read_only
+
     def set_devices(self, devices: list[tuple[str, str]]) -> None:
         """Offer the devices detected on this machine, keeping the current choice."""
         select = self._fields["device"]
         assert isinstance(select, Select)
         current = select.value
+        self._devices = list(devices)
         with select.prevent(Select.Changed):
             select.set_options(device_options(devices, str(current), "not on this machine"))
             select.value = current
@@ -173,9 +211,12 @@ class ConfigForm(VerticalScroll):
 
     def on_switch_changed(self, event: Switch.Changed) -> None:
         event.stop()
-        label, text = self._switch_labels[event.switch.id or ""]
-        label.update(switch_label(text, event.value))
+        self._show_switch_state(event.switch.id or "", event.value)
         self._edited()
+
+    def _show_switch_state(self, name: str, value: bool) -> None:
+        label, text = self._switch_labels[name]
+        label.update(switch_label(text, value))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()

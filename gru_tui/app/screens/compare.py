@@ -1,0 +1,114 @@
+"""Compare: the pinned configuration A beside the form's B, every shape that differs marked in both trees.
+
+Both are traced (the shapes are torch's); ``lessons.compare`` matches the trees by
+node key, so a node that differs is marked ≠ on both sides, and one only a side has
+is marked there. The list under the trees says each difference in words.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static, Tree
+from textual.widgets.tree import TreeNode
+from textual.worker import get_current_worker
+
+from ...config import GRUConfig
+from ...lessons import compare, config_differences
+from ...report import Node, Report
+from ...tree import gru_call
+from ..lesson_runs import LessonTraced, trace_lesson
+from ..widgets.trace_tree import node_label
+
+MARK = "≠ "
+
+
+def compare_label(node: Node, differs: bool) -> Text:
+    """The tree's own label; a differing node is marked ≠ and underlined (plain marks: they survive NO_COLOR)."""
+    label = node_label(node)
+    if differs:
+        label.stylize("bold underline")
+        label = Text(MARK, style="bold reverse") + label
+    return label
+
+
+class CompareScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="compare.back", tooltip="Back to the form (A stays pinned)"),
+        Binding("a", "pin_b", "Pin B as A", id="compare.pin", tooltip="Make the form's configuration the new A, back to the form"),
+    ]
+
+    def __init__(self, a: GRUConfig, b: GRUConfig) -> None:
+        super().__init__()
+        self.configs = (a, b)
+        self.reports: tuple[Report, Report] | None = None
+        self.marked: dict[str, set[str]] = {"a": set(), "b": set()}  # node keys marked ≠, by side
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="compare-configs")
+        with Horizontal(id="compare-trees"):
+            yield Tree("A", id="compare-a")
+            yield Tree("B", id="compare-b")
+        yield Static("", id="compare-differences")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#compare-a").border_title = "A (pinned)"
+        self.query_one("#compare-b").border_title = "B (the form)"
+        self._say("tracing both…")
+        self.trace_both(self.configs)
+
+    @work(thread=True, exclusive=True, group="compare", exit_on_error=False, description="trace A and B")
+    def trace_both(self, configs: tuple[GRUConfig, GRUConfig]) -> None:
+        worker = get_current_worker()
+        trace_lesson(configs, lambda: worker.is_cancelled, self.post_message)
+
+    def on_lesson_traced(self, message: LessonTraced) -> None:
+        message.stop()
+        if message.configs != self.configs:
+            return
+        if message.reports is None:
+            self._say(f"could not run them: {message.error}")
+            return
+        report_a, report_b = self.reports = message.reports
+        differences = compare(report_a, report_b)
+        self.marked = {
+            "a": {d.key for d in differences if d.a is not None},
+            "b": {d.key for d in differences if d.b is not None},
+        }
+        self._fill(self.query_one("#compare-a", Tree), report_a.tree(), self.marked["a"])
+        self._fill(self.query_one("#compare-b", Tree), report_b.tree(), self.marked["b"])
+        changed = config_differences(*self.configs)
+        fields = ", ".join(f"{name}: {a} → {b}" for name, a, b in changed) or "the same configuration"
+        self._say(fields)
+        lines = [f"{len(differences)} shape{'s' if len(differences) != 1 else ''} differ:" if differences else "No shape differs."]
+        lines += [f"{MARK}{d.describe()}" for d in differences]
+        self.query_one("#compare-differences", Static).update(Text("\n".join(lines)))
+
+    def _say(self, state: str) -> None:
+        a, b = self.configs
+        text = Text(f"A: {gru_call(a)}\nB: {gru_call(b)}\n", style="bold")
+        text.append(state)
+        self.query_one("#compare-configs", Static).update(text)
+
+    @staticmethod
+    def _fill(tree: Tree, root: Node, marked: set[str]) -> None:
+        """The whole tree, open: a comparison is read at a glance."""
+        tree.reset(compare_label(root, root.key in marked), root)
+
+        def add(parent: TreeNode, node: Node) -> None:
+            for child in node.children:
+                branch = parent.add(compare_label(child, child.key in marked), child, allow_expand=bool(child.children))
+                add(branch, child)
+
+        add(tree.root, root)
+        tree.root.expand_all()
+
+    def action_pin_b(self) -> None:
+        self.dismiss()
+        self.app.action_pin()  # B becomes A; change the form and compare again

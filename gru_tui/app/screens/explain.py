@@ -1,0 +1,95 @@
+"""The shape-error explainer: type a (wrong) input or h0 shape; the real nn.GRU runs it, PyTorch's own
+message is shown as it is, with what the shape broke and a fix that has been run too (``lessons.explain``)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, Static
+
+from ...config import ConfigError, GRUConfig
+from ...lessons import parse_shape
+from ...report import format_shape
+from ...shapes import derive
+from ...tree import gru_call
+from ..lesson_runs import Explained, run_explainer
+
+FIELDS = {"input_shape": "#explain-input", "h0_shape": "#explain-h0"}
+
+
+class ExplainScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="explain.back", tooltip="Back to the form"),
+    ]
+
+    def __init__(self, config: GRUConfig) -> None:
+        super().__init__()
+        self.config = config
+        self._request: tuple | None = None
+        self.result = ""  # what the explainer said, as plain text (what tests read)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(Text(f"{gru_call(self.config)}: type the shapes you would pass; enter runs them", style="bold"),
+                     id="explain-config")
+        with Horizontal(id="explain-fields"):
+            yield Label("input", classes="quiz-label")
+            # The right shape to start from (a packed batch is explained on its padded tensor, as explain() runs it).
+            right = derive(self.config.replace(lengths=None)).input.shape
+            yield Input(format_shape(right), id="explain-input", compact=True, tooltip="The input tensor's shape, e.g. [35, 1, 10]")
+            yield Label("h0", classes="quiz-label")
+            yield Input(placeholder="none", id="explain-h0", compact=True, tooltip="h0's shape; empty: no h0")
+            yield Button("Run (enter)", id="explain-run", compact=True, tooltip="Run nn.GRU on these shapes")
+        with VerticalScroll(id="explain-body"):
+            yield Static("", id="explain-result")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#explain-h0", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.run_shapes()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "explain-run":
+            event.stop()
+            self.run_shapes()
+
+    def run_shapes(self) -> None:
+        try:
+            input_shape = parse_shape(self.query_one("#explain-input", Input).value, "input_shape")
+            h0_text = self.query_one("#explain-h0", Input).value
+            h0_shape = parse_shape(h0_text, "h0_shape") if h0_text.strip() else None
+        except ConfigError as error:
+            self._show(f"{error.field}: {error.message}", error=True)
+            return
+        self._request = (self.config, input_shape, h0_shape)
+        self._show("running nn.GRU…", error=False)
+        self.explain(self._request)
+
+    @work(thread=True, exclusive=True, group="explain", exit_on_error=False, description="run the explainer")
+    def explain(self, request: tuple) -> None:
+        run_explainer(request, self.post_message)
+
+    def on_explained(self, message: Explained) -> None:
+        message.stop()
+        if message.request != self._request:
+            return  # an older run
+        if message.explanation is None:
+            where = f"{message.field}: " if message.field else ""
+            self._show(f"{where}{message.error}", error=True)
+            if message.field in FIELDS:
+                self.query_one(FIELDS[message.field], Input).focus()
+            return
+        self._show("\n".join(message.explanation.lines()), error=not message.explanation.ran)
+
+    def _show(self, text: str, error: bool) -> None:
+        self.result = text
+        result = self.query_one("#explain-result", Static)
+        result.update(Text(text))
+        result.set_class(error, "-wrong")

@@ -1,0 +1,131 @@
+"""Predict the shape: the tree without output and h_n, two fields for the learner's shapes, the grade and the score.
+
+The question is traced on its device first (the expected shapes are torch's, never
+the rules'); the fields take answers once it has landed. The first question is the
+form's configuration; "next question" takes the session's next one (the presets, then
+random small configurations).
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.worker import get_current_worker
+
+from ...config import ConfigError, GRUConfig
+from ...lessons import QuizSession, quiz_tree
+from ...report import Report
+from ...tree import gru_call
+from ..lesson_runs import LessonTraced, trace_lesson
+from ..widgets.trace_tree import TraceTree
+
+
+class QuizScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="quiz.back", tooltip="Back to the form; the score is kept"),
+        Binding("ctrl+n", "next_question", "Next question", id="quiz.next", tooltip="Ask about the next configuration"),
+    ]
+
+    def __init__(self, session: QuizSession, first: GRUConfig) -> None:
+        super().__init__()
+        self.session = session
+        self._first = first
+        self.report: Report | None = None  # the current question, traced
+        self.feedback = ""  # the last grade, as plain text (what tests read)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="quiz-question")
+        yield TraceTree(id="quiz-tree")
+        with Horizontal(id="quiz-answers"):
+            yield Label("output", classes="quiz-label")
+            yield Input(placeholder="a shape, e.g. 3, 7, 16", id="predict-output", compact=True,
+                        tooltip="The output's shape (a PackedSequence's .data when packed)")
+            yield Label("h_n", classes="quiz-label")
+            yield Input(placeholder="a shape", id="predict-h_n", compact=True, tooltip="h_n's shape")
+            yield Button("Next (ctrl+n)", id="quiz-next", compact=True, tooltip="Ask about the next configuration")
+        yield Static("", id="quiz-feedback")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.ask(self.session.ask(self._first))
+
+    # -- questions -----------------------------------------------------------------
+    def ask(self, config: GRUConfig) -> None:
+        self.report = None
+        self.feedback = ""
+        self.query_one("#quiz-feedback", Static).update("")
+        for field in self.query(Input):
+            field.value = ""
+            field.disabled = True  # until torch has given the answer to compare with
+        self._show_question("tracing the question…")
+        self.trace_question(config)
+
+    @work(thread=True, exclusive=True, group="quiz", exit_on_error=False, description="trace the quiz question")
+    def trace_question(self, config: GRUConfig) -> None:
+        worker = get_current_worker()
+        trace_lesson((config,), lambda: worker.is_cancelled, self.post_message)
+
+    def on_lesson_traced(self, message: LessonTraced) -> None:
+        message.stop()
+        if message.configs != (self.session.current,):
+            return  # an older question's run
+        if message.reports is None:
+            self._show_question(f"could not run this question: {message.error}")
+            return
+        self.report = message.reports[0]
+        self.query_one("#quiz-tree", TraceTree).show(quiz_tree(self.report))
+        for field in self.query(Input):
+            field.disabled = False
+        self.query_one("#predict-output", Input).focus()
+        self._show_question("predict the shapes of output and h_n, then press enter")
+
+    def _show_question(self, state: str) -> None:
+        config = self.session.current
+        assert config is not None
+        text = Text(f"Question {self.session.asked} · score {self.session.score}\n", style="bold")
+        text.append(f"{gru_call(config)} — {state}")
+        self.query_one("#quiz-question", Static).update(text)
+
+    # -- answers -------------------------------------------------------------------
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == "predict-output" and not self.query_one("#predict-h_n", Input).value.strip():
+            self.query_one("#predict-h_n", Input).focus()  # the second field next, as a form would
+            return
+        self.check()
+
+    def check(self) -> None:
+        if self.report is None:
+            return
+        output = self.query_one("#predict-output", Input).value
+        h_n = self.query_one("#predict-h_n", Input).value
+        try:
+            result = self.session.answer(self.report, output, h_n)
+        except ConfigError as error:
+            self._show_feedback(f"{error.field}: {error.message}", correct=False)
+            self.query_one(f"#predict-{error.field}", Input).focus()
+            return
+        self._show_feedback("\n".join(result.feedback()), correct=result.correct)
+        self.query_one("#quiz-tree", TraceTree).show(self.report.tree())  # the answer, as torch gave it
+        self._show_question("right!" if result.correct else "not quite: see below; ctrl+n for the next question")
+
+    def _show_feedback(self, text: str, correct: bool) -> None:
+        self.feedback = text
+        panel = self.query_one("#quiz-feedback", Static)
+        panel.update(Text(text))
+        panel.set_class(correct, "-right")
+        panel.set_class(not correct, "-wrong")
+
+    def action_next_question(self) -> None:
+        self.ask(self.session.next_config())
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "quiz-next":
+            event.stop()
+            self.action_next_question()

@@ -1,0 +1,154 @@
+"""The app's teaching side: presets, quiz, compare, the shape-error explainer, handouts, saving, follow mode.
+
+A mixin for GruTuiApp: the lesson core (``gru_tui.lessons``, ``handout``, ``files``,
+``follow``) does the work; this wires it to keys, screens and the form. Presets and
+the presenter's configuration reach the form through ``ConfigForm.load``, so they
+take the same path as an edit typed by hand (derived tree at once, then the device run).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.binding import Binding
+from textual.widgets import Static
+
+from ..config import GRUConfig
+from ..lessons import PRESETS, Preset, QuizSession
+from .screens.main import MainScreen
+from .widgets.form import ConfigForm
+
+FOLLOW_BANNER = "following the presenter — read-only"
+
+# Keys 1-5 load the presets in PRESETS' order; letters work outside text fields (and from whole-number fields).
+LESSON_BINDINGS = [
+    *(
+        Binding(str(n), f"load_preset('{preset.id}')", f"Load preset: {preset.title}", id=f"preset.{preset.id}",
+                show=False, tooltip=preset.description)
+        for n, preset in enumerate(PRESETS.values(), 1)
+    ),
+    Binding("q", "quiz", "Quiz", id="quiz", tooltip="Predict the output and h_n shapes; the app grades them and keeps score"),
+    Binding("a", "pin", "Pin as A", id="compare.pin_a", show=False,
+            tooltip="Keep the form's configuration as A, to compare with what the form shows next"),
+    Binding("v", "compare", "Compare", id="compare", tooltip="The pinned A beside the form's B, every differing shape marked"),
+    Binding("w", "explain", "Why error?", id="explain", show=False,
+            tooltip="Shape-error explainer: run wrong input or h0 shapes, see PyTorch's message and the fix"),
+    Binding("x,ctrl+s", "export", "Export", id="export", show=False,
+            tooltip="Write the lesson as a handout: Markdown, JSON or an SVG screenshot"),
+    Binding("s", "save_config", "Save config", id="save_config", show=False,
+            tooltip="Save the configuration as TOML (gru-tui --config FILE loads it)"),
+]
+
+TEACHING_ACTIONS = {binding.action.split("(")[0] for binding in LESSON_BINDINGS}
+
+
+def preset_of(config: GRUConfig) -> Preset | None:
+    """The preset a configuration is (on whatever device), if any."""
+    for preset in PRESETS.values():
+        if preset.config == config.replace(device=preset.config.device):
+            return preset
+    return None
+
+
+class TeachingMixin:
+    """Needs the app's ``config``, ``report``, ``present``, ``follow`` and ``query_one``."""
+
+    pinned: GRUConfig | None = None  # the A of compare
+    quiz_session: QuizSession | None = None  # one per app run: the score is the session's
+    _publisher = None
+    _follower = None
+
+    # -- hooks the app calls --------------------------------------------------------
+    def start_teaching(self) -> None:
+        """At start: the presenter publishes, a follower starts polling, read-only."""
+        from .. import follow
+
+        if self.present:
+            self._publisher = follow.Publisher()
+        if self.follow:
+            self._follower = follow.Follower()
+            self.query_one(ConfigForm).set_read_only(True)
+            self.screen.mount(Static(FOLLOW_BANNER, id="follow-banner"), before="#summary-strip")
+            self.set_interval(follow.POLL_SECONDS, self._poll_presenter, name="follow")
+            self._poll_presenter()
+        self.config_shown()
+
+    def config_shown(self) -> None:
+        """A new valid configuration is on screen: name its preset, tell the followers."""
+        preset = preset_of(self.config)
+        role = " · following" if self.follow else " · presenting" if self.present else ""
+        self.title = f"gru-tui{role}" + (f" · {preset.title}" if preset else "")
+        if self._publisher is not None:
+            try:
+                self._publisher.publish(self.config)
+            except OSError as error:  # the lesson goes on; the log says why followers do not see it
+                self._log(f"follow: could not publish to {self._publisher.path}: {error.strerror or error}")
+
+    def _poll_presenter(self) -> None:
+        config = self._follower.poll()
+        if config is not None and config != self.config:
+            self.query_one(ConfigForm).load(config)
+
+    # -- actions --------------------------------------------------------------------
+    def action_load_preset(self, preset_id: str) -> None:
+        preset = PRESETS[preset_id]
+        self.query_one(ConfigForm).load(preset.config.replace(device=self.config.device))
+        self.notify(preset.description, title=f"Preset: {preset.title}", timeout=4)
+
+    def action_quiz(self) -> None:
+        from .screens.quiz import QuizScreen
+
+        if self.quiz_session is None:
+            self.quiz_session = QuizSession()
+        self.push_screen(QuizScreen(self.quiz_session, self.config))
+
+    def action_pin(self) -> None:
+        self.pinned = self.config
+        self.notify("Change the form, then press v to compare it with A.", title="Pinned as A", timeout=4)
+
+    def action_compare(self) -> None:
+        if self.pinned is None:
+            self.action_pin()
+            return
+        from .screens.compare import CompareScreen
+
+        self.push_screen(CompareScreen(self.pinned, self.config))
+
+    def action_explain(self) -> None:
+        from .screens.explain import ExplainScreen
+
+        self.push_screen(ExplainScreen(self.config))
+
+    def action_export(self) -> None:
+        from ..handout import FORMATS, export
+        from .screens.save import SaveDialog
+
+        report = self.report  # the lesson as it is now, before the dialog covers the screen
+        screenshot = self.export_screenshot()
+
+        def write(path: Path, fmt: str, overwrite: bool) -> Path:
+            return export(report, path, fmt, overwrite=overwrite, screenshot=screenshot if fmt == "svg" else None)
+
+        self.push_screen(SaveDialog("Export the lesson as a handout", "gru-lesson.md", write, FORMATS), self._saved)
+
+    def action_save_config(self) -> None:
+        from ..files import save_config
+        from .screens.save import SaveDialog
+
+        config = self.config
+
+        def write(path: Path, _fmt: str, overwrite: bool) -> Path:
+            return save_config(config, path, overwrite=overwrite)
+
+        self.push_screen(SaveDialog("Save the configuration (TOML; gru-tui --config FILE loads it)", "gru.toml", write), self._saved)
+
+    def _saved(self, path: Path | None) -> None:
+        if path is not None:
+            self.notify(str(path), title="Saved", timeout=4)
+            self._log(f"saved {path}")
+
+    def check_teaching_action(self, action: str) -> bool:
+        """Lessons open from the main screen (not one over the other); a follower's form is the presenter's: no presets."""
+        if action not in TEACHING_ACTIONS:
+            return True
+        return isinstance(self.screen, MainScreen) and not (self.follow and action == "load_preset")
