@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--derived", action="store_true", help="print the shapes from the rules alone, without running torch")
     trace.add_argument("--handout", metavar="FILE.md|.json|.svg", help="also write the lesson handout (Markdown, JSON or an SVG of the tree, by the suffix)")
     trace.add_argument("--overwrite", action="store_true", help="let --handout replace an existing file")
+    # Listed for --help only: main() hands `serve` to gru_tui.serve, which parses its own flags.
+    sub.add_parser("serve", help="serve the app to web browsers, token-protected (see gru-tui serve --help)")
     return parser
 
 
