@@ -11,6 +11,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.utils.flop_counter import FlopCounterMode
 
 from gru_tui import ConfigError, GRUConfig, derive, trace
+from strategies import gru_configs
 from torch_reference import run_gru as torch_reference
 
 
@@ -69,31 +70,10 @@ def test_worked_examples(num_layers, bidirectional, output, h_n):
 DEVICES = ["cpu", "cpu", "meta"] + (["cuda:0", "cuda:0"] if torch.cuda.is_available() else [])
 
 
-@st.composite
-def configs(draw):
-    batch_size = draw(st.integers(1, 4))
-    seq_len = draw(st.integers(1, 6))
-    unbatched = draw(st.booleans())
-    lengths = None
-    if not unbatched and draw(st.booleans()):
-        lengths = tuple(draw(st.lists(st.integers(1, seq_len), min_size=batch_size, max_size=batch_size)))
-    num_layers = draw(st.integers(1, 3))
-    return GRUConfig(
-        input_size=draw(st.integers(1, 7)),
-        hidden_size=draw(st.integers(1, 6)),
-        num_layers=num_layers,
-        bias=draw(st.booleans()),
-        batch_first=draw(st.booleans()),
-        dropout=draw(st.sampled_from([0.0, 0.25])),
-        bidirectional=draw(st.booleans()),
-        batch_size=batch_size,
-        seq_len=seq_len,
-        unbatched=unbatched,
-        lengths=lengths,
-        with_h0=draw(st.booleans()),
-        dtype=draw(st.sampled_from(["float32", "float64", "float16", "bfloat16"])),
-        device=draw(st.sampled_from(DEVICES)),
-    )
+def configs():
+    """Small enough to run each one for real, on every device this machine has."""
+    return gru_configs(max_batch=4, max_seq=6, max_input=7, max_hidden=6, max_layers=3,
+                       dropouts=st.sampled_from([0.0, 0.25]), devices=DEVICES)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
