@@ -30,6 +30,9 @@ from urllib.parse import urlsplit
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+# Each browser tab runs its own copy of the app, and each copy imports torch (a few hundred MiB of memory):
+# a limit keeps a large class, or a page reloaded in a loop, from exhausting the machine.
+DEFAULT_MAX_COPIES = 32
 COOKIE_PREFIX = "gru_tui_token_"  # + the port: cookies ignore ports, and two servers must not share one
 # The served command, for the serve layer's own development with a tiny app; users never set it.
 ENV_COMMAND = "GRU_TUI_SERVE_COMMAND"
@@ -59,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
     parser.add_argument(
         "--follow", action="store_true", help="every served copy follows the configuration of `gru-tui --present`, read-only"
+    )
+    parser.add_argument(
+        "--max-copies", type=int, default=DEFAULT_MAX_COPIES, metavar="N",
+        help=f"at most N browser tabs at once, each its own copy of the app with torch loaded (default {DEFAULT_MAX_COPIES})",
     )
     parser.add_argument(
         "--token", default=None, help="the access token (default: a new random one each start; a token given here shows in `ps`)",
@@ -92,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.port <= 65535:
         parser.error(f"--port must be from 1 to 65535, got {args.port}")
+    if args.max_copies < 1:
+        parser.error(f"--max-copies must be 1 or more, got {args.max_copies}")
     if args.token is not None and (len(args.token) < 16 or not all(ch.isalnum() or ch in "-_" for ch in args.token)):
         parser.error("--token must be at least 16 characters of letters, digits, - and _")
     token = args.token or secrets.token_urlsafe(32)
@@ -108,7 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .follow import follow_file
 
         notes.append(f"Follow mode: every copy shows, read-only, what `gru-tui --present` shows (via {follow_file()}).")
-    server = make_server(served_command(args.follow), host=args.host, port=args.port, token=token, notes=notes)
+    server = make_server(
+        served_command(args.follow), host=args.host, port=args.port, token=token, notes=notes, max_copies=args.max_copies
+    )
     try:
         server.serve()
     except OSError as error:
@@ -125,8 +136,10 @@ def _server_class():
     from textual_serve.server import Server, to_int
 
     class _GuardedServer(Server):
-        def __init__(self, command: str, host: str, port: int, token: str, notes: Sequence[str]):
+        def __init__(self, command: str, host: str, port: int, token: str, notes: Sequence[str], max_copies: int):
             super().__init__(command, host=host, port=port, title="gru-tui")
+            self.max_copies = max_copies
+            self.copies = 0  # app copies running now: one per open websocket
             self.token = token
             self.notes = list(notes)
             self.url = f"http://{url_host(host)}:{port}/?token={token}"
@@ -167,6 +180,19 @@ def _server_class():
                 if (parts.scheme, parts.netloc.lower()) != (request.scheme, request.host.lower()):
                     return f"The websocket may be opened only by this server's own page, not from {origin or 'no origin'}."
             return None
+
+        async def handle_websocket(self, request: web.Request) -> web.StreamResponse:
+            if self.copies >= self.max_copies:
+                return web.Response(
+                    status=503,
+                    text=f"gru-tui serve runs at most {self.max_copies} copies of the app at once; close a tab and reload.",
+                    headers=SECURITY_HEADERS,
+                )
+            self.copies += 1
+            try:
+                return await super().handle_websocket(request)
+            finally:
+                self.copies -= 1
 
         @aiohttp_jinja2.template("app_index.html")
         async def handle_index(self, request: web.Request) -> dict[str, Any]:
@@ -216,6 +242,8 @@ def _hostname(host_header: str) -> str:
     return urlsplit(f"//{host_header}").hostname or ""
 
 
-def make_server(command: str, host: str, port: int, token: str, notes: Sequence[str] = ()):
+def make_server(
+    command: str, host: str, port: int, token: str, notes: Sequence[str] = (), max_copies: int = DEFAULT_MAX_COPIES
+):
     """A textual-serve Server for ``command`` with the guards above; ``notes`` are printed with its address."""
-    return _server_class()(command, host=host, port=port, token=token, notes=notes)
+    return _server_class()(command, host=host, port=port, token=token, notes=notes, max_copies=max_copies)

@@ -103,6 +103,22 @@ async def test_websocket_needs_own_origin_and_token(server):
     assert await ws_status(ws, origin=base, cookie="wrong") == 403
 
 
+async def test_at_most_max_copies_at_once():
+    with serve("--max-copies", "1") as (base, token, _printed):
+        ws = base.replace("http:", "ws:") + "/ws?width=80&height=24"
+        headers = {"Origin": base, "Cookie": f"{cookie_name(base)}={token}"}
+        async with aiohttp.ClientSession() as session:
+            first = await session.ws_connect(ws, headers=headers)
+            assert await ws_status(ws, origin=base, cookie=token) == 503
+            await first.close()
+            for _ in range(150):  # the server notices the closed tab and stops its copy of the app
+                if await ws_status(ws, origin=base, cookie=token) == 101:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                pytest.fail("a copy was still counted after its tab closed")
+
+
 def run_serve(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "gru_tui", "serve", *args], capture_output=True, text=True, timeout=60)
 
@@ -113,6 +129,7 @@ def run_serve(*args: str) -> subprocess.CompletedProcess:
         (["--port", "eighty"], "invalid int value"),
         (["--port", "70000"], "--port must be from 1 to 65535"),
         (["--token", "short"], "--token must be at least 16 characters"),
+        (["--max-copies", "0"], "--max-copies must be 1 or more"),
         (["--colour"], "unrecognized arguments"),
     ],
 )
