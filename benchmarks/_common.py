@@ -70,6 +70,12 @@ def print_tables(tables: Sequence[Table]) -> None:
         print(t.text(), flush=True)
 
 
+def run_script(doc: str, run: Callable[[bool, str], Sequence[Table]], argv: Sequence[str] | None = None) -> None:
+    """A benchmark's command line: --quick and --device, then its tables."""
+    args = parser(doc.splitlines()[0]).parse_args(argv)
+    print_tables(run(args.quick, args.device))
+
+
 def guarded(table: Table, label: str, fn: Callable[[], None]) -> None:
     """Run one case; on any error print it and note it in the table, and carry on with the next case."""
     try:

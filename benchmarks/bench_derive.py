@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from _common import Table, guarded, parser, percentile, print_tables, ratio, seconds
+from _common import Table, guarded, percentile, ratio, run_script, seconds
 
 from gru_tui.config import GRUConfig
 from gru_tui.shapes import derive
@@ -64,8 +64,7 @@ def run(quick: bool = False, device: str = "cpu") -> list[Table]:
 
 
 def main(argv=None) -> None:
-    args = parser(__doc__.splitlines()[0]).parse_args(argv)
-    print_tables(run(args.quick, args.device))
+    run_script(__doc__, run, argv)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from _common import Table, guarded, parser, percentile, print_tables, seconds
+from _common import Table, guarded, percentile, run_script, seconds
 
 from gru_tui.config import FIRST_EXAMPLE, GRUConfig
 from gru_tui.report import format_shape
@@ -143,8 +143,7 @@ def run(quick: bool = False, device: str = "cpu") -> list[Table]:
 
 
 def main(argv=None) -> None:
-    args = parser(__doc__.splitlines()[0]).parse_args(argv)
-    print_tables(run(args.quick, args.device))
+    run_script(__doc__, run, argv)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from _common import REPO, Table, child_env, guarded, parser, print_tables, ratio, seconds
+from _common import REPO, Table, child_env, guarded, ratio, run_script, seconds
 
 # Runs in the child. Prints one JSON line at the first frame, then leaves at once:
 # waiting for a background `import torch` to finish is not part of the first frame.
@@ -103,8 +103,7 @@ def run(quick: bool = False, device: str = "cpu") -> list[Table]:
 
 
 def main(argv=None) -> None:
-    args = parser(__doc__.splitlines()[0]).parse_args(argv)
-    print_tables(run(args.quick, args.device))
+    run_script(__doc__, run, argv)
 
 
 if __name__ == "__main__":
