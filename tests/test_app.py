@@ -12,6 +12,7 @@ import textwrap
 
 import pytest
 
+from textual import events
 from textual.command import CommandPalette
 from textual.widgets import Input, Select, Switch, TabbedContent
 
@@ -20,6 +21,7 @@ from gru_tui import trace
 from gru_tui.app import GruTuiApp, make_app
 from gru_tui.app.messages import TraceFinished
 from gru_tui.app.screens.help import HelpScreen
+from gru_tui.app.widgets.form import FOCUS_MARK
 from gru_tui.app.widgets.trace_tree import TraceTree, node_label
 from gru_tui.cli import build_app_parser, config_from_args
 from gru_tui.code import pytorch_code
@@ -78,7 +80,8 @@ async def test_switches_and_layers_change_the_tree_as_torch_does():
         config = FIRST_EXAMPLE.replace(num_layers=2, bidirectional=True)
         assert app.config == config
         labels = [str(label.render()) for label in app.query(".field-label")]
-        assert any(text.startswith("bidirectional") and text.endswith("on") for text in labels)  # readable without colour
+        # Readable without colour: the switch's state and the focus are written in its label.
+        assert ["bidirectional", "on", FOCUS_MARK] in [text.split() for text in labels]
         output, h_n = torch_shapes(config)
         assert f"output {output}" in app.query_one("#summary-strip").plain
         assert f"h_n {h_n}" in app.query_one("#summary-strip").plain
@@ -357,6 +360,21 @@ async def test_question_mark_opens_help_even_from_a_number_field():
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)  # in the palette, ? is typed into the search
         await pilot.press("escape")
+
+
+async def test_keys_typed_ahead_of_a_tab_land_in_the_next_field():
+    # Over SSH a Tab and the digits after it can arrive in one read, before any of them is handled.
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.query_one("#input_size", Input).has_focus
+        for key, character in [("tab", None), ("6", "6"), ("4", "4")]:
+            app.post_message(events.Key(key, character))
+        await settle(pilot)
+        assert app.query_one("#hidden_size", Input).value == "64"
+        assert app.query_one("#input_size", Input).value == str(FIRST_EXAMPLE.input_size)
+        output, h_n = torch_shapes(FIRST_EXAMPLE.replace(hidden_size=64))
+        assert f"output {output}" in app.query_one("#summary-strip").plain
 
 
 @pytest.mark.cuda

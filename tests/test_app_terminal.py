@@ -12,15 +12,21 @@ from pathlib import Path
 import pytest
 
 from app_helpers import torch_shapes
+from gru_tui.app.widgets.form import field_label
 from gru_tui.config import FIRST_EXAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
 PATIENCE_SECONDS = 120  # how long to wait for the screen to show something before giving up; not a speed check
 
 
+def focused(label: str) -> str:
+    """How a text field's label reads on screen while the field has the focus."""
+    return field_label(label, None, focused=True).rstrip()
+
+
 class Terminal:
     def __init__(self, width: int, height: int):
-        self.tmux = ["tmux", "-L", f"gru-tui-test-{os.getpid()}", "-f", "/dev/null"]
+        self.tmux = ["tmux", "-L", f"gru-tui-test-{os.getpid()}-{time.monotonic_ns()}", "-f", "/dev/null"]
         self.width, self.height = width, height
 
     def start(self, command: str) -> None:
@@ -60,8 +66,12 @@ def test_the_app_in_tmux_shows_the_new_shape_after_an_edit():
         screen = terminal.wait_for("traced on cpu")
         assert "gru-tui" in screen and f"h_n {h_n}" in screen
 
-        terminal.keys("Tab")  # from input_size to hidden_size, whose text focus selects
-        terminal.keys("64", literal=True)
+        # Keys sent at once can reach a field before the Tab before them moves the focus, so each
+        # step waits for the focus mark: the cursor starts in input_size, Tab moves it to hidden_size.
+        terminal.wait_for(focused("input_size"))
+        terminal.keys("Tab")
+        terminal.wait_for(focused("hidden_size"))
+        terminal.keys("64", literal=True)  # replaces 32: focus selects the field's text
         edited = FIRST_EXAMPLE.replace(hidden_size=64)
         new_output, new_h_n = torch_shapes(edited)
         screen = terminal.wait_for(f"output {new_output}")

@@ -59,6 +59,12 @@ class GruTuiApp(TeachingMixin, App[None]):
         Binding("ctrl+t", "toggle_theme", "Theme", id="toggle_theme", show=False,
                 tooltip="Switch between the dark and the light theme"),
         Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Leave gru-tui", priority=True),
+        # Priority, so the focus moves as the app reads the key: keys typed ahead (over a slow SSH link
+        # they arrive together) land in the next field, not in the one the Tab left.
+        Binding("tab", "focus_next", "Next field", id="focus.next", show=False, priority=True,
+                tooltip="Move the cursor to the next field or pane"),
+        Binding("shift+tab", "focus_previous", "Previous field", id="focus.previous", show=False, priority=True,
+                tooltip="Move the cursor to the previous field or pane"),
         *LESSON_BINDINGS,
     ]
 

@@ -15,6 +15,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, Switch
 
 from ...config import DTYPES, ConfigError, GRUConfig, parse_lengths
@@ -61,8 +62,13 @@ class FieldInput(Input):
                 await self.app.run_action(active.binding.action, active.node)
 
 
-def switch_label(label: str, value: bool) -> str:
-    return f"{label:<14}{'on' if value else 'off'}"
+FOCUS_MARK = "▸"  # points from the label at the field being typed in: visible without colour (NO_COLOR, plain capture)
+
+
+def field_label(label: str, switch_value: bool | None, focused: bool) -> str:
+    """A field's label text. A switch's says on or off too: without colour its slider alone hardly shows it."""
+    text = label if switch_value is None else f"{label:<14}{'on' if switch_value else 'off'}"
+    return f"{text:<17} {FOCUS_MARK if focused else ' '} "
 
 
 def device_options(devices: list[tuple[str, str]], current: str, missing: str) -> list[tuple[str, str]]:
@@ -91,7 +97,8 @@ class ConfigForm(VerticalScroll):
         self._fields: dict[str, Input | Switch | Select] = {}  # by config key, as composed
         self._messages: dict[str, Static] = {}  # message rows, mounted under a field when it first has one
         self._shown_errors: dict[str, str] = {}
-        self._switch_labels: dict[str, tuple[Label, str]] = {}  # by config key: the label and its text
+        self._labels: dict[str, tuple[Label, str]] = {}  # by config key: the label and its text
+        self._focused: str | None = None  # the field with the focus mark
         self._devices = [(name, name) for name in STARTING_DEVICES]  # (label, name), as detected once torch loads
 
     def compose(self) -> ComposeResult:
@@ -121,13 +128,11 @@ class ConfigForm(VerticalScroll):
         """A two-column grid, label | widget; a field's message row is mounted under it when first needed."""
         if isinstance(widget, Input):
             widget.cursor_blink = self._cursor_blink
-        self._fields[widget.id or ""] = widget
-        if isinstance(widget, Switch):
-            # The label says on or off too: without colour (NO_COLOR) a switch's slider alone hardly shows it.
-            self._switch_labels[widget.id or ""] = (Label(switch_label(label, widget.value), classes="field-label"), label)
-            yield self._switch_labels[widget.id or ""][0]
-        else:
-            yield Label(label, classes="field-label")
+        name = widget.id or ""
+        self._fields[name] = widget
+        self._labels[name] = (Label(classes="field-label"), label)
+        self._show_label(name)
+        yield self._labels[name][0]
         yield widget
 
     # -- reading -----------------------------------------------------------------
@@ -186,7 +191,7 @@ class ConfigForm(VerticalScroll):
                 else:
                     field.value = value
                 if isinstance(field, Switch):  # its Changed is held back, so its on/off label is set here
-                    self._show_switch_state(name, value)
+                    self._show_label(name)
         self._edited()
 
     def set_read_only(self, read_only: bool) -> None:
@@ -211,12 +216,28 @@ class ConfigForm(VerticalScroll):
 
     def on_switch_changed(self, event: Switch.Changed) -> None:
         event.stop()
-        self._show_switch_state(event.switch.id or "", event.value)
+        self._show_label(event.switch.id or "")
         self._edited()
 
-    def _show_switch_state(self, name: str, value: bool) -> None:
-        label, text = self._switch_labels[name]
-        label.update(switch_label(text, value))
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._mark_focus(event.widget, focused=True)
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self._mark_focus(event.widget, focused=False)
+
+    def _mark_focus(self, widget: Widget, focused: bool) -> None:
+        # The focused widget may be inside a field (a Select's open list).
+        field = next((node for node in widget.ancestors_with_self if node.parent is self), None)
+        if field is None or field.id not in self._labels or (not focused and field.id != self._focused):
+            return
+        previous, self._focused = self._focused, field.id if focused else None
+        for name in {previous, self._focused} - {None}:
+            self._show_label(name)
+
+    def _show_label(self, name: str) -> None:
+        label, text = self._labels[name]
+        field = self._fields[name]
+        label.update(field_label(text, field.value if isinstance(field, Switch) else None, name == self._focused))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()
