@@ -156,22 +156,24 @@ class _Run:
 
     def _run_seeded(self, started: float) -> Report:
         torch, c = self.torch, self.config
+        # What torch warns while building and running the module is the user's to see (e.g. dropout with one
+        # layer; bfloat16 weights cuDNN compacts at every call): it goes into the report, not to stderr.
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             module = torch.nn.GRU(
                 c.input_size, c.hidden_size, c.num_layers, bias=c.bias, batch_first=c.batch_first,
                 dropout=c.dropout, bidirectional=c.bidirectional, device=self.device, dtype=self.dtype,
             )
-        module_warnings = tuple(str(w.message) for w in caught)
-        module.eval()  # dropout between layers is random in training mode; shapes are the same
-        x, h0, lengths = self._inputs()
-        with torch.inference_mode():
-            chain = self._chain(module, x, h0, lengths)
-            self.checkpoint(0.8, "module forward and torchinfo summary")
-            module_out, module_h_n, info = self._module_forward(module, x, h0, lengths)
-            self.checkpoint(0.95, "checking the last layer against the layer chain")
-            self._last_layer(module, chain, module_out, module_h_n)
-        report = self._report(module, x, h0, chain, module_out, module_h_n, info, module_warnings)
+            module.eval()  # dropout between layers is random in training mode; shapes are the same
+            x, h0, lengths = self._inputs()
+            with torch.inference_mode():
+                chain = self._chain(module, x, h0, lengths)
+                self.checkpoint(0.8, "module forward and torchinfo summary")
+                module_out, module_h_n, info = self._module_forward(module, x, h0, lengths)
+                self.checkpoint(0.95, "checking the last layer against the layer chain")
+                self._last_layer(module, chain, module_out, module_h_n)
+        torch_warnings = tuple(dict.fromkeys(str(w.message) for w in caught))  # each once, in order
+        report = self._report(module, x, h0, chain, module_out, module_h_n, info, torch_warnings)
         peak = self._peak_memory()
         self.checkpoint(1.0, "done")
         return _with_run(report, RunStats(time.perf_counter() - started, peak))
@@ -394,7 +396,7 @@ class _Run:
         return torch.stack(ends)
 
     # -- the report ---------------------------------------------------------
-    def _report(self, module, x, h0, chain, module_out, module_h_n, info, module_warnings) -> Report:
+    def _report(self, module, x, h0, chain, module_out, module_h_n, info, torch_warnings) -> Report:
         torch, c, e = self.torch, self.config, self.expected
         from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
@@ -456,7 +458,7 @@ class _Run:
             output=seq(module_out, e.output),
             h_n=_describe(module_h_n, e.h_n.dims),
             summary=summary,
-            warnings=module_warnings,
+            warnings=torch_warnings,
             checks=self._checks(chain),
         )
 

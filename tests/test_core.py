@@ -222,5 +222,20 @@ def test_cuda_matches_torch(dtype, packed):
 
 
 @pytest.mark.cuda
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_what_torch_warns_in_the_forward_is_in_the_report_not_on_stderr(dtype):
+    # bfloat16 weights are not flattened for cuDNN, and torch warns at every forward that it compacts them.
+    c = GRUConfig(num_layers=2, dtype=dtype, device="cuda:0")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch_reference(c)
+    with warnings.catch_warnings(record=True) as leaked:
+        warnings.simplefilter("always")
+        report = trace(c)
+    assert [str(w.message) for w in leaked] == []
+    assert set(str(w.message) for w in caught) <= set(report.warnings)
+
+
+@pytest.mark.cuda
 def test_cuda_alias_is_normalized():
     assert trace(GRUConfig(device="cuda")).config.device.startswith("cuda:")
