@@ -36,8 +36,8 @@ print(app.first_frame - started, "torch" in app.modules_at_first_frame)
 GRU_TUI_SETUP = """
 from gru_tui.app import GruTuiApp
 class Measured(GruTuiApp):
-    def on_main_screen_ready(self):
-        super().on_main_screen_ready()
+    def _screen_mounted(self):
+        super()._screen_mounted()
         self.call_after_refresh(self.first_frame_seen)
     def first_frame_seen(self):
         self.first_frame = time.perf_counter()

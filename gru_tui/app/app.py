@@ -87,21 +87,27 @@ class GruTuiApp(TeachingMixin, App[None]):
         self._run_state: tuple[str, str, float | None, bool] = ("", "info", None, False)  # text, kind, progress, offer_force
 
     def get_default_screen(self) -> MainScreen:
-        return MainScreen(self.config, show_timings=not self.snapshot_mode, cursor_blink=not self.snapshot_mode)
+        return MainScreen(self.config, show_timings=not self.snapshot_mode, cursor_blink=not self.snapshot_mode,
+                          when_mounted=self._screen_mounted)
 
     # -- start ------------------------------------------------------------------------
-    def on_main_screen_ready(self) -> None:
+    def _screen_mounted(self) -> None:
+        """Called by the main screen once its widgets are mounted, before its first layout and paint:
+        filled here, the first frame already shows the shapes."""
         self.sub_title = gru_call(self.config)
         self._show(self.report)
-        self.start_teaching()
+        self.config_shown()
         self._status("loading torch…", progress=0.0)
-        # The first frame is painted before torch starts loading.
-        self.call_after_refresh(self._start_background)
+        # The first frame is painted before torch starts loading. Then on to the app's own message loop: the
+        # follower's timer, started from the screen's, would post the form's edits with the screen as their
+        # sender, and Textual stops a message at its sender's child (the app would never see them).
+        self.call_after_refresh(self.call_later, self._start_background)
 
     def _start_background(self) -> None:
         if self.screen.focused is None:  # AUTO_FOCUS found the form not yet focusable: it is now, after the first frame
             for field in self.query("#input_size"):
                 field.focus()
+        self.start_teaching()
         self.load_torch()
         self._start_run()
 

@@ -60,29 +60,33 @@ class TeachingMixin:
 
     # -- hooks the app calls --------------------------------------------------------
     def start_teaching(self) -> None:
-        """At start: the presenter publishes, a follower starts polling, read-only."""
+        """After the first frame: the presenter publishes, a follower starts polling, read-only."""
         from .. import follow
 
         if self.present:
             self._publisher = follow.Publisher()
+            self._publish()
         if self.follow:
             self._follower = follow.Follower()
             self.query_one(ConfigForm).set_read_only(True)
             self.screen.mount(Static(FOLLOW_BANNER, id="follow-banner"), before="#summary-strip")
             self.set_interval(follow.POLL_SECONDS, self._poll_presenter, name="follow")
             self._poll_presenter()
-        self.config_shown()
 
     def config_shown(self) -> None:
         """A new valid configuration is on screen: name its preset, tell the followers."""
         preset = preset_of(self.config)
         role = " · following" if self.follow else " · presenting" if self.present else ""
         self.title = f"gru-tui{role}" + (f" · {preset.title}" if preset else "")
-        if self._publisher is not None:
-            try:
-                self._publisher.publish(self.config)
-            except OSError as error:  # the lesson goes on; the log says why followers do not see it
-                self._log(f"follow: could not publish to {self._publisher.path}: {error.strerror or error}")
+        self._publish()
+
+    def _publish(self) -> None:
+        if self._publisher is None:
+            return
+        try:
+            self._publisher.publish(self.config)
+        except OSError as error:  # the lesson goes on; the log says why followers do not see it
+            self._log(f"follow: could not publish to {self._publisher.path}: {error.strerror or error}")
 
     def _poll_presenter(self) -> None:
         config = self._follower.poll()

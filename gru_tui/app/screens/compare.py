@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, Tree
+from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import TreeNode
 from textual.worker import get_current_worker
 
@@ -23,6 +23,7 @@ from ...report import Node, Report
 from ...tree import gru_call
 from ..lesson_runs import LessonTraced, trace_lesson
 from ..widgets.trace_tree import node_label
+from ..widgets.title_bar import TitleBar
 
 MARK = "≠ "
 
@@ -49,7 +50,7 @@ class CompareScreen(Screen[None]):
         self.marked: dict[str, set[str]] = {"a": set(), "b": set()}  # node keys marked ≠, by side
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Static("", id="compare-configs")
         with Horizontal(id="compare-trees"):
             yield Tree("A", id="compare-a")

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
 from ...config import ConfigError, GRUConfig
 from ...lessons import parse_shape
@@ -17,6 +17,7 @@ from ...report import format_shape
 from ...shapes import derive
 from ...tree import gru_call
 from ..lesson_runs import Explained, run_explainer
+from ..widgets.title_bar import TitleBar
 
 FIELDS = {"input_shape": "#explain-input", "h0_shape": "#explain-h0"}
 
@@ -33,7 +34,7 @@ class ExplainScreen(Screen[None]):
         self.result = ""  # what the explainer said, as plain text (what tests read)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Static(Text(f"{gru_call(self.config)}: type the shapes you would pass; enter runs them", style="bold"),
                      id="explain-config")
         with Horizontal(id="explain-fields"):

@@ -9,35 +9,35 @@ message replaces the screen.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.lazy import Lazy
-from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from ...config import GRUConfig
 from ..widgets.form import ConfigForm
 from ..widgets.panes import CodePane, LogPane, TorchinfoPane
 from ..widgets.summary_strip import SummaryStrip
 from ..widgets.trace_tree import TraceTree
+from ..widgets.title_bar import TitleBar
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
 WIDE = 120  # from here the form and the tree are side by side
 
 
 class MainScreen(Screen):
-    class Ready(Message):
-        """Every widget of the screen is mounted: the app can fill them before the first frame."""
-
     AUTO_FOCUS = "#input_size"  # the cursor starts in the form's first field
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (MIN_WIDTH, "-narrow"), (WIDE, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (MIN_HEIGHT, "-tall")]
 
-    def __init__(self, config: GRUConfig, *, show_timings: bool, cursor_blink: bool) -> None:
+    def __init__(self, config: GRUConfig, *, show_timings: bool, cursor_blink: bool, when_mounted: Callable[[], None]) -> None:
         super().__init__()
         self._config = config
+        self._when_mounted = when_mounted
         self._show_timings = show_timings
         self._cursor_blink = cursor_blink
         self._resumed = False
@@ -48,7 +48,7 @@ class MainScreen(Screen):
         self.add_class(*self._get_breakpoint_classes(height, self.VERTICAL_BREAKPOINTS))
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Static(f"terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT})", id="too-small")
         yield SummaryStrip(id="summary-strip")
         # Narrow terminals start on the Form tab: its class is set here, not at the first resize (a restyle).
@@ -68,7 +68,8 @@ class MainScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.post_message(self.Ready())
+        # Called, not posted: a message would be handled after the first layout and paint, of empty panes.
+        self._when_mounted()
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
         # Runs before Textual's own handler. At the first resume every widget was styled a moment ago, as it

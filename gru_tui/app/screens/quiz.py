@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 from textual.worker import get_current_worker
 
 from ...config import ConfigError, GRUConfig
@@ -23,6 +23,7 @@ from ...report import Report
 from ...tree import gru_call
 from ..lesson_runs import LessonTraced, trace_lesson
 from ..widgets.trace_tree import TraceTree
+from ..widgets.title_bar import TitleBar
 
 
 class QuizScreen(Screen[None]):
@@ -39,7 +40,7 @@ class QuizScreen(Screen[None]):
         self.feedback = ""  # the last grade, as plain text (what tests read)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Static("", id="quiz-question")
         yield TraceTree(id="quiz-tree")
         with Horizontal(id="quiz-answers"):

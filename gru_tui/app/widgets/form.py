@@ -93,6 +93,9 @@ class ConfigForm(VerticalScroll):
     def __init__(self, config: GRUConfig, *, cursor_blink: bool = True, id: str | None = None) -> None:
         super().__init__(id=id, can_focus=False)
         self._initial = config
+        # What the last Edited said: fields report their first values as they mount, and a switch toggled
+        # twice is back where it was; neither is an edit.
+        self._reported: tuple[GRUConfig | None, dict[str, str]] = (config, {})
         self._cursor_blink = cursor_blink
         self._fields: dict[str, Input | Switch | Select] = {}  # by config key, as composed
         self._messages: dict[str, Static] = {}  # message rows, mounted under a field when it first has one
@@ -246,7 +249,9 @@ class ConfigForm(VerticalScroll):
     def _edited(self) -> None:
         config, errors = self.read()
         self.show_errors(errors)
-        self.post_message(self.Edited(self, config, errors))
+        if (config, errors) != self._reported:
+            self._reported = (config, errors)
+            self.post_message(self.Edited(self, config, errors))
 
 
 def _number(name: str, text: str) -> int | float:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, ProgressBar, Static
+from textual.content import Content
+from textual.widgets import Button, Static
 
 from ...report import Packed, Report, format_shape
 from ...summary import human_bytes
@@ -34,14 +35,23 @@ def run_text(report: Report, show_timings: bool) -> str:
     return f"traced on {device} in {report.run.seconds * 1000:,.1f} ms{peak}"
 
 
+PROGRESS_WIDTH = 24  # cells: the bar, then the percentage
+
+
+def progress_bar(fraction: float, width: int) -> Content:
+    """``━━━━━━╺━━━━  45%``: done in the accent colour, the rest dim; the percentage stays readable without colour."""
+    cells = width - 5
+    done = round(max(0.0, min(1.0, fraction)) * cells)
+    return Content.from_markup(f"[$accent]{'━' * done}[/][$foreground 20%]{'━' * (cells - done)}[/] {fraction:4.0%}")
+
+
 class SummaryStrip(Vertical):
     def compose(self) -> ComposeResult:
+        # Plain Statics, and the button only once it is offered: the strip is part of the first frame.
         yield Static("", id="shapes")
         with Horizontal(id="status"):
             yield Static("", id="status-text")
-            yield ProgressBar(total=1.0, show_eta=False, id="progress")
-            yield Button("Run anyway (ctrl+g)", id="run-anyway", compact=True, variant="warning",
-                         tooltip="Run on the device although the memory estimate exceeds what is free")
+            yield Static("", id="progress")
 
     def show(self, report: Report, state: str, *, kind: str = "info", progress: float | None = None,
              offer_force: bool = False) -> None:
@@ -54,10 +64,16 @@ class SummaryStrip(Vertical):
         self.plain = f"{shapes.plain}\n{state}"
         for name in ("info", "traced", "warning", "error"):
             self.set_class(kind == name, f"-{name}")
-        bar = self.query_one("#progress", ProgressBar)
+        bar = self.query_one("#progress", Static)
         bar.display = progress is not None
         if progress is not None:
-            bar.update(progress=progress)
-        self.query_one("#run-anyway", Button).display = offer_force
+            bar.update(progress_bar(progress, PROGRESS_WIDTH))
+        buttons = self.query("#run-anyway")
+        if offer_force and not buttons:
+            self.query_one("#status").mount(
+                Button("Run anyway (ctrl+g)", id="run-anyway", compact=True, variant="warning",
+                       tooltip="Run on the device although the memory estimate exceeds what is free"))
+        for button in buttons:
+            button.display = offer_force
 
     plain = ""  # what the strip says, as plain text
