@@ -29,6 +29,11 @@ MIN_WIDTH, MIN_HEIGHT = 60, 16
 WIDE = 120  # from here the form and the tree are side by side
 
 
+def breakpoint_class(size: int, breakpoints: list[tuple[int, str]]) -> str:
+    """The class Textual gives a screen of this size: the one of the largest breakpoint not above it."""
+    return max((point, name) for point, name in breakpoints if size >= point)[1]
+
+
 class MainScreen(Screen):
     AUTO_FOCUS = "#input_size"  # the cursor starts in the form's first field
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (MIN_WIDTH, "-narrow"), (WIDE, "-wide")]
@@ -44,8 +49,7 @@ class MainScreen(Screen):
         # The breakpoint classes Textual would add at the first resize, added now: otherwise every
         # widget is styled twice before the first frame.
         width, height = self.app.size
-        self.add_class(*self._get_breakpoint_classes(width, self.HORIZONTAL_BREAKPOINTS))
-        self.add_class(*self._get_breakpoint_classes(height, self.VERTICAL_BREAKPOINTS))
+        self.add_class(breakpoint_class(width, self.HORIZONTAL_BREAKPOINTS), breakpoint_class(height, self.VERTICAL_BREAKPOINTS))
 
     def compose(self) -> ComposeResult:
         yield TitleBar()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.widgets import Static
 
 
@@ -29,4 +30,5 @@ class TitleBar(Static):
 
     def _show_title(self, _value: object = None) -> None:
         screen = self.screen  # a screen's own title, where it has one, as Header shows it
-        self.update(self.app.format_title(screen.title or self.app.title, screen.sub_title or self.app.sub_title))
+        title, sub_title = screen.title or self.app.title, screen.sub_title or self.app.sub_title
+        self.update(Text.assemble(title, (" — ", "dim"), (sub_title, "dim")) if sub_title else Text(title))
