@@ -3,10 +3,9 @@
 
     python scripts/measure_app.py [--repeat 5]
 
-1. First frame: a fresh interpreter per sample, from its first line (before any
-   import) to the first callback after the first screen refresh, for gru-tui and
-   for a bare Textual app with one Static; also whether torch was loaded by then.
-   The same in a real terminal: tmux, until capture-pane shows the app's text.
+1. First frame in a real terminal: tmux, from starting the command until
+   capture-pane shows the app's text, for gru-tui and a bare Textual app.
+   (Headless, in process: benchmarks/bench_startup.py.)
 2. Edit to tree, derived: through the pilot, select num_layers and type a digit;
    the time from the key press to the first screen refresh that shows the new
    tree. For the first worked example and for the largest configuration issue #4
@@ -24,43 +23,6 @@ import statistics
 import subprocess
 import sys
 import time
-
-FIRST_FRAME = """
-import time, sys
-started = time.perf_counter()
-{setup}
-app.run(headless=True, size=(80, 24))
-print(app.first_frame - started, "torch" in app.modules_at_first_frame)
-"""
-
-GRU_TUI_SETUP = """
-from gru_tui.app import GruTuiApp
-class Measured(GruTuiApp):
-    def _screen_mounted(self):
-        super()._screen_mounted()
-        self.call_after_refresh(self.first_frame_seen)
-    def first_frame_seen(self):
-        self.first_frame = time.perf_counter()
-        self.modules_at_first_frame = set(sys.modules)
-        self.exit()
-app = Measured()
-"""
-
-BARE_SETUP = """
-from textual.app import App
-from textual.widgets import Static
-class Bare(App):
-    def compose(self):
-        yield Static("hello")
-    def on_mount(self):
-        self.call_after_refresh(self.first_frame_seen)
-    def first_frame_seen(self):
-        self.first_frame = time.perf_counter()
-        self.modules_at_first_frame = set(sys.modules)
-        self.exit()
-app = Bare()
-"""
-
 
 BARE_APP = """
 from textual.app import App
@@ -95,16 +57,6 @@ def first_frame_in_tmux(command: list[str], marker: str, repeat: int) -> list[fl
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
     return samples
-
-
-def first_frame(setup: str, repeat: int) -> tuple[list[float], bool]:
-    samples, torch_loaded = [], False
-    for _ in range(repeat):
-        out = subprocess.run([sys.executable, "-c", FIRST_FRAME.format(setup=setup)], capture_output=True, text=True, check=True)
-        seconds, loaded = out.stdout.split()
-        samples.append(float(seconds))
-        torch_loaded |= loaded == "True"
-    return samples, torch_loaded
 
 
 async def edit_latencies(config, edits: int, measured: bool) -> list[float]:
@@ -154,12 +106,6 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     from gru_tui.config import FIRST_EXAMPLE, GRUConfig
-
-    bare, _ = first_frame(BARE_SETUP, args.repeat)
-    ours, torch_loaded = first_frame(GRU_TUI_SETUP, args.repeat)
-    print(f"first frame, bare Textual app: {describe(bare)}")
-    print(f"first frame, gru-tui:          {describe(ours)}   ratio {statistics.median(ours) / statistics.median(bare):.2f}x"
-          f"   torch loaded by then: {torch_loaded}")
 
     bare_tmux = first_frame_in_tmux([sys.executable, "-c", BARE_APP], "bare app painted", args.repeat)
     ours_tmux = first_frame_in_tmux([sys.executable, "-m", "gru_tui"], "output [1, 35, 32]", args.repeat)
