@@ -98,10 +98,8 @@ class GruTuiApp(TeachingMixin, App[None]):
         self._show(self.report)
         self.config_shown()
         self._status("loading torch…", progress=0.0)
-        # The first frame is painted before torch starts loading. Then on to the app's own message loop: the
-        # follower's timer, started from the screen's, would post the form's edits with the screen as their
-        # sender, and Textual stops a message at its sender's child (the app would never see them).
-        self.call_after_refresh(self.call_later, self._start_background)
+        # The first frame is painted before torch starts loading.
+        self.call_after_refresh(self._start_background)
 
     def _start_background(self) -> None:
         if self.screen.focused is None:  # AUTO_FOCUS found the form not yet focusable: it is now, after the first frame

@@ -93,8 +93,8 @@ class ConfigForm(VerticalScroll):
     def __init__(self, config: GRUConfig, *, cursor_blink: bool = True, id: str | None = None) -> None:
         super().__init__(id=id, can_focus=False)
         self._initial = config
-        # What the last Edited said: fields report their first values as they mount, and a switch toggled
-        # twice is back where it was; neither is an edit.
+        # What the last Edited said: fields report their first values as they mount, and text that reads as
+        # the same configuration (032 for 32) changes nothing; neither is an edit.
         self._reported: tuple[GRUConfig | None, dict[str, str]] = (config, {})
         self._cursor_blink = cursor_blink
         self._fields: dict[str, Input | Switch | Select] = {}  # by config key, as composed
@@ -251,7 +251,9 @@ class ConfigForm(VerticalScroll):
         self.show_errors(errors)
         if (config, errors) != self._reported:
             self._reported = (config, errors)
-            self.post_message(self.Edited(self, config, errors))
+            # The form is the sender, whoever called: a message made while an ancestor's loop runs (a timer the
+            # screen started) would name that ancestor, and Textual stops it there, short of the app.
+            self.post_message(self.Edited(self, config, errors).set_sender(self))
 
 
 def _number(name: str, text: str) -> int | float:

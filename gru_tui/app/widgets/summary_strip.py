@@ -69,11 +69,11 @@ class SummaryStrip(Vertical):
         if progress is not None:
             bar.update(progress_bar(progress, PROGRESS_WIDTH))
         buttons = self.query("#run-anyway")
-        if offer_force and not buttons:
+        if buttons:
+            buttons.set(display=offer_force)
+        elif offer_force:
             self.query_one("#status").mount(
                 Button("Run anyway (ctrl+g)", id="run-anyway", compact=True, variant="warning",
                        tooltip="Run on the device although the memory estimate exceeds what is free"))
-        for button in buttons:
-            button.display = offer_force
 
     plain = ""  # what the strip says, as plain text
