@@ -61,14 +61,16 @@ def estimate_run_bytes(config: GRUConfig) -> int:
     """A generous estimate of the memory a device run needs: parameters, input, per-layer activations.
 
     The CPU kernel projects the whole sequence through weight_ih at once (3H per
-    step and direction); the trace keeps the previous layer's output beside the
-    current one, and the module's own forward holds its output too.
+    step and direction); a layer's input and output are in memory together, beside
+    the last layer's output kept as the module's. On CUDA the layers run on copies
+    of the weights (``tracing.one_layer_modules``).
     """
     b = config.effective_batch
     steps = time_steps(config)
     d, h = config.num_directions, config.hidden_size
+    weight_copies = 2 if config.device.startswith("cuda") else 1
     elements = (
-        sum(_numel(s) for s in parameter_shapes(config).values())
+        weight_copies * sum(_numel(s) for s in parameter_shapes(config).values())
         + config.seq_len * b * config.input_size
         + steps * d * h * 7  # 3H projections + layer input, layer output, module output per direction
         + 2 * config.num_layers * d * b * h

@@ -1,21 +1,20 @@
 """The device run: build the real nn.GRU on the chosen device, run it, measure every shape.
 
-The cost is one inference forward of the module plus one of every layer but the last:
+The cost is one inference forward of the configuration, plus a few steps:
 
-1. The module itself, through torchinfo's summary; a forward hook captures the
-   module's own ``output`` and ``h_n``.
-2. The layer chain below the last layer: each of those layers (both directions)
-   through torch's own GRU kernel (``torch._VF.gru``, which ``nn.GRU.forward``
-   calls for all layers at once), each layer's output the next one's input. Its
-   h_n must equal the module's h_n for those layers, over the whole sequence.
-3. The last layer is the module's own output; it is tied to the chain by
-   recomputing it from the chain's last output over a window of steps at each
-   end of the sequence (the whole sequence when it is short), and by its h_n,
-   which must be the state after each direction's final step.
+1. The forward, through torchinfo's summary: the module's layers run one by one as
+   one-layer ``nn.GRU`` modules that hold the module's own parameters (what
+   ``num_layers`` means: "stacking GRUs together", each layer's output the next
+   one's input), on the user's input, in the user's layout. So every layer's
+   output is measured on the full configuration, not only the last one's, and no
+   layer is computed twice.
+2. The module itself, on the first WINDOW steps of the same input (all of it when
+   shorter): its output and h_n must equal the layers' run on that input. That is
+   what ties the layers to the module.
 
 For each layer and direction, the first time step is also recomputed by hand with
-the GRU equations from the module's weights; its h_t must equal the output there.
-Every shape in the report comes from a tensor of one of those passes; only the
+the GRU equations from the module's weights; its h_t must equal the layer's output
+there. Every shape in the report comes from a tensor of those passes; only the
 shape, dtype and device of the intermediate layer outputs are kept, not their values.
 """
 
@@ -23,7 +22,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .config import ConfigError, GRUConfig
@@ -34,7 +33,7 @@ from .shapes import count_summary, derive, estimate_run_bytes
 Progress = Callable[[float, str], None]
 IsCancelled = Callable[[], bool]
 
-# Steps of the last layer recomputed from the layer chain at each end of the sequence (all of it when shorter).
+# Steps of the input the module itself runs on, to be compared with its layers (all of them when shorter).
 WINDOW = 8
 
 
@@ -130,6 +129,18 @@ def _max_error(a, b) -> float:
     return float((a.float() - b.float()).abs().max())
 
 
+@dataclass
+class _Layers:
+    """What the forward through the one-layer modules measured."""
+
+    input: Any = None  # the first layer's input: x, or the PackedSequence made from it
+    view: _Measured | None = None  # that input as the layers compute on it: (seq, batch, features) or packed data
+    outputs: list[_Measured] = field(default_factory=list)  # each layer's output: its shape, not its values
+    steps: list[dict[str, Any]] = field(default_factory=list)  # each layer and direction's first step, by hand
+    h_n_parts: list[Any] = field(default_factory=list)  # each layer's h_n
+    output: Any = None  # the last layer's output: the module's output
+
+
 class _Run:
     def __init__(self, config: GRUConfig, checkpoint: Callable[[float, str], None]):
         import torch
@@ -155,30 +166,59 @@ class _Run:
             return self._run_seeded(started)
 
     def _run_seeded(self, started: float) -> Report:
-        torch, c = self.torch, self.config
+        torch = self.torch
         # What torch warns while building and running the module is the user's to see (e.g. dropout with one
         # layer; bfloat16 weights cuDNN compacts at every call): it goes into the report, not to stderr.
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            module = torch.nn.GRU(
-                c.input_size, c.hidden_size, c.num_layers, bias=c.bias, batch_first=c.batch_first,
-                dropout=c.dropout, bidirectional=c.bidirectional, device=self.device, dtype=self.dtype,
-            )
-            module.eval()  # dropout between layers is random in training mode; shapes are the same
+            module = self.build_module()
             x, h0, lengths = self._inputs()
+            layers = self.one_layer_modules(module)
             with torch.inference_mode():
-                chain = self._chain(module, x, h0, lengths)
-                self.checkpoint(0.8, "module forward and torchinfo summary")
-                module_out, module_h_n, info = self._module_forward(module, x, h0, lengths)
-                self.checkpoint(0.95, "checking the last layer against the layer chain")
-                self._last_layer(module, chain, module_out, module_h_n)
+                measured, info = self._forward(module, layers, x, h0, lengths)
+                self.checkpoint(0.9, f"checking the module against its layers on the first {WINDOW} steps")
+                checks = self.check_module(module, layers, x, h0, lengths, measured)
         torch_warnings = tuple(dict.fromkeys(str(w.message) for w in caught))  # each once, in order
-        report = self._report(module, x, h0, chain, module_out, module_h_n, info, torch_warnings)
+        report = self._report(module, x, h0, measured, info, checks, torch_warnings)
         peak = self._peak_memory()
         self.checkpoint(1.0, "done")
         return _with_run(report, RunStats(time.perf_counter() - started, peak))
 
-    # -- inputs ------------------------------------------------------------
+    # -- the module, its layers and the input ----------------------------------------
+    def build_module(self):
+        c = self.config
+        module = self.torch.nn.GRU(
+            c.input_size, c.hidden_size, c.num_layers, bias=c.bias, batch_first=c.batch_first,
+            dropout=c.dropout, bidirectional=c.bidirectional, device=self.device, dtype=self.dtype,
+        )
+        return module.eval()  # dropout between layers is random in training mode; shapes are the same
+
+    def one_layer_modules(self, module) -> list:
+        """The module's layers as one-layer nn.GRU modules that hold its parameters (copies of them on CUDA).
+
+        On CUDA, cuDNN reads views into the module's flat weight buffer with that buffer's
+        alignment padding and computes wrong values for later layers (seen on an H200,
+        hidden_size 1); each one-layer module's own flat buffer, filled with copies, is safe.
+        """
+        torch, c = self.torch, self.config
+        copies = self.device.type == "cuda"
+        layers = []
+        for layer in range(c.num_layers):
+            one = torch.nn.GRU(
+                c.input_size if layer == 0 else c.num_directions * c.hidden_size, c.hidden_size, 1, bias=c.bias,
+                batch_first=c.batch_first, bidirectional=c.bidirectional,
+                device=self.device if copies else "meta", dtype=self.dtype,  # meta: no weights to initialise
+            ).eval()
+            for name, parameter in list(one.named_parameters()):
+                source = getattr(module, name.replace("_l0", f"_l{layer}", 1))
+                if copies:
+                    with torch.no_grad():
+                        parameter.copy_(source)
+                else:
+                    setattr(one, name, source)  # the module's own Parameter; nn.GRU keeps its weight list in step
+            layers.append(one)
+        return layers
+
     def _inputs(self):
         torch, c = self.torch, self.config
         inp = self.expected.input
@@ -190,72 +230,74 @@ class _Run:
         lengths = torch.tensor(c.lengths, dtype=torch.int64) if c.lengths is not None else None
         return x, h0, lengths
 
-    # -- the layer chain, below the last layer ------------------------------------
-    def _chain(self, module, x, h0, lengths) -> dict[str, Any]:
-        """Run every layer but the last with torch's GRU kernel; instrument each direction's first step.
+    # -- the forward: the layers one by one, through torchinfo ------------------------------
+    def _forward(self, module, layers, x, h0, lengths):
+        import torchinfo
 
-        The last layer is the module's own (``_last_layer``): running it here too
-        would cost a whole layer more and only repeat the same kernel call.
-        """
-        torch, c = self.torch, self.config
-        from torch.nn.utils.rnn import pack_padded_sequence
+        c, measured = self.config, _Layers()
 
-        D, H = c.num_directions, c.hidden_size
-        packed = None
-        if lengths is not None:
-            packed = pack_padded_sequence(x, lengths, batch_first=c.batch_first, enforce_sorted=False)
-            layer_in = packed.data
-        elif c.unbatched:
-            layer_in = x.unsqueeze(1)
-        else:
-            layer_in = x.transpose(0, 1) if c.batch_first else x
-        view = layer_in
-        B = c.effective_batch
-        if h0 is None:
-            hx = torch.zeros(D * c.num_layers, B, H, device=self.device, dtype=self.dtype)
-        else:
-            hx = h0.unsqueeze(1) if c.unbatched else h0
-            if packed is not None:
-                hx = hx.index_select(1, packed.sorted_indices.to(hx.device))
+        def before(layer: int) -> None:
+            self.checkpoint(0.05 + 0.85 * layer / c.num_layers, f"layer {layer} ({layer + 1} of {c.num_layers})")
 
-        layer_outputs, h_n_parts, steps = [], [], []
-        for layer in range(c.num_layers - 1):
-            self.checkpoint(0.05 + 0.75 * layer / c.num_layers, f"layer {layer} of {c.num_layers}")
-            layer_weights, layer_hx = self._layer_weights(module, layer), hx[layer * D : (layer + 1) * D]
-            out, h_n = self._gru_layer(layer_in, packed, layer_hx, layer_weights)
-            for d in range(D):
-                w = self._direction_weights(layer_weights, d)
-                steps.append(self._step(layer_in, layer_hx[d], out[..., d * H : (d + 1) * H], w, packed, reverse=bool(d)))
-            layer_outputs.append(_Measured.of(out))  # its shape, not its values: one layer's output in memory at a time
-            h_n_parts.append(h_n)
-            layer_in = out
-        return {"view": _Measured.of(view), "packed": packed, "hx": hx, "last_layer_input": layer_in,
-                "layer_outputs": layer_outputs, "h_n_parts": h_n_parts, "steps": steps, "checks": {}}
+        def after(layer: int, layer_in, hx, out, h_n) -> None:
+            self._measure_layer(module, measured, layer, layer_in, hx, out, h_n)
 
-    def _layer_weights(self, module, layer: int) -> list:
-        per_layer = self.config.num_directions * (4 if self.config.bias else 2)
-        weights = module._flat_weights[layer * per_layer : (layer + 1) * per_layer]
-        if self.device.type == "cuda":
-            # cuDNN would read views into the module's flat weight buffer with that buffer's alignment
-            # padding and compute wrong values for later layers (seen on an H200, hidden_size 1); copies are safe.
-            weights = [w.clone() for w in weights]
-        return weights
+        model = _layer_stack(layers, lambda x, h0=None: run_layers(layers, x, h0, lengths, c.batch_first, before, after))
+        args = [x] + ([h0] if h0 is not None else [])
+        try:
+            info = torchinfo.summary(model, input_data=args, device=self.device, verbose=0)
+        except RuntimeError as error:
+            # torchinfo wraps whatever the forward raised (a cancellation, torch's own refusal) in a message of its own
+            if error.__cause__ is not None:
+                raise error.__cause__ from None
+            raise
+        if measured.output is None:
+            raise TraceError("internal: the last layer did not run")
+        return measured, info
 
-    def _direction_weights(self, layer_weights, d: int) -> list:
-        per_direction = 4 if self.config.bias else 2
-        return layer_weights[d * per_direction : (d + 1) * per_direction]
-
-    def _gru_layer(self, layer_in, packed, layer_hx, layer_weights, batch_sizes=None):
-        """One layer, both directions, through the kernel nn.GRU.forward calls: (output, h_n)."""
-        from torch import _VF
+    def _measure_layer(self, module, measured: _Layers, layer: int, layer_in, hx, out, h_n) -> None:
+        """Keep what the report needs of one layer: its output's shape, its h_n, each direction's first step by hand."""
+        from torch.nn.utils.rnn import PackedSequence
 
         c = self.config
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*contiguous chunk of memory.*")
-            if packed is not None:
-                sizes = packed.batch_sizes if batch_sizes is None else batch_sizes
-                return _VF.gru(layer_in, sizes, layer_hx, layer_weights, c.bias, 1, 0.0, False, c.bidirectional)
-            return _VF.gru(layer_in, layer_hx, layer_weights, c.bias, 1, 0.0, False, c.bidirectional, False)
+        H = c.hidden_size
+        packed = layer_in if isinstance(layer_in, PackedSequence) else None
+        seq_in, seq_out = self._seq_first(layer_in), self._seq_first(out)
+        if layer == 0:
+            measured.input, measured.view = layer_in, _Measured.of(seq_in)
+        h_prev = self._initial_state(hx, packed)
+        for d in range(c.num_directions):
+            weights = self._direction_weights(module, layer, d)
+            direction_out = seq_out[..., d * H : (d + 1) * H]
+            measured.steps.append(self._step(seq_in, h_prev[d], direction_out, weights, packed, reverse=bool(d)))
+        measured.outputs.append(_Measured.of(seq_out))
+        measured.h_n_parts.append(h_n)
+        if layer == c.num_layers - 1:
+            measured.output = out
+
+    def _seq_first(self, t):
+        """A layer's input or output as the layer computes on it: packed data, or (seq, batch, features)."""
+        c = self.config
+        if c.packed:
+            return t.data
+        if c.unbatched:
+            return t.unsqueeze(1)
+        return t.transpose(0, 1) if c.batch_first else t
+
+    def _initial_state(self, hx, packed):
+        """The state each direction starts from, (D, batch, H), in the order the layer computes in."""
+        torch, c = self.torch, self.config
+        if hx is None:
+            return torch.zeros(c.num_directions, c.effective_batch, c.hidden_size, device=self.device, dtype=self.dtype)
+        hx = hx.unsqueeze(1) if c.unbatched else hx
+        if packed is not None:  # a packed batch is sorted by length, longest first
+            hx = hx.index_select(1, packed.sorted_indices.to(hx.device))
+        return hx
+
+    def _direction_weights(self, module, layer: int, d: int) -> list:
+        suffix = f"_l{layer}" + ("_reverse" if d else "")
+        names = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if self.config.bias else ())
+        return [getattr(module, name + suffix) for name in names]
 
     def _step(self, layer_in, h_prev, direction_out, w, packed, reverse: bool) -> dict[str, Any]:
         """The GRU equations by hand for the first step a direction takes, with the module's weights."""
@@ -283,120 +325,43 @@ class _Run:
         error = _max_error(h_t, expected) if self.values else None
         return {"x_t": x_t, "h_prev": h_prev, "r_t": r_t, "z_t": z_t, "n_t": n_t, "h_t": h_t, "error": error}
 
-    # -- the module itself, through torchinfo ------------------------------------
-    def _module_forward(self, module, x, h0, lengths):
-        import torchinfo
+    # -- the module itself, against its layers ---------------------------------------
+    def check_module(self, module, layers, x, h0, lengths, measured: _Layers) -> dict[str, Any]:
+        """Run the module on the first WINDOW steps of the input, and its layers on the same: they must agree.
 
-        captured: dict[str, Any] = {}
-
-        def hook(_module, _inputs, outputs):
-            captured["output"], captured["h_n"] = outputs
-
-        handle = module.register_forward_hook(hook)
-        try:
-            if lengths is not None:
-                # torchinfo cannot take a PackedSequence as the model's input; pack inside a wrapper.
-                model: Any = _packing_wrapper(module, lengths, self.config.batch_first)
-            else:
-                model = module
-            args = [x] + ([h0] if h0 is not None else [])
-            info = torchinfo.summary(model, input_data=args, device=self.device, verbose=0)
-        finally:
-            handle.remove()
-        if "output" not in captured:
-            raise TraceError("internal: the module's forward hook did not fire")
-        return captured["output"], captured["h_n"], info
-
-    # -- the last layer: the module's output, tied to the chain ---------------------
-    def _last_layer(self, module, chain, module_out, module_h_n) -> None:
-        """Add the last layer to ``chain`` from the module's output, and check it against the chain.
-
-        Its first step in each direction is recomputed by hand from the chain's last
-        output; its first WINDOW steps (forward) and last WINDOW steps (reverse) are
-        recomputed with the kernel, and its h_n must be the output after each
-        direction's final step. Adds "steps", "layer_outputs" and "checks" to ``chain``.
+        Also, the module's h_n there must have the shape of the layers' h_n over the whole
+        input (h_n has no time dimension).
         """
-        c, packed = self.config, chain["packed"]
-        D, H, last = c.num_directions, c.hidden_size, c.num_layers - 1
-        out = self._layer_layout(module_out)
-        layer_in, layer_hx = chain["last_layer_input"], chain["hx"][last * D :]
-        weights = self._layer_weights(module, last)
-        for d in range(D):
-            w = self._direction_weights(weights, d)
-            chain["steps"].append(self._step(layer_in, layer_hx[d], out[..., d * H : (d + 1) * H], w, packed, reverse=bool(d)))
-        chain["layer_outputs"].append(_Measured.of(out))
-        chain["last_layer_input"] = None  # the chain's last output is no longer needed
+        from torch.nn.utils.rnn import pack_padded_sequence
+
+        c = self.config
+        steps = max(c.lengths) if c.lengths is not None else c.seq_len
+        k = min(WINDOW, steps)
+        time_dim = 1 if c.batch_first and not c.unbatched else 0
+        x_k = x.narrow(time_dim, 0, k)
+        lengths_k = lengths.clamp(max=k) if lengths is not None else None
+        module_in = x_k if lengths_k is None else pack_padded_sequence(x_k, lengths_k, batch_first=c.batch_first, enforce_sorted=False)
+        module_out, module_h_n = module(module_in, h0)
+        layers_out, layers_h_n = run_layers(layers, x_k, h0, lengths_k, c.batch_first)
+        if c.packed:
+            module_out, layers_out = module_out.data, layers_out.data
+        h_n = self.torch.cat(measured.h_n_parts)
+        if not (module_out.shape == layers_out.shape and module_h_n.shape == layers_h_n.shape == h_n.shape):
+            raise TraceError(
+                f"internal: on its first {k} steps the module gives output {list(module_out.shape)} and h_n "
+                f"{list(module_h_n.shape)}, its layers {list(layers_out.shape)} and {list(layers_h_n.shape)}"
+            )
         if not self.values:
-            return
-        module_h_n = module_h_n.unsqueeze(1) if c.unbatched else module_h_n
-        if packed is not None:  # the chain works in the packed (sorted) order
-            module_h_n = module_h_n.index_select(1, packed.sorted_indices.to(module_h_n.device))
-        below = module_h_n[: last * D]
-        chain["checks"] = {
-            "output_max_error": self._window_error(layer_in, packed, layer_hx, weights, out),
-            "h_n_max_error": max(
-                [_max_error(chain_h, below[i * D : (i + 1) * D]) for i, chain_h in enumerate(chain["h_n_parts"])]
-                + [_max_error(self._final_states(out, packed), module_h_n[last * D :])]
-            ),
-            "window_steps": min(WINDOW, self._steps(packed, out)),
+            return {"values": "meta device: shapes only, no values to compare"}
+        return {
+            "output_max_error": _max_error(module_out, layers_out),
+            "h_n_max_error": _max_error(module_h_n, layers_h_n),
+            "window_steps": k,
+            "step_max_error": max(s["error"] for s in measured.steps),
         }
 
-    def _layer_layout(self, module_out):
-        """The module's output as the layers hold it: packed data, or (seq, batch, features)."""
-        c = self.config
-        if c.packed:
-            return module_out.data
-        if c.unbatched:
-            return module_out.unsqueeze(1)
-        return module_out.transpose(0, 1) if c.batch_first else module_out
-
-    @staticmethod
-    def _steps(packed, layer_out) -> int:
-        return len(packed.batch_sizes) if packed is not None else layer_out.shape[0]
-
-    def _window_error(self, layer_in, packed, layer_hx, weights, out) -> float:
-        """Max error between the module's last layer and the kernel run on the chain's output, at both ends."""
-        H, T = self.config.hidden_size, self._steps(packed, out)
-        k = min(WINDOW, T)
-        if k == T:  # short enough: the whole layer, both directions
-            return _max_error(self._gru_layer(layer_in, packed, layer_hx, weights)[0], out)
-        if packed is None:
-            head = self._gru_layer(layer_in[:k], None, layer_hx, weights)[0]
-            errors = [_max_error(head[..., :H], out[:k, ..., :H])]
-            if self.config.bidirectional:  # the reverse direction starts at the end: run the last k steps
-                tail = self._gru_layer(layer_in[T - k :], None, layer_hx, weights)[0]
-                errors.append(_max_error(tail[..., H:], out[T - k :, ..., H:]))
-            return max(errors)
-        sizes = packed.batch_sizes
-        head_rows = int(sizes[:k].sum())
-        head = self._gru_layer(layer_in[:head_rows], packed, layer_hx, weights, sizes[:k])[0]
-        errors = [_max_error(head[:, :H], out[:head_rows, :H])]
-        if self.config.bidirectional:
-            # The last k steps hold the longest sequences only; each starts its reverse pass there from h0.
-            tail_rows = int(sizes[T - k :].sum())
-            tail_hx = layer_hx[:, : int(sizes[T - k])]
-            tail = self._gru_layer(layer_in[-tail_rows:], packed, tail_hx.contiguous(), weights, sizes[T - k :])[0]
-            errors.append(_max_error(tail[:, H:], out[-tail_rows:, H:]))
-        return max(errors)
-
-    def _final_states(self, out, packed):
-        """Each direction's output after its final step, (D, batch, H): what the last layer's h_n must be."""
-        torch, c = self.torch, self.config
-        D, H = c.num_directions, c.hidden_size
-        if packed is None:
-            ends = [out[-1, :, :H]] + ([out[0, :, H:]] if D == 2 else [])
-            return torch.stack(ends)
-        sizes = packed.batch_sizes
-        B = int(sizes[0])
-        rows = torch.arange(B)
-        lengths = (sizes.unsqueeze(0) > rows.unsqueeze(1)).sum(1)  # of each sequence, in the packed order
-        step_starts = torch.cumsum(sizes, 0) - sizes  # the first row of each time step in the packed data
-        last_rows = (step_starts[lengths - 1] + rows).to(out.device)
-        ends = [out[last_rows, :H]] + ([out[:B, H:]] if D == 2 else [])  # reverse ends at step 0: rows 0..B-1
-        return torch.stack(ends)
-
     # -- the report ---------------------------------------------------------
-    def _report(self, module, x, h0, chain, module_out, module_h_n, info, torch_warnings) -> Report:
+    def _report(self, module, x, h0, measured: _Layers, info, checks, torch_warnings) -> Report:
         torch, c, e = self.torch, self.config, self.expected
         from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
@@ -417,16 +382,13 @@ class _Run:
             assert isinstance(expected, Tensor)
             return _describe(t, expected.dims)
 
-        packed_input = chain["packed"]
-        inp = seq(packed_input if packed_input is not None else x, e.input)
-        input_view = _describe(chain["view"], e.input_view.dims) if e.input_view is not None else None
-
+        h_n = torch.cat(measured.h_n_parts)
         params = dict(module.named_parameters())
         D, H = c.num_directions, c.hidden_size
         directions = []
-        for i, (d_exp, step) in enumerate(zip(e.directions, chain["steps"])):
+        for i, (d_exp, step) in enumerate(zip(e.directions, measured.steps)):
             d = i % D
-            out = chain["layer_outputs"][d_exp.layer].direction(d, H)
+            out = measured.outputs[d_exp.layer].direction(d, H)
             directions.append(
                 Direction(
                     layer=d_exp.layer,
@@ -437,36 +399,28 @@ class _Run:
                     step_index=d_exp.step_index,
                     step={name: _describe(step[name], t.dims) for name, t in d_exp.step.items()},
                     output=_describe(out, d_exp.output.dims),
-                    h_n=_describe(module_h_n[d_exp.h_n_index], d_exp.h_n.dims),
+                    h_n=_describe(h_n[d_exp.h_n_index], d_exp.h_n.dims),
                     step_error=step["error"],
                 )
             )
-        joins = tuple(
-            LayerJoin(j.layer, _describe(chain["layer_outputs"][j.layer], j.output.dims), j.dropout) for j in e.joins
-        )
+        joins = tuple(LayerJoin(j.layer, _describe(measured.outputs[j.layer], j.output.dims), j.dropout) for j in e.joins)
         summary = {**count_summary(c), **_torchinfo_figures(info)}
         summary["torchinfo_mult_adds_wrong"] = summary["torchinfo_mult_adds"] != summary["mult_adds"]
         return Report(
             config=c,
             derived=False,
-            input=inp,
-            input_view=input_view,
+            input=seq(measured.input, e.input),
+            input_view=_describe(measured.view, e.input_view.dims) if e.input_view is not None else None,
             h0=_describe(h0, e.h0.dims) if h0 is not None else None,
             parameters={name: tuple(p.shape) for name, p in params.items()},
             directions=tuple(directions),
             joins=joins,
-            output=seq(module_out, e.output),
-            h_n=_describe(module_h_n, e.h_n.dims),
+            output=seq(measured.output, e.output),
+            h_n=_describe(h_n, e.h_n.dims),
             summary=summary,
             warnings=torch_warnings,
-            checks=self._checks(chain),
+            checks=checks,
         )
-
-    def _checks(self, chain) -> dict[str, Any]:
-        """How far the layer chain and the hand-computed steps are from the module's own results."""
-        if not self.values:
-            return {"values": "meta device: shapes only, no values to compare"}
-        return {**chain["checks"], "step_max_error": max(s["error"] for s in chain["steps"])}
 
     def _peak_memory(self) -> int | None:
         if self.device.type == "cuda":
@@ -476,6 +430,30 @@ class _Run:
 
             return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # process peak, Linux kB
         return None
+
+
+def run_layers(layers, x, h0, lengths, batch_first: bool, before=None, after=None):
+    """The one-layer modules one by one, each one's output the next one's input: (output, h_n) as nn.GRU gives them.
+
+    ``before(layer)`` and ``after(layer, layer_input, layer_h0, output, h_n)`` see each layer run.
+    """
+    import torch
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    if lengths is not None:
+        x = pack_padded_sequence(x, lengths, batch_first=batch_first, enforce_sorted=False)
+    D = 2 if layers[0].bidirectional else 1
+    h_n_parts = []
+    for layer, module in enumerate(layers):
+        hx = h0[layer * D : (layer + 1) * D] if h0 is not None else None
+        if before is not None:
+            before(layer)
+        out, h_n = module(x, hx)
+        if after is not None:
+            after(layer, x, hx, out, h_n)
+        h_n_parts.append(h_n)
+        x = out
+    return x, torch.cat(h_n_parts)
 
 
 def _torchinfo_figures(info) -> dict[str, Any]:
@@ -496,20 +474,19 @@ def _with_run(report: Report, run: RunStats) -> Report:
     return dataclasses.replace(report, run=run)
 
 
-def _packing_wrapper(gru, lengths, batch_first: bool):
-    """A module that packs the padded batch, then calls the GRU: torchinfo takes only tensors as input.
+def _layer_stack(layers, forward):
+    """A module holding the one-layer modules, for torchinfo, whose forward is ``forward(x, h0=None)``.
 
-    The lengths stay inside: torchinfo moves every input to the device, and packing needs them on the CPU.
+    torchinfo takes only tensors as the model's input, so packing a padded batch happens inside.
     """
     import torch
-    from torch.nn.utils.rnn import pack_padded_sequence
 
-    class PackingWrapper(torch.nn.Module):
+    class GRULayers(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.gru = gru
+            self.layers = torch.nn.ModuleList(layers)
 
         def forward(self, x, h0=None):
-            return self.gru(pack_padded_sequence(x, lengths, batch_first=batch_first, enforce_sorted=False), h0)
+            return forward(x, h0)
 
-    return PackingWrapper()
+    return GRULayers()

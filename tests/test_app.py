@@ -170,11 +170,15 @@ async def test_a_result_for_an_older_configuration_is_dropped():
 
 
 async def test_editing_during_a_run_cancels_it_and_the_final_tree_matches_the_final_form():
-    slow = GRUConfig(input_size=64, hidden_size=256, num_layers=6, batch_size=8, seq_len=1000)  # a few seconds
+    slow = GRUConfig(input_size=64, hidden_size=256, num_layers=6, batch_size=8, seq_len=10_000)  # a few seconds
     app = make_app(slow)
     async with app.run_test(size=(80, 24)) as pilot:
-        while "layer 0 of 6" not in app.query_one("#summary-strip").plain:  # the run is under way
+        for _ in range(1500):  # the run is under way: up to 30 s for torch to load and the first layer to start
+            if "layer 0 (1 of 6)" in app.query_one("#summary-strip").plain:
+                break
             await pilot.pause(0.02)
+        else:
+            pytest.fail(f"the run never started: {app.query_one('#summary-strip').plain!r}")
         await type_into(pilot, "num_layers", "1")
         await settle(pilot)
         final = slow.replace(num_layers=1)

@@ -28,7 +28,7 @@ def test_cancelled_after_the_first_layer_stops_the_run():
 
     with pytest.raises(Cancelled):
         trace(GRUConfig(num_layers=4), progress=lambda f, m: seen.append((f, m)), is_cancelled=is_cancelled)
-    assert not any(f >= 0.8 for f, _ in seen), "the module forward must not start after a cancellation"
+    assert not any("layer 2" in m or "checking" in m for _, m in seen), "no layer may start after a cancellation"
 
 
 def test_memory_guard_refuses_before_allocating_and_names_the_figures():
@@ -54,48 +54,61 @@ def test_a_run_that_fits_is_not_refused_and_tags_its_configuration():
 @pytest.mark.parametrize("packed", [False, True])
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_sequences_longer_than_the_window_match_torch(packed, batch_first, device):
-    """Past WINDOW steps the last layer is checked at both ends, not recomputed whole."""
+    """Past WINDOW steps the module itself runs on the first WINDOW steps only; its layers run the whole input."""
     lengths = (3 * WINDOW, 2 * WINDOW + 1, 3 * WINDOW, 5) if packed else None
     config = GRUConfig(**LONG, batch_first=batch_first, lengths=lengths, with_h0=True, device=device)
     report = assert_matches_torch(config)
     assert report.checks["window_steps"] == WINDOW
 
 
-def test_short_sequences_recompute_the_whole_last_layer():
+def test_short_sequences_run_the_module_on_the_whole_input():
     report = trace(GRUConfig(**{**LONG, "seq_len": WINDOW - 1}))
     assert report.checks["window_steps"] == WINDOW - 1
 
 
-def _last_layer_run(config):
-    """The pieces _last_layer works on, for the one check below that has to plant a wrong value."""
-    run = _Run(config.replace(device="cpu"), lambda fraction, message: None)
+def test_every_layer_runs_once_as_a_one_layer_gru_holding_the_modules_parameters():
+    config = GRUConfig(**LONG)
+    run = _Run(config, lambda fraction, message: None)
+    module = run.build_module()
+    layers = run.one_layer_modules(module)
+    assert [(m.num_layers, m.input_size) for m in layers] == [(1, 5), (1, 16), (1, 16)]
+    assert layers[2].weight_hh_l0_reverse is module.weight_hh_l2_reverse  # shared on the CPU, not copied
+
+    calls = []  # (num_layers, time steps of the input) of every nn.GRU forward in the trace
+    hook = torch.nn.modules.module.register_module_forward_hook(
+        lambda m, inputs, outputs: calls.append((m.num_layers, inputs[0].shape[0])) if isinstance(m, torch.nn.GRU) else None
+    )
+    try:
+        report = trace(config)
+    finally:
+        hook.remove()
+    T, L = config.seq_len, config.num_layers
+    assert calls == [(1, T)] * L + [(L, WINDOW)] + [(1, WINDOW)] * L  # the whole input once; the window twice
+    assert report.joins[0].output.shape == (T, config.batch_size, 16)  # a lower layer's output, measured
+
+
+def _checked_against(layers_of, config=GRUConfig(**LONG)):
+    """The module's checks when its layers are taken from ``layers_of(run, module)``."""
+    run = _Run(config, lambda fraction, message: None)
     torch.manual_seed(0)
-    module = torch.nn.GRU(config.input_size, config.hidden_size, config.num_layers, bidirectional=config.bidirectional).eval()
+    module = run.build_module()
     x, h0, lengths = run._inputs()
+    layers = layers_of(run, module)
     with torch.inference_mode():
-        chain = run._chain(module, x, h0, lengths)
-        out, h_n = module(x)
-    return run, module, chain, out, h_n
+        measured, _ = run._forward(module, layers, x, h0, lengths)
+        return run.check_module(module, layers, x, h0, lengths, measured)
 
 
-@pytest.mark.parametrize("step, half", [(0, "forward"), (WINDOW - 1, "forward"), (-1, "reverse"), (-WINDOW, "reverse")])
-def test_the_window_check_catches_a_wrong_last_layer(step, half):
-    config = GRUConfig(**LONG)
-    run, module, chain, out, h_n = _last_layer_run(config)
-    H = config.hidden_size
-    wrong = out.clone()
-    wrong[step, 0, (0 if half == "forward" else H)] += 1.0
-    with torch.inference_mode():
-        run._last_layer(module, chain, wrong, h_n)
-    assert chain["checks"]["output_max_error"] > 0.5
+@pytest.mark.parametrize("layer, name", [(0, "weight_ih_l0"), (2, "bias_hh_l0_reverse"), (1, "weight_hh_l0")])
+def test_the_module_check_catches_layers_that_are_not_the_modules(layer, name):
+    def one_wrong_weight(run, module):
+        layers = run.one_layer_modules(module)
+        wrong = getattr(layers[layer], name).detach() + 1.0
+        setattr(layers[layer], name, torch.nn.Parameter(wrong))  # the module keeps its own weight
+        return layers
 
-
-def test_the_h_n_check_catches_a_last_layer_state_that_is_not_its_final_step():
-    config = GRUConfig(**LONG)
-    run, module, chain, out, h_n = _last_layer_run(config)
-    wrong = h_n.clone()
-    wrong[-1] += 1.0  # the reverse direction of the last layer
-    with torch.inference_mode():
-        run._last_layer(module, chain, out, wrong)
-    assert chain["checks"]["h_n_max_error"] > 0.5
-    assert chain["checks"]["output_max_error"] < 1e-4
+    assert _checked_against(lambda run, module: run.one_layer_modules(module))["output_max_error"] == 0.0
+    checks = _checked_against(one_wrong_weight)
+    assert max(checks["output_max_error"], checks["h_n_max_error"]) > 0.1
+    if layer < 2:  # a lower layer reaches the module's h_n through its own slot
+        assert checks["h_n_max_error"] > 0.1
