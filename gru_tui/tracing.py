@@ -162,7 +162,10 @@ class _Run:
         # Seeded, and without disturbing the caller's random state: the same configuration gives the same report.
         rng_devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=rng_devices):
-            torch.manual_seed(0)
+            if self.device.type == "cpu":
+                torch.default_generator.manual_seed(0)  # torch.manual_seed also queues a CUDA seeding, with a stack trace
+            else:
+                torch.manual_seed(0)
             return self._run_seeded(started)
 
     def _run_seeded(self, started: float) -> Report:
