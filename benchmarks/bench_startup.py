@@ -38,12 +38,12 @@ if kind == "bare":
 
     app, marker = Bare(), "hello"
 else:
-    from gru_tui.app import make_app
+    from gru_tui.cli import load_app  # what `gru-tui` runs once its flags are read
     from gru_tui.config import FIRST_EXAMPLE
     from gru_tui.shapes import derive
     from gru_tui.report import format_shape
 
-    app, marker = make_app(config=FIRST_EXAMPLE), f"output {format_shape(derive(FIRST_EXAMPLE).output.shape)}"
+    app, marker = load_app(FIRST_EXAMPLE), f"output {format_shape(derive(FIRST_EXAMPLE).output.shape)}"
 
 draw = App._display
 

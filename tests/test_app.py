@@ -14,7 +14,7 @@ import pytest
 
 from textual import events
 from textual.command import CommandPalette
-from textual.widgets import Input, Select, Switch, TabbedContent
+from textual.widgets import Input, Select, Switch
 
 from app_helpers import settle, torch_shapes, type_into
 from gru_tui import trace
@@ -222,11 +222,12 @@ async def test_panes_are_tabs_at_80x24_and_side_by_side_at_120x40():
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        panes = app.query_one("#panes", TabbedContent)
+        screen = app.screen
         assert app.query_one("#form-column").display and not tree_of(app).region
+        assert "F2 Form" in app.query_one("#pane-tabs").render().plain  # the keys are on the tab bar
         await pilot.press("f3")
         await pilot.pause()
-        assert panes.active == "tree-tab" and tree_of(app).has_focus and tree_of(app).region
+        assert screen.pane == "tree" and tree_of(app).has_focus and tree_of(app).region
         assert not app.query_one("#form-column").region
         await pilot.press("f4")
         await pilot.pause()
@@ -240,7 +241,8 @@ async def test_panes_are_tabs_at_80x24_and_side_by_side_at_120x40():
         assert app.query_one("#input_size", Input).has_focus
         await pilot.resize_terminal(120, 40)
         await pilot.pause()
-        assert app.query_one("#form-column").region and panes.active != "form-tab"
+        assert app.query_one("#form-column").region and screen.pane != "form"
+        assert "Form" not in app.query_one("#pane-tabs").render().plain  # wide, the form has no tab
         await pilot.press("f3")
         await pilot.pause()
         assert app.query_one("#form-column").region and tree_of(app).region  # side by side
@@ -297,6 +299,23 @@ async def test_command_line_flags_prefill_the_form():
         assert app.query_one("#bidirectional", Switch).value is True
         assert app.query_one("#batch_first", Switch).value is False
         assert app.config == config and app.report.shapes() == trace(config).shapes()
+
+
+async def test_the_garbage_collector_paused_for_the_start_runs_again_after_the_first_frame():
+    import gc
+
+    from gru_tui.cli import load_app
+
+    app = load_app(FIRST_EXAMPLE)
+    try:
+        assert not gc.isenabled()  # paused while the app's modules load and its first screen is built
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert gc.isenabled()
+            assert app.report.shapes() == trace(FIRST_EXAMPLE).shapes()
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 def test_importing_the_app_does_not_import_torch():

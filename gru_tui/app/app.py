@@ -10,6 +10,7 @@ configuration is dropped, so a result never lands on a newer configuration's tre
 from __future__ import annotations
 
 import dataclasses
+import gc
 from pathlib import Path
 
 from textual import work
@@ -102,6 +103,9 @@ class GruTuiApp(TeachingMixin, App[None]):
         self.call_after_refresh(self._start_background)
 
     def _start_background(self) -> None:
+        if not gc.isenabled():  # paused for the start (cli.load_app): what the start made lives as long as the app
+            gc.freeze()  # so later collections, while the user types, skip it
+            gc.enable()
         if self.screen.focused is None:  # AUTO_FOCUS found the form not yet focusable: it is now, after the first frame
             for field in self.query("#input_size"):
                 field.focus()

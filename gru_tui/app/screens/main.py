@@ -2,9 +2,10 @@
 
 Below 120 columns every pane is a tab (Form | Tree | Summary | Code | Log); from
 120 columns the form is a column beside the tabs. The form is one widget in both
-layouts (it is shown in place of the tabs' content when the Form tab is active),
-so nothing typed is lost when the terminal is resized. Below 60x16 a plain
-message replaces the screen.
+layouts (it is shown in place of the panes when the Form tab is active), so
+nothing typed is lost when the terminal is resized. Below 60x16 a plain message
+replaces the screen. Which pane shows is a class on ``#panes`` (``-tree``...), so
+a pane mounted later (the lazy ones) is shown or hidden by the stylesheet alone.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from textual.app import ComposeResult
 from textual.containers import Container
 from textual.lazy import Lazy
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Static
 
 from ...config import GRUConfig
 from ..widgets.form import ConfigForm
+from ..widgets.pane_tabs import PANES, PaneTabs
 from ..widgets.panes import CodePane, LogPane, TorchinfoPane
 from ..widgets.summary_strip import SummaryStrip
 from ..widgets.trace_tree import TraceTree
@@ -50,24 +52,23 @@ class MainScreen(Screen):
         # widget is styled twice before the first frame.
         width, height = self.app.size
         self.add_class(breakpoint_class(width, self.HORIZONTAL_BREAKPOINTS), breakpoint_class(height, self.VERTICAL_BREAKPOINTS))
+        self.pane = "tree" if width >= WIDE else "form"  # narrow terminals start on the form
+        self._content_pane = "tree"  # the pane #panes shows (while the form is shown in its place, narrow)
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
         yield Static(f"terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT})", id="too-small")
         yield SummaryStrip(id="summary-strip")
-        # Narrow terminals start on the Form tab: its class is set here, not at the first resize (a restyle).
-        with Container(id="main", classes="" if self.app.size.width >= WIDE else "-form-active"):
-            with TabbedContent(id="panes", initial="form-tab"):
-                yield TabPane("Form", id="form-tab")  # holds nothing: the form column is shown in its place
-                with TabPane("Tree", id="tree-tab"):
-                    yield TraceTree(id="trace-tree")
+        with Container(id="main", classes="-form-active" if self.pane == "form" else ""):
+            tabs = PaneTabs(id="pane-tabs")
+            tabs.show(self.pane, self._tab_names())
+            yield tabs
+            with Container(id="panes", classes=f"-{self._content_pane}"):
+                yield TraceTree(id="trace-tree")
                 # Panes that start hidden are mounted just after the first frame; they fill themselves from the app.
-                with TabPane("Summary", id="summary-tab"):
-                    yield Lazy(TorchinfoPane(show_timings=self._show_timings, id="torchinfo"))
-                with TabPane("Code", id="code-tab"):
-                    yield Lazy(CodePane(id="code"))
-                with TabPane("Log", id="log-tab"):
-                    yield Lazy(LogPane(id="log"))
+                yield Lazy(TorchinfoPane(show_timings=self._show_timings, id="torchinfo"))
+                yield Lazy(CodePane(id="code"))
+                yield Lazy(LogPane(id="log"))
             yield ConfigForm(self._config, cursor_blink=self._cursor_blink, id="form-column")
         yield Footer()
 
@@ -87,26 +88,27 @@ class MainScreen(Screen):
     def wide(self) -> bool:
         return self.size.width >= WIDE
 
+    def _tab_names(self) -> list[str]:
+        """Wide, the form is always on screen: it has no tab."""
+        return [pane for pane in PANES if pane != "form" or self.app.size.width < WIDE]
+
     def on_resize(self) -> None:
         self.arrange_panes()
 
-    def on_tabbed_content_tab_activated(self) -> None:
-        self.arrange_panes()
-
     def arrange_panes(self) -> None:
-        """Wide: form column + tabs without a Form tab. Narrow: the Form tab shows the form column."""
-        panes = self.query_one("#panes", TabbedContent)
-        if self.wide:
-            panes.hide_tab("form-tab")
-            if panes.active == "form-tab":
-                panes.active = "tree-tab"
-        else:
-            panes.show_tab("form-tab")
-        self.query_one("#main").set_class(not self.wide and panes.active == "form-tab", "-form-active")
+        """Wide: form column + the other panes. Narrow: the Form tab shows the form column in place of the panes."""
+        if self.wide and self.pane == "form":
+            self.pane = "tree"
+        if self.pane != "form":
+            panes = self.query_one("#panes")
+            panes.remove_class(f"-{self._content_pane}")
+            self._content_pane = self.pane
+            panes.add_class(f"-{self._content_pane}")
+        self.query_one("#main").set_class(self.pane == "form", "-form-active")
+        self.query_one(PaneTabs).show(self.pane, self._tab_names())
 
     def show_pane(self, pane: str) -> None:
         """Bring a pane to the front: 'form', 'tree', 'summary', 'code' or 'log'."""
-        panes = self.query_one("#panes", TabbedContent)
         if pane != "form" or not self.wide:
-            panes.active = f"{pane}-tab"
+            self.pane = pane
         self.arrange_panes()
