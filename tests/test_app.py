@@ -14,13 +14,14 @@ import pytest
 
 from textual import events
 from textual.command import CommandPalette
-from textual.widgets import Input, Select, Switch
+from textual.widgets import Input, Switch
 
 from app_helpers import settle, torch_shapes, type_into
 from gru_tui import trace
 from gru_tui.app import GruTuiApp, make_app
 from gru_tui.app.messages import TraceFinished
 from gru_tui.app.screens.help import HelpScreen
+from gru_tui.app.widgets.choice import Choice
 from gru_tui.app.widgets.form import FOCUS_MARK
 from gru_tui.app.widgets.trace_tree import TraceTree, node_label
 from gru_tui.cli import build_app_parser, config_from_args
@@ -133,8 +134,8 @@ async def test_choosing_the_meta_device_runs_there():
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        select = app.query_one("#device", Select)
-        assert "cpu" in [value for _label, value in select._options] and "meta" in [v for _l, v in select._options]
+        select = app.query_one("#device", Choice)
+        assert "cpu" in [value for _label, value in select.options] and "meta" in [v for _l, v in select.options]
         select.focus()
         await pilot.press("enter", *"meta", "enter")
         await settle(pilot)
@@ -145,6 +146,24 @@ async def test_choosing_the_meta_device_runs_there():
         assert app.report.shapes() == expected.shapes()
         assert "traced on meta" in app.query_one("#summary-strip").plain
         assert all("· cpu" not in label for label in tree_of(app).labels())
+
+
+async def test_a_choice_builds_its_list_when_opened_and_escape_keeps_the_value():
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        dtype = app.query_one("#dtype", Choice)
+        assert not dtype.query("ChoiceList")  # nothing built for it before it is first opened
+        dtype.focus()
+        await pilot.press("enter", "b", "f", "escape")
+        await pilot.pause()
+        assert dtype.value == "float32" and dtype.has_focus and not dtype.has_class("-open")
+        labels = [str(label.render()).split() for label in app.query(".field-label")]
+        assert ["dtype", FOCUS_MARK] in labels  # the focus mark stays on the field its list closed into
+        await pilot.press("enter", "6", "4", "enter")  # typed letters jump to the option that has them
+        await settle(pilot)
+        assert dtype.value == "float64" and app.config == FIRST_EXAMPLE.replace(dtype="float64")
+        assert not app.report.derived and app.report.output.dtype == "float64"
 
 
 async def test_a_device_this_machine_lacks_is_named_at_the_field():
@@ -407,8 +426,8 @@ async def test_a_cuda_device_is_listed_with_its_name_and_runs_there():
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        select = app.query_one("#device", Select)
-        labels = {value: str(label) for label, value in select._options}
+        select = app.query_one("#device", Choice)
+        labels = {value: str(label) for label, value in select.options}
         assert "cuda:0" in labels and torch.cuda.get_device_name(0) in labels["cuda:0"]
         select.focus()
         await pilot.press("enter", *"cuda:0", "enter")

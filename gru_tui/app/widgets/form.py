@@ -16,9 +16,10 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select, Static, Switch
+from textual.widgets import Input, Label, Static, Switch
 
 from ...config import DTYPES, ConfigError, GRUConfig, parse_lengths
+from .choice import Choice
 
 # (field, label, tooltip). Sizes and dropout are typed; the order is nn.GRU's, then the input's.
 NUMBER_FIELDS = (
@@ -97,7 +98,7 @@ class ConfigForm(VerticalScroll):
         # the same configuration (032 for 32) changes nothing; neither is an edit.
         self._reported: tuple[GRUConfig | None, dict[str, str]] = (config, {})
         self._cursor_blink = cursor_blink
-        self._fields: dict[str, Input | Switch | Select] = {}  # by config key, as composed
+        self._fields: dict[str, Input | Switch | Choice] = {}  # by config key, as composed
         self._messages: dict[str, Static] = {}  # message rows, mounted under a field when it first has one
         self._shown_errors: dict[str, str] = {}
         self._labels: dict[str, tuple[Label, str]] = {}  # by config key: the label and its text
@@ -120,14 +121,14 @@ class ConfigForm(VerticalScroll):
             tooltip="one length per batch item: the batch becomes a PackedSequence; empty: not packed",
         )
         yield from self._row("lengths", lengths)
-        yield from self._row("dtype", Select([(d, d) for d in DTYPES], value=c.dtype, allow_blank=False, id="dtype", compact=True))
+        yield from self._row("dtype", Choice([(d, d) for d in DTYPES], c.dtype, id="dtype", tooltip="the dtype of the weights and the input"))
         yield from self._row(
             "device",
-            Select(device_options(self._devices, c.device, "checking…"), value=c.device, allow_blank=False, id="device", compact=True,
+            Choice(device_options(self._devices, c.device, "checking…"), c.device, id="device",
                    tooltip="where the real forward runs; cuda:N and mps appear once torch has loaded"),
         )
 
-    def _row(self, label: str, widget: Input | Switch | Select) -> ComposeResult:
+    def _row(self, label: str, widget: Input | Switch | Choice) -> ComposeResult:
         """A two-column grid, label | widget; a field's message row is mounted under it when first needed."""
         if isinstance(widget, Input):
             widget.cursor_blink = self._cursor_blink
@@ -184,10 +185,10 @@ class ConfigForm(VerticalScroll):
     def load(self, config: GRUConfig) -> None:
         """Show ``config`` in every field (a preset, the presenter's), then report it as one edit, as typing would."""
         values = {**config.to_dict(), "lengths": ",".join(map(str, config.lengths or ()))}
-        with self.prevent(Input.Changed, Switch.Changed, Select.Changed):
+        with self.prevent(Input.Changed, Switch.Changed):  # a Choice's value set here posts nothing
             for name, field in self._fields.items():
                 value = values[name]
-                if isinstance(field, Select) and name == "device":  # a device not listed stays, marked
+                if isinstance(field, Choice) and name == "device":  # a device not listed stays, marked
                     field.set_options(device_options(self._devices, str(value), "not on this machine"))
                 if isinstance(field, Input):
                     field.value = f"{value:g}" if name in FLOAT_FIELDS else str(value)
@@ -204,13 +205,10 @@ class ConfigForm(VerticalScroll):
 
     def set_devices(self, devices: list[tuple[str, str]]) -> None:
         """Offer the devices detected on this machine, keeping the current choice."""
-        select = self._fields["device"]
-        assert isinstance(select, Select)
-        current = select.value
+        choice = self._fields["device"]
+        assert isinstance(choice, Choice)
         self._devices = list(devices)
-        with select.prevent(Select.Changed):
-            select.set_options(device_options(devices, str(current), "not on this machine"))
-            select.value = current
+        choice.set_options(device_options(devices, choice.value, "not on this machine"))
 
     # -- events ------------------------------------------------------------------
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -229,10 +227,14 @@ class ConfigForm(VerticalScroll):
         self._mark_focus(event.widget, focused=False)
 
     def _mark_focus(self, widget: Widget, focused: bool) -> None:
-        # The focused widget may be inside a field (a Select's open list).
+        # The focused widget may be inside a field (a Choice's open list).
         field = next((node for node in widget.ancestors_with_self if node.parent is self), None)
-        if field is None or field.id not in self._labels or (not focused and field.id != self._focused):
+        if field is None or field.id not in self._labels:
             return
+        if not focused:
+            now = self.screen.focused
+            if field.id != self._focused or (now is not None and field in now.ancestors_with_self):
+                return  # the focus stays in this field: a Choice's list closing, the Choice focused again first
         previous, self._focused = self._focused, field.id if focused else None
         for name in {previous, self._focused} - {None}:
             self._show_label(name)
@@ -242,7 +244,7 @@ class ConfigForm(VerticalScroll):
         field = self._fields[name]
         label.update(field_label(text, field.value if isinstance(field, Switch) else None, name == self._focused))
 
-    def on_select_changed(self, event: Select.Changed) -> None:
+    def on_choice_changed(self, event: Choice.Changed) -> None:
         event.stop()
         self._edited()
 

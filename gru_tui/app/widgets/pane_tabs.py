@@ -32,6 +32,10 @@ class PaneTabs(Static):
         background: $panel;
         text-wrap: nowrap;
         text-overflow: ellipsis;
+        link-style: none;  /* each name is a link (a click shows its pane): not underlined until hovered */
+        link-color: $foreground;
+        link-background: transparent;
+        link-style-hover: underline;
     }
     """
 
