@@ -179,7 +179,7 @@ class _Run:
             layers = self.one_layer_modules(module)
             with torch.inference_mode():
                 measured, info = self._forward(module, layers, x, h0, lengths)
-                self.checkpoint(0.9, f"checking the module against its layers on the first {WINDOW} steps")
+                self.checkpoint(0.9, "checking the module itself against its layers")
                 checks = self.check_module(module, layers, x, h0, lengths, measured)
         torch_warnings = tuple(dict.fromkeys(str(w.message) for w in caught))  # each once, in order
         report = self._report(module, x, h0, measured, info, checks, torch_warnings)
