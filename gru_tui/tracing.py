@@ -196,15 +196,16 @@ class _Run:
         )
         return module.eval()  # dropout between layers is random in training mode; shapes are the same
 
-    def one_layer_modules(self, module) -> list:
-        """The module's layers as one-layer nn.GRU modules that hold its parameters (copies of them on CUDA).
+    def one_layer_modules(self, module, copies: bool | None = None) -> list:
+        """The module's layers as one-layer nn.GRU modules that hold its parameters, or copies of them.
 
-        On CUDA, cuDNN reads views into the module's flat weight buffer with that buffer's
-        alignment padding and computes wrong values for later layers (seen on an H200,
-        hidden_size 1); each one-layer module's own flat buffer, filled with copies, is safe.
+        Copies on CUDA (``copies=None``): cuDNN reads views into the module's flat weight
+        buffer with that buffer's alignment padding and computes wrong values for later
+        layers (seen on an H200, hidden_size 1); each one-layer module's own flat buffer,
+        filled with copies, is safe.
         """
         torch, c = self.torch, self.config
-        copies = self.device.type == "cuda"
+        copies = self.device.type == "cuda" if copies is None else copies
         layers = []
         for layer in range(c.num_layers):
             one = torch.nn.GRU(

@@ -258,6 +258,12 @@ async def test_panes_are_tabs_at_80x24_and_side_by_side_at_120x40():
         await pilot.press("f2")
         await pilot.pause()
         assert app.query_one("#input_size", Input).has_focus
+        tabs = app.query_one("#pane-tabs").render().plain
+        await pilot.click("#pane-tabs", offset=(tabs.index("Code"), 0))  # a click on a name shows its pane
+        await pilot.pause()
+        assert screen.pane == "code" and app.query_one("#code").region
+        await pilot.press("f2")
+        await pilot.pause()
         await pilot.resize_terminal(120, 40)
         await pilot.pause()
         assert app.query_one("#form-column").region and screen.pane != "form"

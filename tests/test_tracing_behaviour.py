@@ -99,6 +99,21 @@ def _checked_against(layers_of, config=GRUConfig(**LONG)):
         return run.check_module(module, layers, x, h0, lengths, measured)
 
 
+@pytest.mark.parametrize("packed", [False, True])
+def test_layers_holding_copies_of_the_weights_match_the_module(packed):
+    """The CUDA way (copies in each layer's own buffer), run on the CPU: the same numbers as the module's."""
+    lengths = (3 * WINDOW, 5, 2 * WINDOW, 1) if packed else None
+    config = GRUConfig(**LONG, batch_first=True, lengths=lengths, with_h0=True)
+
+    def copies(run, module):
+        layers = run.one_layer_modules(module, copies=True)
+        assert layers[1].weight_ih_l0 is not module.weight_ih_l1 and torch.equal(layers[1].weight_ih_l0, module.weight_ih_l1)
+        return layers
+
+    checks = _checked_against(copies, config)
+    assert checks["output_max_error"] < 1e-6 and checks["h_n_max_error"] < 1e-6 and checks["step_max_error"] < 1e-5
+
+
 @pytest.mark.parametrize("layer, name", [(0, "weight_ih_l0"), (2, "bias_hh_l0_reverse"), (1, "weight_hh_l0")])
 def test_the_module_check_catches_layers_that_are_not_the_modules(layer, name):
     def one_wrong_weight(run, module):
