@@ -1,4 +1,4 @@
-"""How a device run behaves, not how fast: progress, cancellation, the memory guard, the last-layer checks."""
+"""How a device run behaves, not how fast: progress, cancellation, the memory guard, the module-against-its-layers check."""
 
 import pytest
 import torch
