@@ -114,11 +114,27 @@ async def test_invalid_value_shows_its_message_and_keeps_the_last_tree_marked():
         assert tree_of(app).labels() == before
 
 
+async def test_typed_lengths_set_the_batch_size_to_their_count():
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "lengths", "7,5,2")  # batch_size was 1
+        await settle(pilot)
+        assert app.query_one("#batch_size", Input).value == "3"
+        config = FIRST_EXAMPLE.replace(batch_size=3, lengths=(7, 5, 2))
+        assert app.config == config and not app.stale and not app.report.derived
+        assert app.report.shapes() == trace(config).shapes()
+        await type_into(pilot, "lengths", "")  # cleared: not packed, the batch size stays
+        await settle(pilot)
+        assert app.config == FIRST_EXAMPLE.replace(batch_size=3)
+
+
 async def test_error_across_fields_is_shown_at_the_field_the_core_names():
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await type_into(pilot, "lengths", "3,2")  # batch_size is 1: the core refuses two lengths
+        await type_into(pilot, "lengths", "3,2")
+        await type_into(pilot, "batch_size", "4")  # the core refuses two lengths for four sequences
         assert "one length per batch item" in str(app.query_one("#lengths-error").render())
         await type_into(pilot, "batch_size", "2")
         await type_into(pilot, "seq_len", "3")

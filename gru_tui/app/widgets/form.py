@@ -118,7 +118,7 @@ class ConfigForm(VerticalScroll):
             placeholder="7,5,2 packs the batch",
             id="lengths",
             compact=True,
-            tooltip="one length per batch item: the batch becomes a PackedSequence; empty: not packed",
+            tooltip="one length per batch item (batch_size follows their count): the batch becomes a PackedSequence; empty: not packed",
         )
         yield from self._row("lengths", lengths)
         yield from self._row("dtype", Choice([(d, d) for d in DTYPES], c.dtype, id="dtype", tooltip="the dtype of the weights and the input"))
@@ -213,7 +213,20 @@ class ConfigForm(VerticalScroll):
     # -- events ------------------------------------------------------------------
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
+        if event.input.id == "lengths":
+            self._batch_size_from_lengths()
         self._edited()
+
+    def _batch_size_from_lengths(self) -> None:
+        """Typed lengths set batch_size to their count, as `gru-tui --lengths` does: one sequence per length."""
+        try:
+            lengths = parse_lengths(self._fields["lengths"].value)
+        except ConfigError:
+            return  # the lengths' own message says what is wrong with them
+        batch_size = self._fields["batch_size"]
+        if lengths and batch_size.value.strip() != str(len(lengths)):
+            with self.prevent(Input.Changed):  # one edit: the lengths' own Changed reports both
+                batch_size.value = str(len(lengths))
 
     def on_switch_changed(self, event: Switch.Changed) -> None:
         event.stop()
