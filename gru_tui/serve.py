@@ -44,11 +44,17 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
-FORBIDDEN_PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>gru-tui: 403 Forbidden</title></head>
+RETRY_SECONDS = 10  # how often the "all copies in use" page reloads itself
+
+
+def page(title: str, reason: str, hint: str, *, retry_seconds: int | None = None) -> str:
+    """A plain page for a refused request; ``reason`` is escaped, ``hint`` is HTML."""
+    refresh = f'<meta http-equiv="refresh" content="{retry_seconds}">' if retry_seconds else ""
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8">{refresh}<title>gru-tui: {title}</title></head>
 <body style="font-family: monospace; background: #0c181f; color: #eee; padding: 2em">
-<h1>403 Forbidden</h1><p>{reason}</p>
-<p>Open the address that <code>gru-tui serve</code> printed when it started: it ends in <code>?token=...</code>.</p>
+<h1>{title}</h1><p>{html.escape(reason)}</p>
+<p>{hint}</p>
 </body></html>
 """
 
@@ -154,11 +160,9 @@ def _server_class():
         async def _guard(self, request: web.Request, handler) -> web.StreamResponse:
             refusal = self.refusal(request)
             if refusal is not None:
+                hint = "Open the address that <code>gru-tui serve</code> printed when it started: it ends in <code>?token=...</code>."
                 return web.Response(
-                    status=403,
-                    text=FORBIDDEN_PAGE.format(reason=html.escape(refusal)),
-                    content_type="text/html",
-                    headers=SECURITY_HEADERS,
+                    status=403, text=page("403 Forbidden", refusal, hint), content_type="text/html", headers=SECURITY_HEADERS
                 )
             response = await handler(request)
             if not response.prepared:  # the websocket's answer is already on its way
@@ -196,6 +200,17 @@ def _server_class():
 
         @aiohttp_jinja2.template("app_index.html")
         async def handle_index(self, request: web.Request) -> dict[str, Any]:
+            if self.copies >= self.max_copies:  # a page that says so, and tries again, instead of a dead terminal
+                raise web.HTTPServiceUnavailable(
+                    text=page(
+                        "503 Every copy is in use",
+                        f"gru-tui serve runs at most {self.max_copies} copies of the app at once, and all of them are open.",
+                        f"This page tries again every {RETRY_SECONDS} seconds; closing another gru-tui tab frees a copy.",
+                        retry_seconds=RETRY_SECONDS,
+                    ),
+                    content_type="text/html",
+                    headers={**SECURITY_HEADERS, "Retry-After": str(RETRY_SECONDS)},
+                )
             # The page's URLs follow the address the browser used (through ssh -L, or a 0.0.0.0 bind),
             # not the address the server listens on, so its websocket's Origin and Host agree.
             router = request.app.router

@@ -110,6 +110,10 @@ async def test_at_most_max_copies_at_once():
         async with aiohttp.ClientSession() as session:
             first = await session.ws_connect(ws, headers=headers)
             assert await ws_status(ws, origin=base, cookie=token) == 503
+            async with session.get(f"{base}/?token={token}") as page:  # a new tab gets a page saying why
+                text = await page.text()
+                assert page.status == 503 and page.headers["Retry-After"] == "10"
+                assert "at most 1 copies" in text and 'http-equiv="refresh" content="10"' in text
             await first.close()
             for _ in range(150):  # the server notices the closed tab and stops its copy of the app
                 if await ws_status(ws, origin=base, cookie=token) == 101:
@@ -117,6 +121,13 @@ async def test_at_most_max_copies_at_once():
                 await asyncio.sleep(0.1)
             else:
                 pytest.fail("a copy was still counted after its tab closed")
+            for _ in range(150):  # and a new tab gets the app again, once that copy has stopped too
+                async with session.get(f"{base}/?token={token}") as page:
+                    if page.status == 200:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                pytest.fail("the page still said every copy was in use after the tabs closed")
 
 
 def run_serve(*args: str) -> subprocess.CompletedProcess:
