@@ -86,11 +86,11 @@ class MainScreen(Screen):
 
     @property
     def wide(self) -> bool:
-        return self.size.width >= WIDE
+        return self.app.size.width >= WIDE  # the screen's own size is not known yet while it composes
 
     def _tab_names(self) -> list[str]:
         """Wide, the form is always on screen: it has no tab."""
-        return [pane for pane in PANES if pane != "form" or self.app.size.width < WIDE]
+        return [pane for pane in PANES if pane != "form" or not self.wide]
 
     def on_resize(self) -> None:
         self.arrange_panes()
