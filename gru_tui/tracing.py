@@ -137,8 +137,8 @@ class _Layers:
     view: _Measured | None = None  # that input as the layers compute on it: (seq, batch, features) or packed data
     outputs: list[_Measured] = field(default_factory=list)  # each layer's output: its shape, not its values
     steps: list[dict[str, Any]] = field(default_factory=list)  # each layer and direction's first step, by hand
-    h_n_parts: list[Any] = field(default_factory=list)  # each layer's h_n
-    output: Any = None  # the last layer's output: the module's output
+    output: Any = None  # the last layer's output, and every layer's h_n: what the module returns
+    h_n: Any = None
 
 
 class _Run:
@@ -243,10 +243,14 @@ class _Run:
         def before(layer: int) -> None:
             self.checkpoint(0.05 + 0.85 * layer / c.num_layers, f"layer {layer} ({layer + 1} of {c.num_layers})")
 
-        def after(layer: int, layer_in, hx, out, h_n) -> None:
-            self._measure_layer(module, measured, layer, layer_in, hx, out, h_n)
+        def after(layer: int, layer_in, hx, out) -> None:
+            self._measure_layer(module, measured, layer, layer_in, hx, out)
 
-        model = _layer_stack(layers, lambda x, h0=None: run_layers(layers, x, h0, lengths, c.batch_first, before, after))
+        def forward(x, h0=None):
+            measured.output, measured.h_n = run_layers(layers, x, h0, lengths, c.batch_first, before, after)
+            return measured.output, measured.h_n
+
+        model = _layer_stack(layers, forward)
         args = [x] + ([h0] if h0 is not None else [])
         try:
             info = torchinfo.summary(model, input_data=args, device=self.device, verbose=0)
@@ -259,8 +263,8 @@ class _Run:
             raise TraceError("internal: the last layer did not run")
         return measured, info
 
-    def _measure_layer(self, module, measured: _Layers, layer: int, layer_in, hx, out, h_n) -> None:
-        """Keep what the report needs of one layer: its output's shape, its h_n, each direction's first step by hand."""
+    def _measure_layer(self, module, measured: _Layers, layer: int, layer_in, hx, out) -> None:
+        """Keep what the report needs of one layer: its output's shape, each direction's first step by hand."""
         from torch.nn.utils.rnn import PackedSequence
 
         c = self.config
@@ -275,9 +279,6 @@ class _Run:
             direction_out = seq_out[..., d * H : (d + 1) * H]
             measured.steps.append(self._step(seq_in, h_prev[d], direction_out, weights, packed, reverse=bool(d)))
         measured.outputs.append(_Measured.of(seq_out))
-        measured.h_n_parts.append(h_n)
-        if layer == c.num_layers - 1:
-            measured.output = out
 
     def _seq_first(self, t):
         """A layer's input or output as the layer computes on it: packed data, or (seq, batch, features)."""
@@ -349,7 +350,7 @@ class _Run:
         layers_out, layers_h_n = run_layers(layers, x_k, h0, lengths_k, c.batch_first)
         if c.packed:
             module_out, layers_out = module_out.data, layers_out.data
-        h_n = self.torch.cat(measured.h_n_parts)
+        h_n = measured.h_n
         if not (module_out.shape == layers_out.shape and module_h_n.shape == layers_h_n.shape == h_n.shape):
             raise TraceError(
                 f"internal: on its first {k} steps the module gives output {list(module_out.shape)} and h_n "
@@ -386,7 +387,7 @@ class _Run:
             assert isinstance(expected, Tensor)
             return _describe(t, expected.dims)
 
-        h_n = torch.cat(measured.h_n_parts)
+        h_n = measured.h_n
         params = dict(module.named_parameters())
         D, H = c.num_directions, c.hidden_size
         directions = []
@@ -439,7 +440,7 @@ class _Run:
 def run_layers(layers, x, h0, lengths, batch_first: bool, before=None, after=None):
     """The one-layer modules one by one, each one's output the next one's input: (output, h_n) as nn.GRU gives them.
 
-    ``before(layer)`` and ``after(layer, layer_input, layer_h0, output, h_n)`` see each layer run.
+    ``before(layer)`` and ``after(layer, layer_input, layer_h0, output)`` see each layer run.
     """
     import torch
     from torch.nn.utils.rnn import pack_padded_sequence
@@ -454,7 +455,7 @@ def run_layers(layers, x, h0, lengths, batch_first: bool, before=None, after=Non
             before(layer)
         out, h_n = module(x, hx)
         if after is not None:
-            after(layer, x, hx, out, h_n)
+            after(layer, x, hx, out)
         h_n_parts.append(h_n)
         x = out
     return x, torch.cat(h_n_parts)

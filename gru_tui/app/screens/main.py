@@ -53,7 +53,6 @@ class MainScreen(Screen):
         width, height = self.app.size
         self.add_class(breakpoint_class(width, self.HORIZONTAL_BREAKPOINTS), breakpoint_class(height, self.VERTICAL_BREAKPOINTS))
         self.pane = "tree" if width >= WIDE else "form"  # narrow terminals start on the form
-        self._content_pane = "tree"  # the pane #panes shows (while the form is shown in its place, narrow)
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -63,7 +62,7 @@ class MainScreen(Screen):
             tabs = PaneTabs(id="pane-tabs")
             tabs.show(self.pane, self._tab_names())
             yield tabs
-            with Container(id="panes", classes=f"-{self._content_pane}"):
+            with Container(id="panes", classes="-tree"):  # shown when the form tab is left
                 yield TraceTree(id="trace-tree")
                 # Panes that start hidden are mounted just after the first frame; they fill themselves from the app.
                 yield Lazy(TorchinfoPane(show_timings=self._show_timings, id="torchinfo"))
@@ -99,11 +98,10 @@ class MainScreen(Screen):
         """Wide: form column + the other panes. Narrow: the Form tab shows the form column in place of the panes."""
         if self.wide and self.pane == "form":
             self.pane = "tree"
-        if self.pane != "form":
+        if self.pane != "form":  # the form is shown in place of #panes, which keeps its last pane
             panes = self.query_one("#panes")
-            panes.remove_class(f"-{self._content_pane}")
-            self._content_pane = self.pane
-            panes.add_class(f"-{self._content_pane}")
+            panes.remove_class(*(f"-{pane}" for pane in PANES))
+            panes.add_class(f"-{self.pane}")
         self.query_one("#main").set_class(self.pane == "form", "-form-active")
         self.query_one(PaneTabs).show(self.pane, self._tab_names())
 

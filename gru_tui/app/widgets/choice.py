@@ -104,6 +104,7 @@ class Choice(Static, can_focus=True):
         super().__init__(id=id)
         self.options = list(options)
         self._value = value
+        self._list: ChoiceList | None = None  # mounted when first opened
         if tooltip is not None:
             self.tooltip = tooltip
 
@@ -119,8 +120,8 @@ class Choice(Static, can_focus=True):
 
     def set_options(self, options: list[tuple[str, str]]) -> None:
         self.options = list(options)
-        for option_list in self.query(ChoiceList):
-            self._fill(option_list)
+        if self._list is not None:
+            self._fill(self._list)
         self.refresh()
 
     def render(self) -> Text:
@@ -130,18 +131,19 @@ class Choice(Static, can_focus=True):
 
     def on_key(self, event: events.Key) -> None:
         """Keys typed while the list opens (before it has the focus) are the list's."""
-        lists = self.query(ChoiceList)
-        if not self.has_class("-open") or not lists:
+        option_list = self._list
+        if option_list is None or not self.has_class("-open"):
             return
-        option_list = lists.first()
         if option_list.check_consume_key(event.key, event.character):
             option_list.search(event.character or "", event.time)
         elif event.key == "enter":
             option_list.action_select()
         elif event.key == "escape":
             self.close(focus=True)
-        elif event.key in ("up", "down"):
-            option_list.action_cursor_up() if event.key == "up" else option_list.action_cursor_down()
+        elif event.key == "up":
+            option_list.action_cursor_up()
+        elif event.key == "down":
+            option_list.action_cursor_down()
         else:
             return
         event.stop()
@@ -155,15 +157,12 @@ class Choice(Static, can_focus=True):
             self.action_open()
 
     def action_open(self) -> None:
-        lists = self.query(ChoiceList)
-        if lists:
-            option_list = lists.first()
-        else:
-            option_list = ChoiceList()
-            self.mount(option_list)
-        self._fill(option_list)
+        if self._list is None:
+            self._list = ChoiceList()
+            self.mount(self._list)
+        self._fill(self._list)
         self.add_class("-open")
-        option_list.focus(scroll_visible=False)
+        self._list.focus(scroll_visible=False)
 
     def close(self, *, focus: bool) -> None:
         self.remove_class("-open")

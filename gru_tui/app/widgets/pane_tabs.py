@@ -19,9 +19,10 @@ def tabs_markup(active: str, panes: Iterable[str]) -> str:
     parts = []
     for pane in panes:
         label, key = PANES[pane]
-        text = f"[dim]{key.upper()}[/dim] {label}" if pane != active else f"{key.upper()} {label}"
-        style = "reverse b" if pane == active else ""
-        parts.append(f"[@click=app.show_pane('{pane}')][{style}] {text} [/][/]" if style else f"[@click=app.show_pane('{pane}')] {text} [/]")
+        text = f" {key.upper()} {label} " if pane == active else f" [dim]{key.upper()}[/dim] {label} "
+        if pane == active:
+            text = f"[reverse b]{text}[/]"
+        parts.append(f"[@click=app.show_pane('{pane}')]{text}[/]")
     return "".join(parts)
 
 
