@@ -4,13 +4,19 @@ textual-serve starts one copy of the app per browser tab and has no access contr
 any page a user opens could connect to its websocket and drive the app. Here:
 
 - every request needs the token printed at start (``?token=...`` once, as Jupyter
-  does; the answer sets an HttpOnly cookie so the page's assets and websocket work);
+  does; the answer sets an HttpOnly cookie and sends the browser on to the same
+  address without the token, so it leaves the address bar and is never logged);
 - the websocket is refused unless its Origin is the server's own (same scheme, host
   and port as the request's Host), so no other page can open it with the cookie;
 - bound to loopback (the default), only loopback host names are answered, which
   stops DNS-rebinding; any other address gets a loud warning.
 
-The page is never framed by another one (X-Frame-Options, CSP) and sends no Referer.
+The page is never framed by another one (X-Frame-Options, CSP), loads nothing from
+elsewhere (its font is served here) and sends no Referer. Bad requests cost little:
+a connection that has not sent a whole request within a few seconds is closed, open
+connections are capped below the open-file limit (the oldest idle one makes room),
+the log has one line per request and event, rate-limited, and never a traceback.
+A tab's terminal size is capped; the static files are served without directory listings.
 """
 
 from __future__ import annotations
@@ -20,11 +26,15 @@ import asyncio
 import functools
 import html
 import ipaddress
+import json
+import logging
 import os
 import secrets
 import shlex
 import signal
 import sys
+import time
+from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlsplit
 
@@ -40,11 +50,22 @@ LOOPBACK_NAMES = {"localhost", "localhost.", "ip6-localhost"}
 SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'",
+    # Nothing from elsewhere: a GPU server may have no internet, and a class should not be tracked.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
 RETRY_SECONDS = 10  # how often the "all copies in use" page reloads itself
+TEMPLATES = Path(__file__).with_name("templates")  # textual-serve's page, with the font served from here
+IDLE_SECONDS = 5  # a connection without a whole request for this long is closed (half-sent headers included)
+MAX_CONNECTIONS = 1024  # open connections at most, and fewer when the open-file limit is low (see connection_cap)
+BACKLOG = 128  # connections the kernel queues; asyncio accepts up to this many at once before any is refused
+MAX_COLUMNS, MAX_ROWS = 500, 200  # a 4K screen at the page's smallest font is about 400x110
+LOG_LINES_PER_SECOND, LOG_BURST = 10, 50
+MAX_LOG_LINE = 300  # characters; a request's line never carries its raw bytes whole
 
 
 def page(title: str, reason: str, hint: str, *, retry_seconds: int | None = None) -> str:
@@ -138,47 +159,86 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _server_class():
     """Built on first use, so importing this module (``gru-tui --help``) does not load aiohttp."""
     import aiohttp_jinja2
-    from aiohttp import web
+    import jinja2
+    from aiohttp import WSMsgType, web
+    from textual_serve.app_service import AppService
     from textual_serve.server import Server, to_int
+
+    class _AccessLog(web.AbstractAccessLogger):
+        """One line a request: who, the method and the path without its query (where the token would be), the status."""
+
+        def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+            self.logger.info('%s "%s %s" %s %.0f ms', request.remote, request.method, request.path, response.status, time * 1000)
 
     class _GuardedServer(Server):
         def __init__(self, command: str, host: str, port: int, token: str, notes: Sequence[str], max_copies: int):
-            super().__init__(command, host=host, port=port, title="gru-tui")
+            super().__init__(command, host=host, port=port, title="gru-tui", templates_path=TEMPLATES)
             self.max_copies = max_copies
             self.copies = 0  # app copies running now: one per open websocket
             self.token = token
             self.notes = list(notes)
             self.url = f"http://{url_host(host)}:{port}/?token={token}"
             self.cookie = f"{COOKIE_PREFIX}{port}"
+            self._websockets: set[object] = set()  # the connections that carry a tab's app: never evicted
+            self._stop: asyncio.Event | None = None
 
         async def _make_app(self) -> web.Application:
-            app = await super()._make_app()
-            app.middlewares.append(self._guard)
+            """textual-serve's routes, without a directory listing under /static/, behind the guard."""
+            app = web.Application(middlewares=[self._guard])
+            aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(self.templates_path))
+            app.add_routes([
+                web.get("/", self.handle_index, name="index"),
+                web.get("/ws", self.handle_websocket, name="websocket"),
+                web.get("/download/{key}", self.handle_download, name="download"),
+                web.static("/static", self.statics_path, show_index=False, name="static"),
+            ])
             return app
 
         @web.middleware
         async def _guard(self, request: web.Request, handler) -> web.StreamResponse:
-            refusal = self.refusal(request)
+            try:
+                refusal = self.refusal(request)
+            except ValueError:  # a token or cookie that is not text (UnicodeError is a ValueError)
+                return web.Response(status=400, text="400 Bad Request: malformed token or cookie", headers=SECURITY_HEADERS)
             if refusal is not None:
                 hint = "Open the address that <code>gru-tui serve</code> printed when it started: it ends in <code>?token=...</code>."
                 return web.Response(
                     status=403, text=page("403 Forbidden", refusal, hint), content_type="text/html", headers=SECURITY_HEADERS
                 )
+            if "token" in request.query and not _is_websocket(request):
+                return self._without_token(request)
             response = await handler(request)
             if not response.prepared:  # the websocket's answer is already on its way
                 response.headers.update(SECURITY_HEADERS)
-                if "token" in request.query:
-                    response.set_cookie(self.cookie, self.token, httponly=True, samesite="Strict", path="/", secure=request.secure)
+            return response
+
+        def _without_token(self, request: web.Request) -> web.Response:
+            """Set the cookie, then send the browser to the same address without the token (as Jupyter does).
+
+            A link followed from another site gets a page that moves on by itself instead of a 303:
+            a browser does not send a SameSite=Strict cookie along a redirect that another site started.
+            """
+            location = str(request.rel_url.without_query_params("token"))
+            if request.headers.get("Sec-Fetch-Site", "none") in ("none", "same-origin"):
+                response = web.Response(status=303, headers={**SECURITY_HEADERS, "Location": location})
+            else:
+                attribute = html.escape(location, quote=True)
+                response = web.Response(
+                    text=f'<!doctype html><meta http-equiv="refresh" content="0; url={attribute}">'
+                         f'<title>gru-tui</title><a href="{attribute}">Open gru-tui</a>',
+                    content_type="text/html", headers=SECURITY_HEADERS,
+                )
+            response.set_cookie(self.cookie, self.token, httponly=True, samesite="Strict", path="/", secure=request.secure)
             return response
 
         def refusal(self, request: web.Request) -> str | None:
-            """Why this request is refused, or None when it may pass."""
+            """Why this request is refused, or None when it may pass; ValueError for a token that is not text."""
             if is_loopback(self.host) and not is_loopback(_hostname(request.host)):
                 return "This server answers only to this machine's own names (localhost, 127.0.0.1)."
             token = request.query.get("token", request.cookies.get(self.cookie, ""))
-            if not secrets.compare_digest(token.encode(), self.token.encode()):
+            if not secrets.compare_digest(token.encode("ascii"), self.token.encode()):
                 return "This address needs the right access token." if token else "This address needs an access token."
-            if request.headers.get("Upgrade", "").lower() == "websocket" or request.path == "/ws":
+            if _is_websocket(request):
                 origin = request.headers.get("Origin", "")
                 parts = urlsplit(origin)
                 if (parts.scheme, parts.netloc.lower()) != (request.scheme, request.host.lower()):
@@ -186,17 +246,51 @@ def _server_class():
             return None
 
         async def handle_websocket(self, request: web.Request) -> web.StreamResponse:
+            """textual-serve's, with --max-copies, a capped terminal size, and messages it cannot read ignored."""
             if self.copies >= self.max_copies:
                 return web.Response(
                     status=503,
                     text=f"gru-tui serve runs at most {self.max_copies} copies of the app at once; close a tab and reload.",
                     headers=SECURITY_HEADERS,
                 )
+            websocket = web.WebSocketResponse(heartbeat=15, max_msg_size=1 << 16)
+            width, height = terminal_size(request.query.get("width"), request.query.get("height"))
             self.copies += 1
+            self._websockets.add(request.protocol)
+            app_service = None
             try:
-                return await super().handle_websocket(request)
+                await websocket.prepare(request)
+                app_service = AppService(
+                    self.command, write_bytes=websocket.send_bytes, write_str=websocket.send_str, close=websocket.close,
+                    download_manager=self.download_manager, debug=self.debug,
+                )
+                await app_service.start(width, height)
+                await self._process_messages(websocket, app_service)
             finally:
+                if app_service is not None:
+                    await app_service.stop()
+                self._websockets.discard(request.protocol)
                 self.copies -= 1
+            return websocket
+
+        async def _process_messages(self, websocket: web.WebSocketResponse, app_service: AppService) -> None:
+            async for message in websocket:
+                if message.type != WSMsgType.TEXT:
+                    continue
+                try:
+                    kind, data = json.loads(message.data)
+                except (ValueError, TypeError):  # not a [type, data] pair
+                    continue
+                if kind == "stdin" and isinstance(data, str):
+                    await app_service.send_bytes(data.encode("utf-8", "replace"))
+                elif kind == "resize" and isinstance(data, dict):
+                    await app_service.set_terminal_size(*terminal_size(data.get("width"), data.get("height")))
+                elif kind == "ping":
+                    await websocket.send_json(["pong", data])
+                elif kind == "blur":
+                    await app_service.blur()
+                elif kind == "focus":
+                    await app_service.focus()
 
         @aiohttp_jinja2.template("app_index.html")
         async def handle_index(self, request: web.Request) -> dict[str, Any]:
@@ -223,22 +317,56 @@ def _server_class():
                 "application": {"name": self.title},
             }
 
-        async def on_startup(self, app: web.Application) -> None:
-            pass  # textual-serve prints its banner here, before the port is bound; see serve()
+        def initialize_logging(self) -> None:
+            """One plain line per event on stderr, rate-limited: no tracebacks (with their local variables)."""
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(OneLineFormatter())
+            handler.addFilter(RateLimit(LOG_LINES_PER_SECOND, LOG_BURST))
+            logging.basicConfig(level=logging.DEBUG if self.debug else logging.INFO, handlers=[handler], force=True)
+            # A malformed request is already the access log's "400" line: not a second one from the parser.
+            logging.getLogger("aiohttp.server").addFilter(lambda record: not _is_bad_request(record))
+
+        def request_exit(self) -> None:
+            if self._stop is not None:
+                self._stop.set()
 
         def serve(self, debug: bool = False) -> None:
-            """As textual-serve's, but the address is printed once the port is bound, not before."""
+            """Serve until SIGINT or SIGTERM; the address is printed once the port is bound."""
             self.debug = debug
             self.initialize_logging()
             loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
+            self._stop = asyncio.Event()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, self.request_exit)
-            web.run_app(
-                self._make_app(), host=self.host, port=self.port, handle_signals=False, loop=loop, print=self._announce
-            )
+            try:
+                loop.run_until_complete(self._serve())
+            finally:
+                loop.close()
 
-        def _announce(self, _aiohttp_banner: str) -> None:
+        async def _serve(self) -> None:
+            runner = web.AppRunner(
+                await self._make_app(), access_log_class=_AccessLog, keepalive_timeout=IDLE_SECONDS, shutdown_timeout=5,
+            )
+            await runner.setup()
+            server = runner.server
+            cap = connection_cap(_raise_open_file_limit(), self.max_copies)
+
+            def connection():  # the protocol factory: one per accepted connection
+                make_room(server.connections, cap, keep=self._websockets)
+                return server()
+
+            try:
+                listener = await asyncio.get_running_loop().create_server(connection, self.host, self.port, backlog=BACKLOG)
+                try:
+                    self._announce()
+                    await self._stop.wait()
+                finally:
+                    listener.close()  # not wait_closed(): it waits for the websockets, which cleanup() closes
+            finally:
+                await runner.cleanup()  # closes the websockets, which stops their copies of the app
+
+        def _announce(self) -> None:
             lines = [
                 f"gru-tui serve: serving `{self.command}`",
                 "Open this address in a browser (it holds the access token; share it only with your class):",
@@ -250,6 +378,105 @@ def _server_class():
             print("\n".join(lines), flush=True)
 
     return _GuardedServer
+
+
+def _is_websocket(request) -> bool:
+    return request.headers.get("Upgrade", "").lower() == "websocket" or request.path == "/ws"
+
+
+def _is_bad_request(record: logging.LogRecord) -> bool:
+    from aiohttp.http_exceptions import HttpProcessingError
+
+    return record.exc_info is not None and isinstance(record.exc_info[1], HttpProcessingError)
+
+
+def terminal_size(width: object, height: object) -> tuple[int, int]:
+    """A tab's terminal size as asked (query text or JSON numbers), within 1..MAX_COLUMNS x 1..MAX_ROWS; else 80x24."""
+
+    def whole(value: object, default: int, limit: int) -> int:
+        try:
+            number = int(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else default
+        except ValueError:
+            number = default
+        return max(1, min(limit, number))
+
+    return whole(width, 80, MAX_COLUMNS), whole(height, 24, MAX_ROWS)
+
+
+def connection_cap(open_files: int, max_copies: int) -> int:
+    """How many connections may be open: below the open-file limit, leaving room for the app copies' pipes,
+    a backlog accepted at once, and the server's own files."""
+    return max(16, min(MAX_CONNECTIONS, open_files - BACKLOG - 4 * max_copies - 64))
+
+
+def make_room(connections: list, cap: int, keep: set) -> None:
+    """Before a new connection is taken on at the cap: close the oldest ones that carry no tab's app.
+
+    ``connections`` is oldest first (aiohttp's order). A flood of half-open sockets thus
+    cannot lock a new tab out: it pushes out the flood's oldest, not the tab.
+    """
+    excess = len(connections) + 1 - cap
+    for handler in connections:
+        if excess <= 0:
+            break
+        if handler not in keep:
+            handler.force_close()
+            excess -= 1
+
+
+def _raise_open_file_limit() -> int:
+    """Raise this process's soft limit on open files to its hard limit; return the limit now in force."""
+    try:
+        import resource
+    except ImportError:  # not on this platform: assume the common default
+        return 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return soft if soft != resource.RLIM_INFINITY else MAX_CONNECTIONS * 4
+
+
+class OneLineFormatter(logging.Formatter):
+    """``time level: message``, with an exception as ``: Type: text`` on the same line, cut at MAX_LOG_LINE."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            text += f": {type(error).__name__}: {error}"
+        dropped = getattr(record, "dropped", 0)
+        if dropped:
+            text = f"({dropped} lines not logged: too many) {text}"
+        text = " ".join(text.split())
+        if len(text) > MAX_LOG_LINE:
+            text = text[: MAX_LOG_LINE - 1] + "…"
+        return f"{time.strftime('%H:%M:%S')} {record.levelname.lower()}: {text}"
+
+
+class RateLimit(logging.Filter):
+    """At most ``rate`` lines a second after a burst of ``burst``; the next line logged says how many were not."""
+
+    def __init__(self, rate: float, burst: int):
+        super().__init__()
+        self.rate, self.burst = rate, burst
+        self.tokens = float(burst)
+        self.last = time.monotonic()
+        self.dropped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens < 1:
+            self.dropped += 1
+            return False
+        self.tokens -= 1
+        record.dropped, self.dropped = self.dropped, 0
+        return True
 
 
 def _hostname(host_header: str) -> str:

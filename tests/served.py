@@ -26,21 +26,32 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(*args: str, env: dict[str, str] | None = None):
+def serve(*args: str, env: dict[str, str] | None = None, log: Path | None = None, open_files: int | None = None):
     """Start `gru-tui serve` on a free loopback port; yield (base URL, token, what it printed up to its URL).
 
-    Stopped at the end, with the app copies it started.
+    ``log``: a file that gets its log (stderr) instead of the printed text; ``open_files``: its limit
+    on open files (soft and hard). Stopped at the end, with the app copies it started.
     """
     port = free_port()
     token = "test-token-" + os.urandom(12).hex()
+
+    def limit_open_files():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
+    stderr = subprocess.STDOUT if log is None else open(log, "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "gru_tui", "serve", "--port", str(port), "--token", token, *args],
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=stderr,
         text=True,
         env={**os.environ, **(env or {})},
         start_new_session=True,  # its own process group, so the app copies it starts stop with it
+        preexec_fn=limit_open_files if open_files else None,
     )
+    if log is not None:
+        stderr.close()  # the server holds its own copy
     try:
         printed = []
         for line in proc.stdout:  # the URL is printed once the server listens

@@ -22,10 +22,19 @@ from gru_tui.serve import ENV_COMMAND, is_loopback, served_command
 from served import ARTIFACTS, Browser, free_port, serve, stop_group
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect is an answer to check, not to follow
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, dict]:
+    """One request, redirects not followed: (status, body, headers)."""
     request = urllib.request.Request(url, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with _opener.open(request, timeout=30) as response:
             return response.status, response.read().decode(), dict(response.headers)
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode(), dict(error.headers)
@@ -47,11 +56,13 @@ def test_requests_need_the_token(server):
     assert get(f"{base}/?token=wrong-{token}")[0] == 403
     assert get(f"{base}/static/js/textual.js")[0] == 403
     assert get(f"{base}/download/anything")[0] == 403
-    status, page, headers = get(f"{base}/?token={token}")
-    assert status == 200
-    assert 'data-session-websocket-url="ws://127.0.0.1:' in page
+    status, _, headers = get(f"{base}/?token={token}")
+    assert status == 303 and headers["Location"] == "/"  # the token leaves the address bar once the cookie is set
     cookie = headers["Set-Cookie"]
     assert cookie.startswith(f"{cookie_name(base)}={token};") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    status, page, headers = get(f"{base}/", {"Cookie": f"{cookie_name(base)}={token}"})
+    assert status == 200
+    assert 'data-session-websocket-url="ws://127.0.0.1:' in page
     assert headers["X-Frame-Options"] == "DENY" and headers["Referrer-Policy"] == "no-referrer"
 
 
@@ -73,7 +84,7 @@ def test_a_foreign_host_name_is_refused_on_loopback(server):
     base, token = server
     port = base.rsplit(":", 1)[1]
     assert get(f"{base}/?token={token}", {"Host": f"attacker.example:{port}"})[0] == 403
-    assert get(f"{base}/?token={token}", {"Host": f"localhost:{port}"})[0] == 200
+    assert get(f"{base}/?token={token}", {"Host": f"localhost:{port}"})[0] == 303
 
 
 async def ws_status(url: str, origin: str | None, cookie: str | None) -> int:
@@ -107,7 +118,7 @@ async def test_at_most_max_copies_at_once():
     with serve("--max-copies", "1") as (base, token, _printed):
         ws = base.replace("http:", "ws:") + "/ws?width=80&height=24"
         headers = {"Origin": base, "Cookie": f"{cookie_name(base)}={token}"}
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:  # unsafe: 127.0.0.1
             first = await session.ws_connect(ws, headers=headers)
             assert await ws_status(ws, origin=base, cookie=token) == 503
             async with session.get(f"{base}/?token={token}") as page:  # a new tab gets a page saying why
@@ -164,7 +175,7 @@ def test_a_port_in_use_is_a_message():
 
 def test_binding_beyond_loopback_warns_loudly():
     with serve("--host", "0.0.0.0") as (base, token, printed):
-        assert get(f"{base}/?token={token}")[0] == 200
+        assert get(f"{base}/", {"Cookie": f"{cookie_name(base)}={token}"})[0] == 200
     assert "WARNING: listening on 0.0.0.0, beyond this machine" in printed
 
 
