@@ -8,6 +8,7 @@ torch, and it imports it when asked.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -139,24 +140,74 @@ def _check_lengths(config: GRUConfig) -> None:
     lengths: Sequence[Any] = config.lengths or ()
     if config.unbatched:
         raise ConfigError("lengths", "variable lengths need a batched input; turn off unbatched or clear lengths")
+    for n in lengths:  # a length out of range first: typing lengths sets batch_size only once they are valid
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= config.seq_len:
+            raise ConfigError("lengths", f"each length must be an integer from 1 to seq_len ({config.seq_len}), got {n!r}")
     if len(lengths) != config.batch_size:
         raise ConfigError(
             "lengths", f"needs one length per batch item: batch_size is {config.batch_size}, got {len(lengths)} lengths"
         )
-    for n in lengths:
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= config.seq_len:
-            raise ConfigError("lengths", f"each length must be an integer from 1 to seq_len ({config.seq_len}), got {n!r}")
+
+
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def parse_number(name: str, text: str, *, decimal: bool = False) -> int | float:
+    """A number as a person types it (the form, the command line): the whole text, nothing dropped.
+
+    Ranges are ``validate``'s to check; ``3.5`` or ``12a`` for a whole number is refused here.
+    """
+    text = text.strip()
+    if not text:
+        raise ConfigError(name, "is empty: type a number")
+    if decimal and _DECIMAL.fullmatch(text):
+        return float(text)
+    if not decimal and _WHOLE.fullmatch(text):
+        return int(text)
+    kind = "a number such as 0.2 (with a . for decimals)" if decimal else "a whole number such as 32"
+    raise ConfigError(name, f"must be {kind}, got {text!r}")
 
 
 def parse_lengths(text: str) -> tuple[int, ...] | None:
-    """Parse '7,5,2' (spaces allowed) as lengths; an empty text means no lengths."""
-    text = text.strip()
-    if not text:
+    """Parse '7,5,2' (a space after a comma allowed) as lengths; an empty text means no lengths.
+
+    Every part between commas must be a whole number: '7,,5' and '7 5 2' are refused, not read as 7,5 or 752.
+    """
+    if not text.strip():
         return None
-    try:
-        return tuple(int(part) for part in text.replace(" ", "").split(",") if part)
-    except ValueError:
-        raise ConfigError("lengths", f"must be whole numbers separated by commas, such as 7,5,2; got {text!r}") from None
+    parts = [part.strip() for part in text.split(",")]
+    if not all(_WHOLE.fullmatch(part) for part in parts):
+        raise ConfigError("lengths", f"must be whole numbers separated by commas, such as 7,5,2; got {text.strip()!r}")
+    return tuple(int(part) for part in parts)
+
+
+# Checks that read other fields: with one of those bad, their own message would be about a stand-in value.
+_READS = {"lengths": ("batch_size", "seq_len", "unbatched"), "proj_size": ("hidden_size",)}
+
+
+def field_errors(values: Mapping[str, Any], known: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Every bad field of a configuration and its message, not only the first (a form shows each under its field).
+
+    ``known``: messages already found for some fields (text that is not a number); they are kept, not checked again.
+    ``validate`` names the first bad field; that field is set back to its default and the rest is checked again.
+    """
+    errors = dict(known or {})
+    defaults = {f.name: f.default for f in dataclasses.fields(GRUConfig)}
+    values = {**defaults, **values, **{name: defaults[name] for name in errors}}
+    reset = set(errors)
+    while True:
+        try:
+            GRUConfig(**values).validate(check_device=False)
+            break
+        except ConfigError as error:
+            if error.field in reset or error.field not in values:
+                break  # its default fails too: only a field it reads can be wrong, and that one has its message
+            if not reset.intersection(_READS.get(error.field, ())):
+                errors[error.field] = error.message
+            reset.add(error.field)
+            values[error.field] = defaults[error.field]
+    return {name: errors[name] for name in values if name in errors} | errors  # in the fields' order
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(GRUConfig))

@@ -100,7 +100,8 @@ async def test_quiz_hides_the_answers_names_the_wrong_dimension_and_its_rule_and
     app = make_app(config)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("q")  # from the first form field: it takes no letters, so q reaches the app
+        await pilot.press("f3")  # letter keys work outside the form: its fields take every key
+        await pilot.press("q")
         await screen_settled(pilot)
         quiz = app.screen
         assert isinstance(quiz, QuizScreen)
@@ -139,6 +140,7 @@ async def test_quiz_names_the_field_of_an_unreadable_answer():
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
+        await pilot.press("f3")
         await pilot.press("q")
         await screen_settled(pilot)
         await pilot.press(*"1, 35, 32", "tab", *"one", "enter")
@@ -154,11 +156,12 @@ async def test_compare_marks_every_node_that_differs_between_one_and_two_layers(
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        app.query_one("#num_layers", Input).focus()
+        await pilot.press("f3")
         await pilot.press("a")  # pin the form as A
         assert app.pinned == FIRST_EXAMPLE
         await type_into(pilot, "num_layers", "2")
         await settle(pilot)
+        await pilot.press("f3")
         await pilot.press("v")
         await screen_settled(pilot)
         screen = app.screen
@@ -182,6 +185,7 @@ async def test_compare_without_a_pin_pins_first():
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
+        await pilot.press("f3")
         await pilot.press("v")
         await pilot.pause()
         assert app.pinned == FIRST_EXAMPLE and not isinstance(app.screen, CompareScreen)
@@ -202,6 +206,7 @@ async def test_explainer_shows_torchs_own_message_for_h0_laid_out_batch_first():
     app = make_app(config)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
+        await pilot.press("f3")
         await pilot.press("w")
         screen = app.screen
         assert isinstance(screen, ExplainScreen)
@@ -224,6 +229,7 @@ async def test_explainer_names_a_field_it_cannot_read():
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
+        await pilot.press("f3")
         await pilot.press("w")
         await pilot.press(*"1 by 2", "enter")
         await screen_settled(pilot)
@@ -237,6 +243,7 @@ async def test_export_writes_a_handout_and_overwrites_only_when_confirmed(tmp_pa
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         target = tmp_path / "lesson.md"
+        await pilot.press("f3")
         await pilot.press("x")
         dialog = app.screen
         assert isinstance(dialog, SaveDialog)
@@ -250,6 +257,7 @@ async def test_export_writes_a_handout_and_overwrites_only_when_confirmed(tmp_pa
         target.write_text("the teacher's own notes\n")
         await type_into(pilot, "hidden_size", "16")
         await settle(pilot)
+        await pilot.press("f3")
         await pilot.press("x")
         dialog = app.screen
         await type_path(pilot, str(target))
@@ -268,6 +276,7 @@ async def test_export_json_and_svg_and_an_unwritable_path(tmp_path):
     app = make_app(snapshot_mode=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
+        await pilot.press("f3")
         for fmt in ("json", "svg"):
             await pilot.press("x")
             dialog = app.screen
@@ -280,6 +289,7 @@ async def test_export_json_and_svg_and_an_unwritable_path(tmp_path):
         assert '"output"' in (tmp_path / "lesson.json").read_text()
         svg = (tmp_path / "lesson.svg").read_text()
         assert svg.startswith("<svg") and "traced" in svg  # the app's own screen, not the dialog over it
+        await pilot.press("f3")
         await pilot.press("x")
         await type_path(pilot, str(tmp_path / "no such directory" / "lesson.md"))
         await pilot.press("enter")
@@ -293,6 +303,7 @@ async def test_save_configuration_then_load_it_back(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         target = tmp_path / "class.toml"
+        await pilot.press("f3")
         await pilot.press("s")
         await type_path(pilot, str(target))
         await pilot.press("enter")

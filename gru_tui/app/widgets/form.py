@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static, Switch
 
-from ...config import DTYPES, ConfigError, GRUConfig, parse_lengths
+from ...config import DTYPES, ConfigError, GRUConfig, field_errors, parse_lengths, parse_number
 from .choice import Choice
 
 # (field, label, tooltip). Sizes and dropout are typed; the order is nn.GRU's, then the input's.
@@ -42,25 +42,11 @@ STARTING_DEVICES = ("cpu", "meta")  # always there; the rest is known once torch
 
 
 class FieldInput(Input):
-    """A form field. No value has a ?, so the key is left to the app, where it opens help; a whole-number
-    field takes no letters either, so they reach the app's one-letter keys (q quiz, v compare...)."""
+    """A form field: every key typed lands in it, and the form says when the text is not a value (nothing is
+    dropped, nor taken as one of the app's letter keys). No value has a ?, so that key is left to the app: help."""
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
-        if character == "?" or self._not_typed(character):
-            return False
-        return super().check_consume_key(key, character)
-
-    def _not_typed(self, character: str | None) -> bool:
-        return self.type == "integer" and character is not None and character.isalpha()
-
-    async def _on_key(self, event: events.Key) -> None:
-        if self._not_typed(event.character):
-            # Input would swallow it (and type nothing): run the app's binding for the key instead.
-            event.prevent_default()
-            event.stop()
-            active = self.app.active_bindings.get(event.key)
-            if active is not None and active.enabled:
-                await self.app.run_action(active.binding.action, active.node)
+        return character != "?" and super().check_consume_key(key, character)
 
 
 FOCUS_MARK = "▸"  # points from the label at the field being typed in: visible without colour (NO_COLOR, plain capture)
@@ -108,9 +94,8 @@ class ConfigForm(VerticalScroll):
     def compose(self) -> ComposeResult:
         c = self._initial
         for name, label, tooltip in NUMBER_FIELDS:
-            kind = "number" if name in FLOAT_FIELDS else "integer"
             value = f"{getattr(c, name):g}" if name in FLOAT_FIELDS else str(getattr(c, name))
-            yield from self._row(label, FieldInput(value, type=kind, id=name, compact=True, tooltip=tooltip))
+            yield from self._row(label, FieldInput(value, id=name, compact=True, tooltip=tooltip))
         for name, label, tooltip in SWITCH_FIELDS:
             yield from self._row(label, Switch(getattr(c, name), id=name, tooltip=tooltip))
         lengths = FieldInput(
@@ -141,26 +126,30 @@ class ConfigForm(VerticalScroll):
 
     # -- reading -----------------------------------------------------------------
     def read(self) -> tuple[GRUConfig | None, dict[str, str]]:
-        """The configuration the form shows, or None and the message for each bad field."""
+        """The configuration the form shows, or None and the message for each bad field (every one of them)."""
+        values, unreadable = self._values()
+        # The core decides what is valid; the device itself is checked by the run, which has torch.
+        errors = field_errors(values, unreadable)
+        return (None, errors) if errors else (GRUConfig(**values), {})
+
+    def _values(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """Each field's value, read from its text; and the message for each text that is not a value."""
         values: dict[str, Any] = {}
-        errors: dict[str, str] = {}
+        unreadable: dict[str, str] = {}
         for name, field in self._fields.items():
             try:
                 if name == "lengths":
                     values[name] = parse_lengths(field.value)
                 elif isinstance(field, Input):
-                    values[name] = _number(name, field.value)
+                    values[name] = parse_number(name, field.value, decimal=name in FLOAT_FIELDS)
                 else:
                     values[name] = field.value
             except ConfigError as error:
-                errors[name] = error.message
-        if errors:
-            return None, errors
-        try:
-            # The core decides what is valid; the device itself is checked by the run, which has torch.
-            return GRUConfig(**values).validate(check_device=False), {}
-        except ConfigError as error:
-            return None, {error.field: error.message}
+                letter = next((ch for ch in field.value if ch.isalpha()), None)
+                # Someone pressing the app's letter keys from a field: say where they work.
+                hint = f"; keys such as {letter} work outside the form (f3: the tree)" if letter else ""
+                unreadable[name] = error.message + hint
+        return values, unreadable
 
     def show_errors(self, errors: dict[str, str]) -> None:
         """Write each message under its field; clear the others."""
@@ -218,13 +207,17 @@ class ConfigForm(VerticalScroll):
         self._edited()
 
     def _batch_size_from_lengths(self) -> None:
-        """Typed lengths set batch_size to their count, as `gru-tui --lengths` does: one sequence per length."""
-        try:
-            lengths = parse_lengths(self._fields["lengths"].value)
-        except ConfigError:
-            return  # the lengths' own message says what is wrong with them
+        """Typed lengths set batch_size to their count, as `gru-tui --lengths` does: one sequence per length.
+        Only valid lengths do: while they are not, their own message says why and batch_size stays."""
+        values, unreadable = self._values()
+        lengths = values.get("lengths")
+        if not lengths:
+            return
+        unreadable.pop("batch_size", None)  # replaced by the count
+        if "lengths" in field_errors({**values, "batch_size": len(lengths)}, unreadable):
+            return
         batch_size = self._fields["batch_size"]
-        if lengths and batch_size.value.strip() != str(len(lengths)):
+        if batch_size.value.strip() != str(len(lengths)):
             with self.prevent(Input.Changed):  # one edit: the lengths' own Changed reports both
                 batch_size.value = str(len(lengths))
 
@@ -270,14 +263,3 @@ class ConfigForm(VerticalScroll):
             # screen started) would name that ancestor, and Textual stops it there, short of the app.
             self.post_message(self.Edited(self, config, errors).set_sender(self))
 
-
-def _number(name: str, text: str) -> int | float:
-    """Text typed in a number field; ranges are the core's to check."""
-    text = text.strip().replace("_", "")
-    if not text:
-        raise ConfigError(name, "is empty: type a number")
-    try:
-        return float(text) if name in FLOAT_FIELDS else int(text)
-    except ValueError:
-        kind = "a number such as 0.2" if name in FLOAT_FIELDS else "a whole number such as 32"
-        raise ConfigError(name, f"must be {kind}, got {text!r}") from None
