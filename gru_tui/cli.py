@@ -26,6 +26,7 @@ CONFIG_FLAGS = (
     ("--dtype", "dtype", str),
     ("--device", "device", str),
 )
+MAX_ARGUMENT = 4096  # characters in one command-line argument (a path may be this long on Linux)
 SWITCHES = (
     ("--bias", "bias"),
     ("--batch-first", "batch_first"),
@@ -109,6 +110,9 @@ def fail(message: str, status: int = 2) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    too_long = next((arg for arg in argv if len(arg) > MAX_ARGUMENT), None)
+    if too_long is not None:  # argparse and the checks would echo it whole; a device name of megabytes costs seconds
+        return fail(f"an argument of {len(too_long):,} characters ({too_long[:20]!r}...); at most {MAX_ARGUMENT:,}")
     try:
         if argv and argv[0] == "trace":
             return run_trace(build_parser().parse_args(argv))
@@ -131,6 +135,8 @@ def run_trace(args: argparse.Namespace) -> int:
     from .shapes import derive
 
     config = config_from_args(args, GRUConfig())
+    if args.handout is not None and not args.handout.strip():
+        return fail("handout: give a file name ending in .md, .json or .svg")
     try:
         report = derive(config.validate()) if args.derived else trace(config, force=args.force)
     except TraceError as error:

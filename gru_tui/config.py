@@ -32,9 +32,19 @@ class ConfigError(ValueError):
     """
 
     def __init__(self, field: str, message: str):
+        # A value is quoted in its message: one of megabytes (a file, a follow file) must not be echoed whole.
+        field, message = _cut(field, 60), _cut(message, MAX_MESSAGE)
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+MAX_MESSAGE = 400  # characters of a ConfigError's message
+MAX_DEVICE_NAME = 64  # "cuda:0", "privateuseone:0": a longer one is a mistake
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit - 30]}… ({len(text):,} characters)"
 
 
 @dataclass(frozen=True)
@@ -118,8 +128,10 @@ class GRUConfig:
             raise ConfigError("dtype", f"must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         if self.lengths is not None:
             _check_lengths(self)
-        if not isinstance(self.device, str) or not self.device:
-            raise ConfigError("device", f"must be a device name such as cpu or cuda:0, got {self.device!r}")
+        if not isinstance(self.device, str) or not 0 < len(self.device) <= MAX_DEVICE_NAME:
+            raise ConfigError(
+                "device", f"must be a device name such as cpu or cuda:0 (at most {MAX_DEVICE_NAME} characters), got {self.device!r}"
+            )
         if check_device:
             from .devices import check_device as _check
 

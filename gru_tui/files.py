@@ -22,11 +22,56 @@ class FileExistsRefused(FileExistsError):
     """The file exists and the caller did not say it may be overwritten."""
 
 
+MAX_CONFIG_BYTES = 64 * 1024  # a saved configuration is about 400 bytes
+
+
+class FileRefused(ValueError):
+    """A file that is not read: not a regular file, too large, or (when it must be private) another user's."""
+
+
+def read_small_file(path: str | os.PathLike[str], limit: int, private: bool = False) -> bytes:
+    """The bytes of the regular file ``path``, of at most ``limit`` bytes.
+
+    Opened without blocking, so a FIFO or a device is refused (FileRefused), never waited
+    on or read without end. ``private``: refused too unless this user owns it and no
+    other user may write it. OSError when it cannot be opened or read.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise FileRefused(f"{path} is not a regular file (it is {_file_kind(st.st_mode)})")
+        if private and hasattr(os, "getuid") and st.st_uid != os.getuid():
+            raise FileRefused(f"{path} belongs to another user (uid {st.st_uid}); only this user's own file is read")
+        if private and st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise FileRefused(f"{path} can be written by other users (mode {stat.S_IMODE(st.st_mode):o}); chmod go-w it")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise FileRefused(f"{path} is larger than {limit:,} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "not a file")
+
+
 def load_config(path: str | os.PathLike[str]) -> GRUConfig:
-    """Read a configuration saved by the app (or written by hand). Errors name the file and line."""
+    """Read a configuration saved by the app (or written by hand; a UTF-8 BOM is fine). Errors name the file and line."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_small_file(path, MAX_CONFIG_BYTES).decode("utf-8-sig")  # -sig: editors on Windows start with a BOM
+    except FileRefused as error:
+        raise ConfigError("config", str(error)) from None
     except OSError as error:
         raise ConfigError("config", f"cannot read {path}: {error.strerror or error}") from None
     except UnicodeDecodeError as error:

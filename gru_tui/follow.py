@@ -6,6 +6,11 @@ number. Followers poll it (the app every 0.25 s, so a change reaches them within
 a second); a poll that finds nothing new reads a few hundred bytes. ``gru-tui --present``
 and the copies served by ``gru-tui serve --follow`` run as the same user on the
 same machine, so a file is all they need: no port, nothing another user can reach.
+
+Whatever the file holds, a follower does not fail: it reads at most MAX_BYTES, only
+from a regular file that is its own user's and that no one else may write (the file
+may be in a shared directory: $GRU_TUI_FOLLOW_FILE=/tmp/...), and anything it cannot
+use is skipped with one warning while it keeps showing what it showed.
 """
 
 from __future__ import annotations
@@ -17,11 +22,12 @@ import secrets
 from pathlib import Path
 
 from .config import GRUConfig
-from .files import write_atomic
+from .files import FileRefused, read_small_file, write_atomic
 
 ENV_FILE = "GRU_TUI_FOLLOW_FILE"
 FORMAT = "gru-tui follow 1"
 POLL_SECONDS = 0.25
+MAX_BYTES = 16 * 1024  # a follow file is about 400 bytes
 
 log = logging.getLogger(__name__)
 
@@ -81,27 +87,32 @@ class Follower:
         # Read it each time: a few hundred bytes. An mtime/inode check could miss a change, as
         # file systems reuse inode numbers and some clocks tick coarsely; (presenter, seq) cannot.
         try:
-            payload = json.loads(self.path.read_text(encoding="utf-8"))
+            payload = json.loads(read_small_file(self.path, MAX_BYTES, private=True).decode("utf-8"))
         except FileNotFoundError:
             return None  # no presenter yet
-        except (OSError, ValueError) as error:
-            self._skip(f"{self.path}: {error}")
+        except (OSError, ValueError, RecursionError) as error:  # FileRefused, bad UTF-8 and bad JSON are ValueErrors
+            self._skip(str(error) if isinstance(error, FileRefused) else f"{self.path}: {error}")
             return None
         try:
             if not isinstance(payload, dict) or payload.get("format") != FORMAT:
                 raise ValueError("not a gru-tui follow file")
-            seen = (str(payload["presenter"]), int(payload["seq"]))
-            if seen == self._seen:
+            presenter, seq, config = payload.get("presenter"), payload.get("seq"), payload.get("config")
+            if not isinstance(presenter, str) or isinstance(seq, bool) or not isinstance(seq, int):
+                raise ValueError("presenter must be text and seq a whole number")
+            if not isinstance(config, dict):
+                raise ValueError("config must be a table of settings")
+            if (presenter, seq) == self._seen:
                 return None
-            config = GRUConfig.from_dict(payload["config"])
-        except (ValueError, KeyError, TypeError) as error:  # ConfigError is a ValueError
+            config = GRUConfig.from_dict(config)
+        except (ValueError, TypeError, RecursionError) as error:  # ConfigError is a ValueError; TypeError: a value of the wrong kind
             self._skip(f"{self.path}: {error}")
             return None
-        self._seen = seen
+        self._seen = (presenter, seq)
         self.last_error = None
         return config
 
     def _skip(self, reason: str) -> None:
+        reason = reason if len(reason) <= 300 else reason[:300] + "…"
         if reason != self.last_error:
             log.warning("follow: ignored the presenter's file: %s", reason)
         self.last_error = reason

@@ -81,6 +81,25 @@ def svg_handout(report: Report) -> str:
     return console.export_svg(title=f"gru-tui: {gru_call(report.config)}")
 
 
+def handout_format(path: str | os.PathLike[str], chosen: str | None = None) -> str:
+    """The format of a handout written to ``path``: its extension's when that names one (.md, .markdown, .json,
+    .svg), else ``chosen``; ValueError when neither does."""
+    suffix = Path(path).suffix.lstrip(".").lower().replace("markdown", "md")
+    fmt = suffix if suffix in FORMATS else chosen
+    if fmt not in FORMATS:
+        raise ValueError(f"handout format must be one of {', '.join(FORMATS)} (from the file name or given), got {suffix!r}")
+    return fmt
+
+
+def handout_text(report: Report, fmt: str, screenshot: str | None = None) -> str:
+    """The handout as ``fmt``; for "svg", ``screenshot`` is the app's SVG screenshot when it has one, else the tree is drawn."""
+    if fmt == "md":
+        return markdown_handout(report)
+    if fmt == "json":
+        return json_handout(report)
+    return screenshot if screenshot is not None else svg_handout(report)
+
+
 def export(
     report: Report,
     path: str | os.PathLike[str],
@@ -88,22 +107,11 @@ def export(
     overwrite: bool = False,
     screenshot: str | None = None,
 ) -> Path:
-    """Write the handout as ``fmt`` ("md", "json" or "svg"; by default from the file's suffix).
+    """Write the handout to ``path`` in the format ``handout_format(path, fmt)`` gives (see ``handout_text``).
 
-    For "svg", ``screenshot`` is the app's SVG screenshot when it has one, else the
-    shape tree is drawn. Atomic; an existing file raises ``files.FileExistsRefused``
-    unless ``overwrite``.
+    Atomic; an existing file raises ``files.FileExistsRefused`` unless ``overwrite``.
     """
-    path = Path(path)
-    fmt = fmt or path.suffix.lstrip(".").lower().replace("markdown", "md")
-    if fmt not in FORMATS:
-        raise ValueError(f"handout format must be one of {', '.join(FORMATS)} (from the file name or given), got {fmt!r}")
-    if fmt == "md":
-        text = markdown_handout(report)
-    elif fmt == "json":
-        text = json_handout(report)
-    else:
-        text = screenshot if screenshot is not None else svg_handout(report)
+    text = handout_text(report, handout_format(path, fmt), screenshot)
     return write_atomic(path, text, overwrite=overwrite)
 
 

@@ -108,3 +108,21 @@ def test_core_does_not_import_textual(module):
 def test_config_and_derive_import_without_torch():
     code = "import sys, gru_tui, gru_tui.shapes; gru_tui.derive(gru_tui.GRUConfig()); assert 'torch' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60).returncode == 0
+
+
+def test_an_empty_handout_name_is_refused(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "gru_tui", "trace", "--derived", "--handout", ""],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr == "error: handout: give a file name ending in .md, .json or .svg\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("flag", ["--device", "--dtype", "--lengths", "--config"])
+def test_a_huge_argument_is_refused_in_one_short_line(flag, capsys):
+    from gru_tui.cli import main
+
+    assert main(["trace", "--derived", flag, "x" * 5_000_000]) == 2  # in process: exec takes at most 128 KiB an argument
+    assert capsys.readouterr().err.startswith("error: an argument of 5,000,000 characters")
+    result = run("trace", "--derived", flag, "x" * 100_000)
+    assert result.returncode == 2 and result.stderr.startswith("error: an argument of 100,000 characters")
+    assert len(result.stderr) < 200 and "Traceback" not in result.stderr

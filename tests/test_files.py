@@ -143,3 +143,38 @@ def test_trace_with_a_malformed_config_file_exits_2_naming_the_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("error: num_layers: must be a positive integer") and "line 3" in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+# -- bounds (issue #9): a configuration file is read only when it is a small regular file ------------------
+
+def test_a_utf8_bom_is_accepted(tmp_path):
+    path = tmp_path / "windows.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + config_toml(GRUConfig(hidden_size=7)).encode())
+    assert load_config(path) == GRUConfig(hidden_size=7)
+
+
+@pytest.mark.parametrize("special, kind", [("/dev/zero", "a character device"), ("fifo", "a FIFO"), (".", "a directory")])
+def test_devices_fifos_and_directories_are_refused_without_reading(tmp_path, special, kind):
+    path = tmp_path / special if special != "/dev/zero" else special
+    if special == "fifo":
+        os.mkfifo(path)  # nothing ever writes to it: reading it would wait for ever
+    with pytest.raises(ConfigError, match=f"^config: {path} is not a regular file \\(it is {kind}\\)$"):
+        load_config(path)
+
+
+def test_a_large_file_is_refused_unread(tmp_path):
+    from gru_tui.files import MAX_CONFIG_BYTES
+
+    path = tmp_path / "huge.toml"
+    path.write_text("[gru]\n" + "# padding\n" * MAX_CONFIG_BYTES)
+    with pytest.raises(ConfigError, match=f"larger than {MAX_CONFIG_BYTES:,} bytes"):
+        load_config(path)
+
+
+def test_a_long_value_is_not_echoed_whole(tmp_path):
+    path = tmp_path / "long.toml"
+    path.write_text(f'[gru]\ndevice = "{"x" * 50_000}"\n')
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    assert refused.value.field == "device" and "at most 64 characters" in str(refused.value)
+    assert len(str(refused.value)) < 500
