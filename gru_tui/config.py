@@ -1,4 +1,4 @@
-"""The GRU configuration a person assembles, and its validation.
+"""The recurrent module (GRU, LSTM or RNN) a person assembles, the input it is fed, and their validation.
 
 No torch import here at module level: the app shows its first frame and the
 form validates sizes before torch has loaded. Only the device check needs
@@ -11,6 +11,8 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
+
+from .kinds import KINDS, MODES, NONLINEARITIES, Kind
 
 DTYPES = ("float32", "float64", "float16", "bfloat16")
 
@@ -49,7 +51,11 @@ def _cut(text: str, limit: int) -> str:
 
 @dataclass(frozen=True)
 class GRUConfig:
-    """An ``nn.GRU`` (fields named as its arguments) and the input it is fed."""
+    """An ``nn.GRU``, ``nn.LSTM`` or ``nn.RNN`` (``mode``; fields named as its arguments) and the input it is fed.
+
+    ``proj_size`` applies to an LSTM only and ``nonlinearity`` to an RNN only: for
+    another kind they must keep their defaults. The name stays GRUConfig: the GRU is the default.
+    """
 
     input_size: int = 10
     hidden_size: int = 32
@@ -65,6 +71,9 @@ class GRUConfig:
     with_h0: bool = False
     dtype: str = "float32"
     device: str = "cpu"
+    mode: str = "gru"
+    proj_size: int = 0
+    nonlinearity: str = "tanh"
 
     def __post_init__(self) -> None:
         # Accept any sequence for lengths but store a tuple, so configs stay hashable.
@@ -72,6 +81,23 @@ class GRUConfig:
             object.__setattr__(self, "lengths", tuple(self.lengths))
 
     # -- derived facts ---------------------------------------------------
+    @property
+    def kind(self) -> Kind:
+        return KINDS[self.mode]
+
+    def applies(self, name: str) -> bool:
+        """Whether a field means anything for this kind (proj_size: LSTM only, nonlinearity: RNN only)."""
+        return OPTION_OF.get(name, self.mode) == self.mode
+
+    def options(self) -> dict[str, Any]:
+        """The constructor arguments only this kind takes: {"proj_size": ...} for an LSTM, {"nonlinearity": ...} for an RNN."""
+        return {name: getattr(self, name) for name, mode in OPTION_OF.items() if mode == self.mode}
+
+    @property
+    def state_size(self) -> int:
+        """The size of h (h0, h_n, each step of output): proj_size for a projecting LSTM, else hidden_size."""
+        return self.proj_size or self.hidden_size
+
     @property
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
@@ -86,13 +112,13 @@ class GRUConfig:
         return 1 if self.unbatched else self.batch_size
 
     def layer_input_size(self, layer: int) -> int:
-        return self.input_size if layer == 0 else self.num_directions * self.hidden_size
+        return self.input_size if layer == 0 else self.num_directions * self.state_size
 
     def replace(self, **changes: Any) -> "GRUConfig":
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
+        d = {"mode": self.mode, **dataclasses.asdict(self)}  # the kind first: it says what the rest means
         d["lengths"] = list(self.lengths) if self.lengths is not None else None
         return d
 
@@ -124,6 +150,7 @@ class GRUConfig:
         dropout = self.dropout
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             raise ConfigError("dropout", f"must be a number in [0, 1), got {dropout!r}")
+        _check_kind(self)
         if self.dtype not in DTYPES:
             raise ConfigError("dtype", f"must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         if self.lengths is not None:
@@ -137,6 +164,26 @@ class GRUConfig:
 
             _check(self.device)
         return self
+
+
+def _check_kind(config: GRUConfig) -> None:
+    """The kind, and its own options: a field of another kind must keep its default, as torch refuses it."""
+    if config.mode not in KINDS:
+        raise ConfigError("mode", f"must be one of {', '.join(MODES)}, got {config.mode!r}")
+    for name, mode in OPTION_OF.items():
+        value = getattr(config, name)
+        if mode != config.mode and value != OPTION_DEFAULTS[name]:
+            raise ConfigError(
+                name, f"applies only to nn.{KINDS[mode].module} (mode {mode}), not to nn.{config.kind.module}; "
+                f"leave it at {OPTION_DEFAULTS[name]!r} or set mode to {mode}"
+            )
+    proj = config.proj_size
+    if isinstance(proj, bool) or not isinstance(proj, int) or proj < 0:
+        raise ConfigError("proj_size", f"must be 0 (no projection) or a positive integer, got {proj!r}")
+    if proj >= config.hidden_size:
+        raise ConfigError("proj_size", f"must be smaller than hidden_size ({config.hidden_size}), as torch requires; got {proj}")
+    if config.nonlinearity not in NONLINEARITIES:
+        raise ConfigError("nonlinearity", f"must be one of {', '.join(NONLINEARITIES)}, got {config.nonlinearity!r}")
 
 
 def _check_positive_int(name: str, value: Any, limit: int) -> None:
@@ -223,5 +270,8 @@ def field_errors(values: Mapping[str, Any], known: Mapping[str, str] | None = No
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(GRUConfig))
+# The fields only one kind takes, and that kind; their defaults are what every other kind must keep.
+OPTION_OF = {kind.option: kind.mode for kind in KINDS.values() if kind.option}
+OPTION_DEFAULTS = {f.name: f.default for f in dataclasses.fields(GRUConfig) if f.name in OPTION_OF}
 # The first worked example of the write-up the tool grew from: where the app starts.
 FIRST_EXAMPLE = GRUConfig(input_size=10, hidden_size=32, num_layers=1, batch_first=True, batch_size=1, seq_len=35)

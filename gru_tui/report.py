@@ -1,4 +1,4 @@
-"""The trace report: every tensor shape of one GRU forward pass, as plain immutable data.
+"""The trace report: every tensor shape of one GRU, LSTM or RNN forward pass, as plain immutable data.
 
 Both the instant derived report (``shapes.derive``) and the measured one
 (``tracing.trace``) are this type, so the CLI, the app and the tests read one
@@ -13,15 +13,8 @@ from typing import Any, Iterator
 
 from .config import GRUConfig
 
-GATE_EQUATIONS = {
-    "r_t": "σ(W_ir x_t + b_ir + W_hr h_(t-1) + b_hr)",
-    "z_t": "σ(W_iz x_t + b_iz + W_hz h_(t-1) + b_hz)",
-    "n_t": "tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_(t-1) + b_hn))",
-    "h_t": "(1 − z_t) ⊙ n_t + z_t ⊙ h_(t-1)",
-}
-GATE_NAMES = {"r_t": "reset gate", "z_t": "update gate", "n_t": "new gate", "h_t": "hidden state"}
-STEP_TENSORS = ("x_t", "h_prev", "r_t", "z_t", "n_t", "h_t")
 H_N_NOTE = "batch_first never applies to h_n"
+C_N_NOTE = "hidden_size wide even with proj_size; batch_first never applies to c_n"
 
 
 @dataclass(frozen=True)
@@ -74,12 +67,13 @@ class Direction:
     direction: str  # "forward" or "reverse"
     h_n_index: int
     input_features: int
-    weights: dict[str, Tensor]  # weight_ih_lK[_reverse] and friends, by their nn.GRU name
+    weights: dict[str, Tensor]  # weight_ih_lK[_reverse] and friends, by their torch name
     step_index: int  # the time step whose gate tensors are shown (the first this direction takes)
-    step: dict[str, Tensor]  # x_t, h_prev, r_t, z_t, n_t, h_t
+    step: dict[str, Tensor]  # x_t, h_prev (and an LSTM's c_prev), then the kind's step tensors up to h_t
     output: Tensor  # this direction's hidden states over the whole sequence
     h_n: Tensor  # its slot h_n[h_n_index]
     step_error: float | None = None  # max |h_t(instrumented) - module output|, None when not measured
+    c_n: Tensor | None = None  # an LSTM's slot c_n[h_n_index]
 
     def weight(self, kind: str) -> Tensor | None:
         suffix = "_reverse" if self.direction == "reverse" else ""
@@ -98,10 +92,12 @@ class Direction:
             "weight_hh": shape(self.weight("weight_hh")),
             "bias_ih": shape(self.weight("bias_ih")),
             "bias_hh": shape(self.weight("bias_hh")),
+            **({"weight_hr": shape(self.weight("weight_hr"))} if self.weight("weight_hr") is not None else {}),
             "step_index": self.step_index,
             "step": {name: t.to_dict() for name, t in self.step.items()},
             "output": self.output.to_dict(),
             "h_n": self.h_n.to_dict(),
+            **({"c_n": self.c_n.to_dict()} if self.c_n is not None else {}),
         }
 
 
@@ -138,12 +134,18 @@ class Report:
     warnings: tuple[str, ...] = ()
     checks: dict[str, Any] = field(default_factory=dict)
     run: RunStats | None = None
+    c0: Tensor | None = None  # an LSTM's initial cell state, beside h0
+    c_n: Tensor | None = None  # an LSTM's final cell state, beside h_n: hidden_size wide even with proj_size
 
     @property
     def device(self) -> str:
         return self.config.device
 
     def to_dict(self) -> dict[str, Any]:
+        """Every key a GRU's report had; an LSTM's adds c0 and c_n beside h0 and h_n."""
+        cell = {}
+        if self.config.kind.has_cell:
+            cell = {"c0": self.c0.to_dict() if self.c0 else None, "c_n": {**self.c_n.to_dict(), "note": C_N_NOTE}}
         return {
             "config": self.config.to_dict(),
             "derived": self.derived,
@@ -160,6 +162,7 @@ class Report:
             ],
             "output": self.output.to_dict(),
             "h_n": {**self.h_n.to_dict(), "note": H_N_NOTE},
+            **cell,
             "summary": dict(self.summary),
             "warnings": list(self.warnings),
             "checks": dict(self.checks),

@@ -9,25 +9,50 @@ what torch produces (``tracing.trace``).
 from __future__ import annotations
 
 from .config import GRUConfig
+from .kinds import step_names
 from .report import Direction, LayerJoin, Packed, Report, Tensor
 
 DIRECTIONS = ("forward", "reverse")
 BYTES_PER_ELEMENT = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2}
 
 
+def gate_rows_dim(c: GRUConfig) -> str:
+    """What weight_ih's rows are: one block of hidden_size per gate (3 for a GRU, 4 for an LSTM, 1 for an RNN)."""
+    gates = c.kind.gate_count
+    return f"{gates}*hidden_size" if gates > 1 else "hidden_size"
+
+
+def state_dim(c: GRUConfig) -> str:
+    """What h's features are: an LSTM with proj_size projects h (not c) to proj_size."""
+    return "proj_size" if c.proj_size else "hidden_size"
+
+
+def direction_parameters(c: GRUConfig, layer: int) -> list[tuple[str, tuple[int, ...], tuple[str, ...]]]:
+    """One direction's parameters of a layer as (name without suffix, shape, dims), in named_parameters() order."""
+    rows, h = c.kind.gate_count * c.hidden_size, c.hidden_size
+    table = [
+        ("weight_ih", (rows, c.layer_input_size(layer)), (gate_rows_dim(c), "input features")),
+        ("weight_hh", (rows, c.state_size), (gate_rows_dim(c), state_dim(c))),
+    ]
+    if c.bias:
+        table += [("bias_ih", (rows,), (gate_rows_dim(c),)), ("bias_hh", (rows,), (gate_rows_dim(c),))]
+    if c.proj_size:
+        table.append(("weight_hr", (c.proj_size, h), ("proj_size", "hidden_size")))
+    return table
+
+
+def direction_suffix(layer: int, d: int) -> str:
+    return f"_l{layer}" + ("_reverse" if d else "")
+
+
 def parameter_shapes(config: GRUConfig) -> dict[str, tuple[int, ...]]:
-    """nn.GRU's parameters, named and ordered as ``named_parameters()`` gives them."""
-    h3 = 3 * config.hidden_size
-    shapes: dict[str, tuple[int, ...]] = {}
-    for layer in range(config.num_layers):
-        for d in range(config.num_directions):
-            suffix = f"_l{layer}" + ("_reverse" if d else "")
-            shapes[f"weight_ih{suffix}"] = (h3, config.layer_input_size(layer))
-            shapes[f"weight_hh{suffix}"] = (h3, config.hidden_size)
-            if config.bias:
-                shapes[f"bias_ih{suffix}"] = (h3,)
-                shapes[f"bias_hh{suffix}"] = (h3,)
-    return shapes
+    """The module's parameters, named and ordered as ``named_parameters()`` gives them."""
+    return {
+        name + direction_suffix(layer, d): shape
+        for layer in range(config.num_layers)
+        for d in range(config.num_directions)
+        for name, shape, _dims in direction_parameters(config, layer)
+    }
 
 
 def time_steps(config: GRUConfig) -> int:
@@ -60,8 +85,8 @@ def count_summary(config: GRUConfig) -> dict[str, int]:
 def estimate_run_bytes(config: GRUConfig) -> int:
     """A generous estimate of the memory a device run needs: parameters, input, per-layer activations.
 
-    The CPU kernel projects the whole sequence through weight_ih at once (3H per
-    step and direction); a layer's input and output are in memory together, beside
+    The CPU kernel projects the whole sequence through weight_ih at once (one H
+    per gate, step and direction); a layer's input and output are in memory together, beside
     the last layer's output kept as the module's. On CUDA the layers run on copies
     of the weights (``tracing.one_layer_modules``).
     """
@@ -72,8 +97,8 @@ def estimate_run_bytes(config: GRUConfig) -> int:
     elements = (
         weight_copies * sum(_numel(s) for s in parameter_shapes(config).values())
         + config.seq_len * b * config.input_size
-        + steps * d * h * 7  # 3H projections + layer input, layer output, module output per direction
-        + 2 * config.num_layers * d * b * h
+        + steps * d * h * (config.kind.gate_count + 4)  # gate projections + layer input, output, module output
+        + 2 * config.num_layers * d * b * h * (2 if config.kind.has_cell else 1)
     )
     return elements * BYTES_PER_ELEMENT[config.dtype]
 
@@ -82,8 +107,9 @@ def derive(config: GRUConfig) -> Report:
     """The report as the rules give it. Costs O(num_layers + distinct lengths), whatever seq_len is."""
     c = config
     dt, dev = c.dtype, c.device
-    D, H, T = c.num_directions, c.hidden_size, c.seq_len
+    D, H, R, T = c.num_directions, c.hidden_size, c.state_size, c.seq_len
     B = c.effective_batch
+    h_dim = state_dim(c)
 
     def tensor(shape: tuple[int, ...], dims: tuple[str, ...]) -> Tensor:
         return Tensor(shape, dims, dt, dev)
@@ -98,76 +124,75 @@ def derive(config: GRUConfig) -> Report:
             return tensor((B, T, features), ("batch", "seq", feature_dim))
         return tensor((T, B, features), ("seq", "batch", feature_dim))
 
+    def state(size: int, dim: str) -> Tensor:
+        """h0, h_n (size R) or c0, c_n (size H): (D*num_layers, batch, size), no batch when unbatched."""
+        if c.unbatched:
+            return tensor((D * c.num_layers, size), ("D*num_layers", dim))
+        return tensor((D * c.num_layers, B, size), ("D*num_layers", "batch", dim))
+
+    def slot(size: int, dim: str) -> Tensor:
+        """One direction's slot of h_n or c_n."""
+        return tensor((size,), (dim,)) if c.unbatched else tensor((B, size), ("batch", dim))
+
     inp = seq_tensor(c.input_size, "input_size", user_layout=True)
     needs_view = c.lengths is None and (c.batch_first or c.unbatched)
     input_view = seq_tensor(c.input_size, "input_size", user_layout=False) if needs_view else None
+    cell = c.kind.has_cell
 
-    h_dims = ("D*num_layers", "batch", "hidden_size")
-    h0 = None
-    if c.with_h0:
-        h0 = tensor((D * c.num_layers, H), (h_dims[0], h_dims[2])) if c.unbatched else tensor((D * c.num_layers, B, H), h_dims)
-
-    params = parameter_shapes(c)
     directions = []
     joins = []
     for layer in range(c.num_layers):
         features = c.layer_input_size(layer)
+        table = direction_parameters(c, layer)
         for d in range(D):
-            suffix = f"_l{layer}" + ("_reverse" if d else "")
-            weights = {
-                name: tensor(params[name], dims)
-                for name, dims in (
-                    (f"weight_ih{suffix}", ("3*hidden_size", "input features")),
-                    (f"weight_hh{suffix}", ("3*hidden_size", "hidden_size")),
-                    (f"bias_ih{suffix}", ("3*hidden_size",)),
-                    (f"bias_hh{suffix}", ("3*hidden_size",)),
-                )
-                if name in params
-            }
+            suffix = direction_suffix(layer, d)
             step_batch = _first_step_batch(c, reverse=bool(d))
-            step = {
-                "x_t": tensor((step_batch, features), ("batch", "input features")),
-                **{
-                    name: tensor((step_batch, H), ("batch", "hidden_size"))
-                    for name in ("h_prev", "r_t", "z_t", "n_t", "h_t")
-                },
-            }
+
+            def row(size: int, dim: str) -> Tensor:
+                return tensor((step_batch, size), ("batch", dim))
+
+            step = {"x_t": row(features, "input features"), "h_prev": row(R, h_dim)}
+            if cell:
+                step["c_prev"] = row(H, "hidden_size")
+            for name in step_names(c):
+                step[name] = row(R, h_dim) if name == "h_t" else row(H, "hidden_size")
             directions.append(
                 Direction(
                     layer=layer,
                     direction=DIRECTIONS[d],
                     h_n_index=layer * D + d,
                     input_features=features,
-                    weights=weights,
+                    weights={name + suffix: tensor(shape, dims) for name, shape, dims in table},
                     step_index=_first_step_index(c, reverse=bool(d)),
                     step=step,
-                    output=_layer_seq(c, H, "hidden_size"),
-                    h_n=tensor((H,) if c.unbatched else (B, H), ("hidden_size",) if c.unbatched else ("batch", "hidden_size")),
+                    output=_layer_seq(c, R, h_dim),
+                    h_n=slot(R, h_dim),
+                    c_n=slot(H, "hidden_size") if cell else None,
                 )
             )
         joins.append(
             LayerJoin(
                 layer=layer,
-                output=_layer_seq(c, D * H, "D*hidden_size"),
+                output=_layer_seq(c, D * R, f"D*{h_dim}"),
                 dropout=c.dropout if layer < c.num_layers - 1 else 0.0,
             )
         )
 
-    output = seq_tensor(D * H, "D*hidden_size", user_layout=True)
-    h_n = tensor((D * c.num_layers, H), (h_dims[0], h_dims[2])) if c.unbatched else tensor((D * c.num_layers, B, H), h_dims)
     return Report(
         config=c,
         derived=True,
         input=inp,
         input_view=input_view,
-        h0=h0,
-        parameters=params,
+        h0=state(R, h_dim) if c.with_h0 else None,
+        parameters=parameter_shapes(c),
         directions=tuple(directions),
         joins=tuple(joins),
-        output=output,
-        h_n=h_n,
+        output=seq_tensor(D * R, f"D*{h_dim}", user_layout=True),
+        h_n=state(R, h_dim),
         summary=count_summary(c),
         warnings=tuple(config_warnings(c)),
+        c0=state(H, "hidden_size") if c.with_h0 and cell else None,
+        c_n=state(H, "hidden_size") if cell else None,
     )
 
 

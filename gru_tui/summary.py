@@ -38,7 +38,9 @@ def summary_rows(report: Report) -> list[tuple[str, str]]:
         rows.append(
             (
                 "checks",
-                f"module vs its layers one by one{_window(report)}: output {checks['output_max_error']:.2g}, h_n {checks['h_n_max_error']:.2g}; "
+                f"module vs its layers one by one{_window(report)}: output {checks['output_max_error']:.2g}, h_n {checks['h_n_max_error']:.2g}"
+                + (f", c_n {checks['c_n_max_error']:.2g}" if "c_n_max_error" in checks else "")
+                + "; "
                 f"hand-computed gates vs kernel: {checks['step_max_error']:.2g}",
             )
         )

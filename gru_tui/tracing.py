@@ -1,9 +1,9 @@
-"""The device run: build the real nn.GRU on the chosen device, run it, measure every shape.
+"""The device run: build the real nn.GRU (or nn.LSTM, nn.RNN) on the chosen device, run it, measure every shape.
 
 The cost is one inference forward of the configuration, plus a few steps:
 
 1. The forward, through torchinfo's summary: the module's layers run one by one as
-   one-layer ``nn.GRU`` modules that hold the module's own parameters (what
+   one-layer modules of the same kind that hold the module's own parameters (what
    ``num_layers`` means: "stacking GRUs together", each layer's output the next
    one's input), on the user's input, in the user's layout. So every layer's
    output is measured on the full configuration, not only the last one's, and no
@@ -13,8 +13,8 @@ The cost is one inference forward of the configuration, plus a few steps:
    what ties the layers to the module.
 
 For each layer and direction, the first time step is also recomputed by hand with
-the GRU equations from the module's weights; its h_t must equal the layer's output
-there. Every shape in the report comes from a tensor of those passes; only the
+the kind's equations (``STEPS``) from the module's weights; its h_t must equal the
+layer's output there. An LSTM's state is the pair (h, c) wherever a GRU's is h. Every shape in the report comes from a tensor of those passes; only the
 shape, dtype and device of the intermediate layer outputs are kept, not their values.
 """
 
@@ -28,7 +28,7 @@ from typing import Any, Callable
 from .config import ConfigError, GRUConfig
 from .devices import check_device, free_memory
 from .report import Direction, LayerJoin, Packed, Report, RunStats, Tensor
-from .shapes import count_summary, derive, estimate_run_bytes
+from .shapes import count_summary, derive, direction_parameters, direction_suffix, estimate_run_bytes
 
 Progress = Callable[[float, str], None]
 IsCancelled = Callable[[], bool]
@@ -137,8 +137,8 @@ class _Layers:
     view: _Measured | None = None  # that input as the layers compute on it: (seq, batch, features) or packed data
     outputs: list[_Measured] = field(default_factory=list)  # each layer's output: its shape, not its values
     steps: list[dict[str, Any]] = field(default_factory=list)  # each layer and direction's first step, by hand
-    output: Any = None  # the last layer's output, and every layer's h_n: what the module returns
-    h_n: Any = None
+    output: Any = None  # the last layer's output, and every layer's final state: what the module returns
+    state: tuple = ()  # (h_n,), or an LSTM's (h_n, c_n)
 
 
 class _Run:
@@ -158,7 +158,7 @@ class _Run:
         started = time.perf_counter()
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
-        self.checkpoint(0.0, "building nn.GRU")
+        self.checkpoint(0.0, f"building nn.{self.config.kind.module}")
         # Seeded, and without disturbing the caller's random state: the same configuration gives the same report.
         rng_devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=rng_devices):
@@ -175,29 +175,31 @@ class _Run:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             module = self.build_module()
-            x, h0, lengths = self._inputs()
+            x, state, lengths = self._inputs()
             layers = self.one_layer_modules(module)
             with torch.inference_mode():
-                measured, info = self._forward(module, layers, x, h0, lengths)
+                measured, info = self._forward(module, layers, x, state, lengths)
                 self.checkpoint(0.9, "checking the module itself against its layers")
-                checks = self.check_module(module, layers, x, h0, lengths, measured)
+                checks = self.check_module(module, layers, x, state, lengths, measured)
         torch_warnings = tuple(dict.fromkeys(str(w.message) for w in caught))  # each once, in order
-        report = self._report(module, x, h0, measured, info, checks, torch_warnings)
+        report = self._report(module, x, state, measured, info, checks, torch_warnings)
         peak = self._peak_memory()
         self.checkpoint(1.0, "done")
         return _with_run(report, RunStats(time.perf_counter() - started, peak))
 
     # -- the module, its layers and the input ----------------------------------------
-    def build_module(self):
+    def _new_module(self, input_size: int, num_layers: int, dropout: float, device):
         c = self.config
-        module = self.torch.nn.GRU(
-            c.input_size, c.hidden_size, c.num_layers, bias=c.bias, batch_first=c.batch_first,
-            dropout=c.dropout, bidirectional=c.bidirectional, device=self.device, dtype=self.dtype,
-        )
-        return module.eval()  # dropout between layers is random in training mode; shapes are the same
+        return getattr(self.torch.nn, c.kind.module)(
+            input_size, c.hidden_size, num_layers, bias=c.bias, batch_first=c.batch_first, dropout=dropout,
+            bidirectional=c.bidirectional, device=device, dtype=self.dtype, **c.options(),
+        ).eval()  # dropout between layers is random in training mode; shapes are the same
+
+    def build_module(self):
+        return self._new_module(self.config.input_size, self.config.num_layers, self.config.dropout, self.device)
 
     def one_layer_modules(self, module, copies: bool | None = None) -> list:
-        """The module's layers as one-layer nn.GRU modules that hold its parameters, or copies of them.
+        """The module's layers as one-layer modules of its kind that hold its parameters, or copies of them.
 
         Copies on CUDA (``copies=None``): cuDNN reads views into the module's flat weight
         buffer with that buffer's alignment padding and computes wrong values for later
@@ -208,18 +210,15 @@ class _Run:
         copies = self.device.type == "cuda" if copies is None else copies
         layers = []
         for layer in range(c.num_layers):
-            one = torch.nn.GRU(
-                c.input_size if layer == 0 else c.num_directions * c.hidden_size, c.hidden_size, 1, bias=c.bias,
-                batch_first=c.batch_first, bidirectional=c.bidirectional,
-                device=self.device if copies else "meta", dtype=self.dtype,  # meta: no weights to initialise
-            ).eval()
+            # meta: no weights to initialise, the module's own are set in
+            one = self._new_module(c.layer_input_size(layer), 1, 0.0, self.device if copies else "meta")
             for name, parameter in list(one.named_parameters()):
                 source = getattr(module, name.replace("_l0", f"_l{layer}", 1))
                 if copies:
                     with torch.no_grad():
                         parameter.copy_(source)
                 else:
-                    setattr(one, name, source)  # the module's own Parameter; nn.GRU keeps its weight list in step
+                    setattr(one, name, source)  # the module's own Parameter; nn.RNNBase keeps its weight list in step
             layers.append(one)
         return layers
 
@@ -228,14 +227,13 @@ class _Run:
         inp = self.expected.input
         shape = inp.padded.shape if isinstance(inp, Packed) else inp.shape
         x = torch.randn(shape, device=self.device, dtype=self.dtype)
-        h0 = None
-        if c.with_h0:
-            h0 = torch.randn(self.expected.h0.shape, device=self.device, dtype=self.dtype)
+        initial = (self.expected.h0, self.expected.c0) if c.with_h0 else ()
+        state = tuple(torch.randn(t.shape, device=self.device, dtype=self.dtype) for t in initial if t is not None)
         lengths = torch.tensor(c.lengths, dtype=torch.int64) if c.lengths is not None else None
-        return x, h0, lengths
+        return x, state, lengths
 
     # -- the forward: the layers one by one, through torchinfo ------------------------------
-    def _forward(self, module, layers, x, h0, lengths):
+    def _forward(self, module, layers, x, state, lengths):
         import torchinfo
 
         c, measured = self.config, _Layers()
@@ -246,12 +244,12 @@ class _Run:
         def after(layer: int, layer_in, hx, out) -> None:
             self._measure_layer(module, measured, layer, layer_in, hx, out)
 
-        def forward(x, h0=None):
-            measured.output, measured.h_n = run_layers(layers, x, h0, lengths, c.batch_first, before, after)
-            return measured.output, measured.h_n
+        def forward(x, *state):
+            measured.output, measured.state = run_layers(layers, x, state, lengths, c.batch_first, before, after)
+            return (measured.output, *measured.state)
 
         model = _layer_stack(layers, forward)
-        args = [x] + ([h0] if h0 is not None else [])
+        args = [x, *state]
         try:
             info = torchinfo.summary(model, input_data=args, device=self.device, verbose=0)
         except RuntimeError as error:
@@ -268,16 +266,17 @@ class _Run:
         from torch.nn.utils.rnn import PackedSequence
 
         c = self.config
-        H = c.hidden_size
+        R = c.state_size
         packed = layer_in if isinstance(layer_in, PackedSequence) else None
         seq_in, seq_out = self._seq_first(layer_in), self._seq_first(out)
         if layer == 0:
             measured.input, measured.view = layer_in, _Measured.of(seq_in)
-        h_prev = self._initial_state(hx, packed)
+        initial = self._initial_state(hx, packed)
         for d in range(c.num_directions):
             weights = self._direction_weights(module, layer, d)
-            direction_out = seq_out[..., d * H : (d + 1) * H]
-            measured.steps.append(self._step(seq_in, h_prev[d], direction_out, weights, packed, reverse=bool(d)))
+            direction_out = seq_out[..., d * R : (d + 1) * R]
+            prev = tuple(s[d] for s in initial)
+            measured.steps.append(self._step(seq_in, prev, direction_out, weights, packed, reverse=bool(d)))
         measured.outputs.append(_Measured.of(seq_out))
 
     def _seq_first(self, t):
@@ -289,24 +288,23 @@ class _Run:
             return t.unsqueeze(1)
         return t.transpose(0, 1) if c.batch_first else t
 
-    def _initial_state(self, hx, packed):
-        """The state each direction starts from, (D, batch, H), in the order the layer computes in."""
+    def _initial_state(self, hx: tuple, packed) -> tuple:
+        """The state the layer's directions start from: (h,) or (h, c), each (D, batch, size), in the layer's order."""
         torch, c = self.torch, self.config
-        if hx is None:
-            return torch.zeros(c.num_directions, c.effective_batch, c.hidden_size, device=self.device, dtype=self.dtype)
-        hx = hx.unsqueeze(1) if c.unbatched else hx
+        if not hx:
+            sizes = (c.state_size, c.hidden_size) if c.kind.has_cell else (c.state_size,)
+            return tuple(torch.zeros(c.num_directions, c.effective_batch, n, device=self.device, dtype=self.dtype) for n in sizes)
+        hx = tuple(s.unsqueeze(1) for s in hx) if c.unbatched else hx
         if packed is not None:  # a packed batch is sorted by length, longest first
-            hx = hx.index_select(1, packed.sorted_indices.to(hx.device))
+            hx = tuple(s.index_select(1, packed.sorted_indices.to(s.device)) for s in hx)
         return hx
 
-    def _direction_weights(self, module, layer: int, d: int) -> list:
-        suffix = f"_l{layer}" + ("_reverse" if d else "")
-        names = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if self.config.bias else ())
-        return [getattr(module, name + suffix) for name in names]
+    def _direction_weights(self, module, layer: int, d: int) -> dict[str, Any]:
+        suffix = direction_suffix(layer, d)
+        return {name: getattr(module, name + suffix) for name, _shape, _dims in direction_parameters(self.config, layer)}
 
-    def _step(self, layer_in, h_prev, direction_out, w, packed, reverse: bool) -> dict[str, Any]:
-        """The GRU equations by hand for the first step a direction takes, with the module's weights."""
-        torch = self.torch
+    def _step(self, layer_in, prev: tuple, direction_out, w, packed, reverse: bool) -> dict[str, Any]:
+        """The kind's equations by hand for the first step a direction takes, with the module's weights."""
         if packed is not None:
             sizes = packed.batch_sizes
             n = int(sizes[-1] if reverse else sizes[0])
@@ -315,27 +313,18 @@ class _Run:
         else:
             t = layer_in.shape[0] - 1 if reverse else 0
             x_t, expected = layer_in[t], direction_out[t]
-        h_prev = h_prev[: x_t.shape[0]]  # packed, reverse: only the longest sequences start here
-        w_ih, w_hh = w[0], w[1]
-        gi = x_t @ w_ih.t()
-        gh = h_prev @ w_hh.t()
-        if len(w) == 4:
-            gi, gh = gi + w[2], gh + w[3]
-        i_r, i_z, i_n = gi.chunk(3, dim=1)
-        h_r, h_z, h_n = gh.chunk(3, dim=1)
-        r_t = torch.sigmoid(i_r + h_r)
-        z_t = torch.sigmoid(i_z + h_z)
-        n_t = torch.tanh(i_n + r_t * h_n)
-        h_t = (1 - z_t) * n_t + z_t * h_prev
-        error = _max_error(h_t, expected) if self.values else None
-        return {"x_t": x_t, "h_prev": h_prev, "r_t": r_t, "z_t": z_t, "n_t": n_t, "h_t": h_t, "error": error}
+        prev = tuple(s[: x_t.shape[0]] for s in prev)  # packed, reverse: only the longest sequences start here
+        step = {"x_t": x_t, "h_prev": prev[0], **({"c_prev": prev[1]} if len(prev) > 1 else {})}
+        step.update(STEPS[self.config.mode](self.torch, self.config, x_t, prev, w))
+        step["error"] = _max_error(step["h_t"], expected) if self.values else None
+        return step
 
     # -- the module itself, against its layers ---------------------------------------
-    def check_module(self, module, layers, x, h0, lengths, measured: _Layers) -> dict[str, Any]:
+    def check_module(self, module, layers, x, state, lengths, measured: _Layers) -> dict[str, Any]:
         """Run the module on the first WINDOW steps of the input, and its layers on the same: they must agree.
 
-        Also, the module's h_n there must have the shape of the layers' h_n over the whole
-        input (h_n has no time dimension).
+        Also, the module's h_n (and c_n) there must have the shape of the layers' over the
+        whole input (they have no time dimension).
         """
         from torch.nn.utils.rnn import pack_padded_sequence
 
@@ -346,27 +335,29 @@ class _Run:
         x_k = x.narrow(time_dim, 0, k)
         lengths_k = lengths.clamp(max=k) if lengths is not None else None
         module_in = x_k if lengths_k is None else pack_padded_sequence(x_k, lengths_k, batch_first=c.batch_first, enforce_sorted=False)
-        module_out, module_h_n = module(module_in, h0)
-        layers_out, layers_h_n = run_layers(layers, x_k, h0, lengths_k, c.batch_first)
+        module_out, module_state = module(module_in, _hx(state))
+        module_state = _as_tuple(module_state)
+        layers_out, layers_state = run_layers(layers, x_k, state, lengths_k, c.batch_first)
         if c.packed:
             module_out, layers_out = module_out.data, layers_out.data
-        h_n = measured.h_n
-        if not (module_out.shape == layers_out.shape and module_h_n.shape == layers_h_n.shape == h_n.shape):
+        shapes = [[list(t.shape) for t in s] for s in (module_state, layers_state, measured.state)]
+        if module_out.shape != layers_out.shape or not shapes[0] == shapes[1] == shapes[2]:
             raise TraceError(
-                f"internal: on its first {k} steps the module gives output {list(module_out.shape)} and h_n "
-                f"{list(module_h_n.shape)}, its layers {list(layers_out.shape)} and {list(layers_h_n.shape)}"
+                f"internal: on its first {k} steps the module gives output {list(module_out.shape)} and state "
+                f"{shapes[0]}, its layers {list(layers_out.shape)} and {shapes[1]}"
             )
         if not self.values:
             return {"values": "meta device: shapes only, no values to compare"}
+        errors = {f"{name}_max_error": _max_error(a, b) for name, a, b in zip(("h_n", "c_n"), module_state, layers_state)}
         return {
             "output_max_error": _max_error(module_out, layers_out),
-            "h_n_max_error": _max_error(module_h_n, layers_h_n),
+            **errors,
             "window_steps": k,
             "step_max_error": max(s["error"] for s in measured.steps),
         }
 
     # -- the report ---------------------------------------------------------
-    def _report(self, module, x, h0, measured: _Layers, info, checks, torch_warnings) -> Report:
+    def _report(self, module, x, state, measured: _Layers, info, checks, torch_warnings) -> Report:
         torch, c, e = self.torch, self.config, self.expected
         from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
@@ -387,13 +378,14 @@ class _Run:
             assert isinstance(expected, Tensor)
             return _describe(t, expected.dims)
 
-        h_n = measured.h_n
+        h_n = measured.state[0]
+        c_n = measured.state[1] if c.kind.has_cell else None
         params = dict(module.named_parameters())
-        D, H = c.num_directions, c.hidden_size
+        D = c.num_directions
         directions = []
         for i, (d_exp, step) in enumerate(zip(e.directions, measured.steps)):
             d = i % D
-            out = measured.outputs[d_exp.layer].direction(d, H)
+            out = measured.outputs[d_exp.layer].direction(d, c.state_size)
             directions.append(
                 Direction(
                     layer=d_exp.layer,
@@ -406,6 +398,7 @@ class _Run:
                     output=_describe(out, d_exp.output.dims),
                     h_n=_describe(h_n[d_exp.h_n_index], d_exp.h_n.dims),
                     step_error=step["error"],
+                    c_n=_describe(c_n[d_exp.h_n_index], d_exp.c_n.dims) if c_n is not None else None,
                 )
             )
         joins = tuple(LayerJoin(j.layer, _describe(measured.outputs[j.layer], j.output.dims), j.dropout) for j in e.joins)
@@ -416,12 +409,14 @@ class _Run:
             derived=False,
             input=seq(measured.input, e.input),
             input_view=_describe(measured.view, e.input_view.dims) if e.input_view is not None else None,
-            h0=_describe(h0, e.h0.dims) if h0 is not None else None,
+            h0=_describe(state[0], e.h0.dims) if state else None,
+            c0=_describe(state[1], e.c0.dims) if len(state) > 1 else None,
             parameters={name: tuple(p.shape) for name, p in params.items()},
             directions=tuple(directions),
             joins=joins,
             output=seq(measured.output, e.output),
             h_n=_describe(h_n, e.h_n.dims),
+            c_n=_describe(c_n, e.c_n.dims) if c_n is not None else None,
             summary=summary,
             warnings=torch_warnings,
             checks=checks,
@@ -437,10 +432,12 @@ class _Run:
         return None
 
 
-def run_layers(layers, x, h0, lengths, batch_first: bool, before=None, after=None):
-    """The one-layer modules one by one, each one's output the next one's input: (output, h_n) as nn.GRU gives them.
+def run_layers(layers, x, state: tuple, lengths, batch_first: bool, before=None, after=None):
+    """The one-layer modules one by one, each one's output the next one's input.
 
-    ``before(layer)`` and ``after(layer, layer_input, layer_h0, output)`` see each layer run.
+    ``state`` is the initial state as a tuple: () for none, (h0,), or an LSTM's (h0, c0).
+    Returns (output, final state as a tuple: (h_n,) or (h_n, c_n)), as the whole module gives them.
+    ``before(layer)`` and ``after(layer, layer_input, layer_state, output)`` see each layer run.
     """
     import torch
     from torch.nn.utils.rnn import pack_padded_sequence
@@ -448,17 +445,68 @@ def run_layers(layers, x, h0, lengths, batch_first: bool, before=None, after=Non
     if lengths is not None:
         x = pack_padded_sequence(x, lengths, batch_first=batch_first, enforce_sorted=False)
     D = 2 if layers[0].bidirectional else 1
-    h_n_parts = []
+    final = []
     for layer, module in enumerate(layers):
-        hx = h0[layer * D : (layer + 1) * D] if h0 is not None else None
+        hx = tuple(s[layer * D : (layer + 1) * D] for s in state)
         if before is not None:
             before(layer)
-        out, h_n = module(x, hx)
+        out, layer_state = module(x, _hx(hx))
         if after is not None:
             after(layer, x, hx, out)
-        h_n_parts.append(h_n)
+        final.append(_as_tuple(layer_state))
         x = out
-    return x, torch.cat(h_n_parts)
+    return x, tuple(torch.cat(parts) for parts in zip(*final))
+
+
+def _hx(state: tuple):
+    """The state as the module takes it: None, h0, or an LSTM's (h0, c0)."""
+    return None if not state else state[0] if len(state) == 1 else state
+
+
+def _as_tuple(state) -> tuple:
+    """The state as a module returns it (h_n, or an LSTM's (h_n, c_n)) as a tuple."""
+    return state if isinstance(state, tuple) else (state,)
+
+
+def _projections(x_t, h_prev, w):
+    """W_ih x_t + b_ih and W_hh h_(t-1) + b_hh, every gate's rows at once."""
+    gi, gh = x_t @ w["weight_ih"].t(), h_prev @ w["weight_hh"].t()
+    if "bias_ih" in w:
+        gi, gh = gi + w["bias_ih"], gh + w["bias_hh"]
+    return gi, gh
+
+
+def _gru_step(torch, config, x_t, prev, w) -> dict[str, Any]:
+    (h_prev,) = prev
+    gi, gh = _projections(x_t, h_prev, w)
+    i_r, i_z, i_n = gi.chunk(3, dim=1)
+    h_r, h_z, h_n = gh.chunk(3, dim=1)
+    r_t = torch.sigmoid(i_r + h_r)
+    z_t = torch.sigmoid(i_z + h_z)
+    n_t = torch.tanh(i_n + r_t * h_n)  # the reset gate scales W_hn h + b_hn, not h alone
+    return {"r_t": r_t, "z_t": z_t, "n_t": n_t, "h_t": (1 - z_t) * n_t + z_t * h_prev}
+
+
+def _lstm_step(torch, config, x_t, prev, w) -> dict[str, Any]:
+    h_prev, c_prev = prev
+    gi, gh = _projections(x_t, h_prev, w)
+    i, f, g, o = (gi + gh).chunk(4, dim=1)
+    i_t, f_t, g_t, o_t = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+    c_t = f_t * c_prev + i_t * g_t
+    m_t = o_t * torch.tanh(c_t)
+    step = {"i_t": i_t, "f_t": f_t, "g_t": g_t, "o_t": o_t, "c_t": c_t}
+    if "weight_hr" in w:  # the projection applies at every step, so h_(t-1) is proj_size wide too
+        return {**step, "m_t": m_t, "h_t": m_t @ w["weight_hr"].t()}
+    return {**step, "h_t": m_t}
+
+
+def _rnn_step(torch, config, x_t, prev, w) -> dict[str, Any]:
+    gi, gh = _projections(x_t, prev[0], w)
+    return {"h_t": getattr(torch, config.nonlinearity)(gi + gh)}
+
+
+# Each kind's step by hand, computing what kinds.KINDS[mode].equations write down, in that order.
+STEPS = {"gru": _gru_step, "lstm": _lstm_step, "rnn": _rnn_step}
 
 
 def _torchinfo_figures(info) -> dict[str, Any]:
@@ -480,18 +528,18 @@ def _with_run(report: Report, run: RunStats) -> Report:
 
 
 def _layer_stack(layers, forward):
-    """A module holding the one-layer modules, for torchinfo, whose forward is ``forward(x, h0=None)``.
+    """A module holding the one-layer modules, for torchinfo, whose forward is ``forward(x, *initial_state)``.
 
     torchinfo takes only tensors as the model's input, so packing a padded batch happens inside.
     """
     import torch
 
-    class GRULayers(torch.nn.Module):
+    class Layers(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.layers = torch.nn.ModuleList(layers)
 
-        def forward(self, x, h0=None):
-            return forward(x, h0)
+        def forward(self, x, *state):
+            return forward(x, *state)
 
-    return GRULayers()
+    return Layers()

@@ -6,7 +6,8 @@ the same nodes, so both always say the same thing.
 
 from __future__ import annotations
 
-from .report import GATE_EQUATIONS, GATE_NAMES, H_N_NOTE, Node, Packed, Report, Tensor, format_runs, format_shape
+from .kinds import equation
+from .report import C_N_NOTE, H_N_NOTE, Node, Packed, Report, Tensor, format_runs, format_shape
 
 ASCII_REPLACEMENTS = {"σ": "sigmoid", "⊙": "*", "−": "-", "×": "x", "→": "->", "—": "-", "·": "|", "…": "..."}
 
@@ -44,16 +45,22 @@ def build_tree(report: Report) -> Node:
     children.append(Node(inp.key, inp.label, inp.shape, inp.dims, inp.note, inp.device, inp.children + input_children))
     if report.h0 is not None:
         children.append(_tensor_node("h0", "h0", report.h0, "initial hidden state, laid out like h_n"))
+    if report.c0 is not None:
+        children.append(_tensor_node("c0", "c0", report.c0, "initial cell state, laid out like c_n; passed as (h0, c0)"))
 
     for join in report.joins:
         layer_children: list[Node] = []
         for d in (d for d in report.directions if d.layer == join.layer):
             key = f"layer{d.layer}.{d.direction}"
-            weights = tuple(_tensor_node(f"{key}.{name}", name, t, _weight_note(name)) for name, t in d.weights.items())
+            weights = tuple(_tensor_node(f"{key}.{name}", name, t, _weight_note(c, name)) for name, t in d.weights.items())
             step = tuple(
-                _tensor_node(f"{key}.step.{name}", _step_label(name), t, _step_note(name)) for name, t in d.step.items()
+                _tensor_node(f"{key}.step.{name}", _step_label(c, name), t, _step_note(c, name)) for name, t in d.step.items()
             )
-            check = f"h_t checked against the GRU kernel's output (max error {d.step_error:.2g})" if d.step_error is not None else ""
+            check = (
+                f"h_t checked against the {c.kind.module} kernel's output (max error {d.step_error:.2g})"
+                if d.step_error is not None else ""
+            )
+            c_n = (_tensor_node(f"{key}.c_n", f"final cell state → c_n[{d.h_n_index}]", d.c_n),) if d.c_n is not None else ()
             layer_children.append(
                 Node(
                     key=key,
@@ -64,7 +71,8 @@ def build_tree(report: Report) -> Node:
                     + (
                         _tensor_node(f"{key}.output", "output over the sequence", d.output),
                         _tensor_node(f"{key}.h_n", f"final state → h_n[{d.h_n_index}]", d.h_n),
-                    ),
+                    )
+                    + c_n,
                 )
             )
         if c.bidirectional:
@@ -77,6 +85,8 @@ def build_tree(report: Report) -> Node:
 
     children.append(_seq_node("output", "output", report.output, "every time step of the last layer"))
     children.append(_tensor_node("h_n", "h_n", report.h_n, f"last step of every layer and direction; {H_N_NOTE}"))
+    if report.c_n is not None:
+        children.append(_tensor_node("c_n", "c_n", report.c_n, f"last cell state of every layer and direction; {C_N_NOTE}"))
     for i, warning in enumerate(report.warnings):
         children.append(Node(f"warning{i}", f"warning: {warning}"))
 
@@ -86,7 +96,7 @@ def build_tree(report: Report) -> Node:
 
 
 def gru_call(c) -> str:
-    """The nn.GRU(...) call for a configuration, with only the arguments that differ from torch's defaults."""
+    """The nn.GRU(...) (or nn.LSTM, nn.RNN) call for a configuration, with only the arguments that differ from torch's defaults."""
     args = [str(c.input_size), str(c.hidden_size)]
     if c.num_layers != 1:
         args.append(f"num_layers={c.num_layers}")
@@ -98,29 +108,39 @@ def gru_call(c) -> str:
         args.append(f"dropout={c.dropout:g}")
     if c.bidirectional:
         args.append("bidirectional=True")
-    return f"nn.GRU({', '.join(args)})"
+    if c.proj_size:
+        args.append(f"proj_size={c.proj_size}")
+    if c.nonlinearity != "tanh":
+        args.append(f"nonlinearity={c.nonlinearity!r}")
+    return f"nn.{c.kind.module}({', '.join(args)})"
 
 
-def _step_label(name: str) -> str:
-    if name == "x_t":
-        return "x_t (input at this step)"
-    if name == "h_prev":
-        return "h_(t-1) (previous state)"
-    return f"{name} = {GATE_EQUATIONS[name]}"
+STATE_LABELS = {
+    "x_t": "x_t (input at this step)",
+    "h_prev": "h_(t-1) (previous state)",
+    "c_prev": "c_(t-1) (previous cell state)",
+}
 
 
-def _step_note(name: str) -> str:
-    return GATE_NAMES.get(name, "")
+def _step_label(c, name: str) -> str:
+    return STATE_LABELS.get(name) or f"{name} = {equation(c, name)}"
 
 
-def _weight_note(name: str) -> str:
+def _step_note(c, name: str) -> str:
+    note = c.kind.gate_names.get(name, "")
+    if name == "h_t" and c.proj_size:
+        return "hidden state, projected to proj_size: the output at this step"
+    return note
+
+
+def _weight_note(c, name: str) -> str:
+    """What a parameter holds: each gate's matrix stacked by rows (a GRU's r, z, n; an LSTM's i, f, g, o)."""
     kind = name.split("_l")[0]
-    return {
-        "weight_ih": "W_ir | W_iz | W_in stacked",
-        "weight_hh": "W_hr | W_hz | W_hn stacked",
-        "bias_ih": "b_ir | b_iz | b_in",
-        "bias_hh": "b_hr | b_hz | b_hn",
-    }[kind]
+    if kind == "weight_hr":
+        return "the projection: h_t = W_hr m_t"
+    prefix = {"weight_ih": "W_i", "weight_hh": "W_h", "bias_ih": "b_i", "bias_hh": "b_h"}[kind]
+    stacked = c.kind.stacked(prefix)
+    return f"{stacked} stacked" if kind.startswith("weight") and c.kind.gate_count > 1 else stacked
 
 
 def node_line(node: Node) -> str:

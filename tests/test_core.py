@@ -1,4 +1,4 @@
-"""The tracing core against torch itself: every shape the report shows is what nn.GRU produces."""
+"""The tracing core against torch itself: every shape the report shows is what nn.GRU, nn.LSTM or nn.RNN produces."""
 
 import warnings
 
@@ -12,16 +12,16 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from gru_tui import ConfigError, GRUConfig, derive, trace
 from strategies import gru_configs
-from torch_reference import run_gru as torch_reference
+from torch_reference import MODULES, build, run_module
 
 
 def assert_matches_torch(c: GRUConfig):
     report = trace(c)
     d = report.to_dict()
-    out, h_n, params = torch_reference(c)
+    out, h_n, c_n, params = run_module(c)
     if c.lengths is not None:
         if c.device == "meta":  # pad_packed_sequence reads values meta has not; shapes do not depend on the device
-            padded, _ = pad_packed_sequence(torch_reference(c.replace(device="cpu"))[0], batch_first=c.batch_first)
+            padded, _ = pad_packed_sequence(run_module(c.replace(device="cpu"))[0], batch_first=c.batch_first)
         else:
             padded, _ = pad_packed_sequence(out, batch_first=c.batch_first)
         assert d["output"]["data_shape"] == list(out.data.shape)
@@ -30,6 +30,12 @@ def assert_matches_torch(c: GRUConfig):
     else:
         assert d["output"]["shape"] == list(out.shape)
     assert d["h_n"]["shape"] == list(h_n.shape)
+    if c_n is None:
+        assert "c_n" not in d and "c0" not in d and report.c_n is None
+    else:
+        assert d["c_n"]["shape"] == list(c_n.shape)
+        assert [e["c_n"]["shape"] for e in d["layers"]] == [list(c_n[i].shape) for i in range(len(c_n))]
+        assert (d["c0"] is not None) == c.with_h0
     assert d["parameters"] == params
     assert list(d["parameters"]) == list(params)  # same names, same order
     D = 2 if c.bidirectional else 1
@@ -40,6 +46,7 @@ def assert_matches_torch(c: GRUConfig):
         suffix = f"_l{e['layer']}" + ("_reverse" if e["direction"] == "reverse" else "")
         assert e["weight_ih"] == params[f"weight_ih{suffix}"]
         assert e["weight_hh"] == params[f"weight_hh{suffix}"]
+        assert e.get("weight_hr") == params.get(f"weight_hr{suffix}")
     # the rules-only report agrees with the measured one on every shape
     assert derive(c).shapes() == report.shapes()
     # the module agrees with its layers run one by one, and the hand-computed gates with the kernel
@@ -49,6 +56,8 @@ def assert_matches_torch(c: GRUConfig):
             tol = 1e-3  # cuDNN uses TF32 for float32 matmuls by default; the hand-computed step does not
         assert report.checks["output_max_error"] <= tol
         assert report.checks["h_n_max_error"] <= tol
+        assert report.checks.get("c_n_max_error", 0.0) <= tol
+        assert ("c_n_max_error" in report.checks) == (c.mode == "lstm")
         assert report.checks["step_max_error"] <= tol * 10
     return report
 
@@ -64,6 +73,76 @@ def test_worked_examples(num_layers, bidirectional, output, h_n):
     assert report.to_dict()["input"]["shape"] == [1, 35, 10]
     assert list(report.output.shape) == output
     assert list(report.h_n.shape) == h_n
+
+
+# Each kind, and each kind's own option set: the cases the tests below run for every kind.
+KIND_OPTIONS = {
+    "gru": {}, "lstm": {"mode": "lstm"}, "lstm-proj": {"mode": "lstm", "proj_size": 3},
+    "rnn": {"mode": "rnn"}, "rnn-relu": {"mode": "rnn", "nonlinearity": "relu"},
+}
+
+
+@pytest.mark.parametrize("options", [k for k in KIND_OPTIONS if k != "gru"])
+@pytest.mark.parametrize("num_layers, bidirectional", [(1, False), (2, False), (2, True)])
+def test_worked_examples_for_every_kind(num_layers, bidirectional, options):
+    """The seed's three worked examples as an LSTM (with and without proj_size) and an RNN (tanh and relu)."""
+    c = GRUConfig(input_size=10, hidden_size=32, num_layers=num_layers, bidirectional=bidirectional,
+                  batch_first=True, batch_size=1, seq_len=35, with_h0=True, **KIND_OPTIONS[options])
+    assert_matches_torch(c)
+
+
+@pytest.mark.parametrize("unbatched, packed", [(False, False), (True, False), (False, True)], ids=["batched", "unbatched", "packed"])
+def test_lstm_projection_rules_from_the_issue(unbatched, packed):
+    """proj_size shrinks h (h_n, output, weight_hh's columns, the next layer's input), never c (c_n stays hidden_size)."""
+    H, P, L, D, B = 12, 5, 3, 2, 3
+    c = GRUConfig(mode="lstm", input_size=4, hidden_size=H, proj_size=P, num_layers=L, bidirectional=True, batch_size=B,
+                  seq_len=6, unbatched=unbatched, lengths=(6, 2, 4) if packed else None, with_h0=True)
+    report = assert_matches_torch(c)
+    batch = () if unbatched else (B,)
+    assert report.h_n.shape == (D * L, *batch, P) and report.c_n.shape == (D * L, *batch, H)
+    assert report.h0.shape == report.h_n.shape and report.c0.shape == report.c_n.shape
+    out = report.output.data if packed else report.output
+    assert out.shape[-1] == D * P
+    p = report.parameters
+    assert p["weight_ih_l1"] == (4 * H, D * P) and p["weight_hh_l1"] == (4 * H, P) and p["weight_hr_l1_reverse"] == (P, H)
+    for direction in report.directions:  # the projection applies at every step: m_t is H wide, h_t P wide
+        assert direction.step["m_t"].shape[-1] == H and direction.step["h_t"].shape[-1] == P
+        assert direction.step["h_prev"].shape[-1] == P and direction.step["c_prev"].shape[-1] == H
+
+
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        (dict(proj_size=3), "proj_size"),
+        (dict(mode="rnn", proj_size=3), "proj_size"),
+        (dict(nonlinearity="relu"), "nonlinearity"),
+        (dict(mode="lstm", nonlinearity="relu"), "nonlinearity"),
+        (dict(mode="lstm", proj_size=32), "proj_size"),
+        (dict(mode="lstm", proj_size=40), "proj_size"),
+        (dict(mode="lstm", proj_size=-1), "proj_size"),
+        (dict(mode="lstm", proj_size=2.0), "proj_size"),
+        (dict(mode="rnn", nonlinearity="sigmoid"), "nonlinearity"),
+        (dict(mode="LSTM"), "mode"),
+        (dict(mode="transformer"), "mode"),
+    ],
+)
+def test_refused_kind_combinations_name_the_field(changes, field):
+    with pytest.raises(ConfigError) as info:
+        trace(GRUConfig(**changes))
+    assert info.value.field == field
+    with pytest.raises(ConfigError):
+        GRUConfig.from_dict(GRUConfig().replace(**changes).to_dict())
+    if field != "mode":  # torch refuses the same module (it knows no mode, only its classes)
+        with pytest.raises((ValueError, TypeError)):
+            MODULES[changes.get("mode", "gru")](10, 32, **{field: changes[field]})
+
+
+def test_a_field_of_another_kind_at_its_default_is_accepted():
+    """A TOML file saved by an earlier version has none of the new keys; one saved now has them all, at their defaults."""
+    for mode in ("gru", "lstm", "rnn"):
+        c = GRUConfig.from_dict({"mode": mode, "proj_size": 0, "nonlinearity": "tanh"})
+        assert c.mode == mode and GRUConfig.from_dict(c.to_dict()) == c
+    assert GRUConfig.from_dict({"hidden_size": 8}).mode == "gru"
 
 
 # Where a GPU is present (the lent GPU machine), the property test covers it too.
@@ -101,40 +180,48 @@ def test_unbatched_shapes():
 
 
 def _flops(c: GRUConfig) -> int:
-    gru = nn.GRU(c.input_size, c.hidden_size, c.num_layers, bias=c.bias, batch_first=c.batch_first,
-                 bidirectional=c.bidirectional)
+    module = build(c.replace(dtype="float32", device="cpu"))
     shape = (c.seq_len, c.input_size) if c.unbatched else (c.batch_size, c.seq_len, c.input_size)
     x = torch.randn(shape)
     if c.lengths is not None:
         x = pack_padded_sequence(x, torch.tensor(c.lengths), batch_first=True, enforce_sorted=False)
-    with FlopCounterMode(display=False) as counter:
-        gru(x)
+    # oneDNN's fused LSTM kernel (batched input on the CPU) is invisible to FlopCounterMode: count the plain kernel.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # setting the flags warns about Intel GPUs
+        with torch.backends.mkldnn.flags(enabled=False), FlopCounterMode(display=False) as counter:
+            module(x)
     return counter.get_total_flops()
 
 
-@pytest.mark.parametrize(
-    "c",
-    [
-        GRUConfig(input_size=10, hidden_size=20, num_layers=2, bidirectional=True, unbatched=True, seq_len=35),
-        GRUConfig(input_size=10, hidden_size=20, num_layers=2, bidirectional=True, batch_first=True, batch_size=3, seq_len=35),
-        GRUConfig(input_size=10, hidden_size=20, num_layers=2, bidirectional=True, batch_first=True, batch_size=3,
-                  seq_len=35, lengths=(35, 20, 5)),
-        GRUConfig(input_size=5, hidden_size=8, num_layers=3, bias=False, batch_first=True, batch_size=2, seq_len=9),
-    ],
-    ids=["unbatched", "batched", "packed", "no-bias"],
-)
-def test_mult_adds_match_flop_counter(c):
+MULT_ADD_CASES = {
+    "unbatched": dict(input_size=10, hidden_size=20, num_layers=2, bidirectional=True, unbatched=True, seq_len=35),
+    "batched": dict(input_size=10, hidden_size=20, num_layers=2, bidirectional=True, batch_first=True, batch_size=3, seq_len=35),
+    "packed": dict(input_size=10, hidden_size=20, num_layers=2, bidirectional=True, batch_first=True, batch_size=3,
+                   seq_len=35, lengths=(35, 20, 5)),
+    "no-bias": dict(input_size=5, hidden_size=8, num_layers=3, bias=False, batch_first=True, batch_size=2, seq_len=9),
+}
+
+
+@pytest.mark.parametrize("kind", list(KIND_OPTIONS))
+@pytest.mark.parametrize("case", list(MULT_ADD_CASES))
+def test_mult_adds_match_flop_counter(case, kind):
+    c = GRUConfig(**MULT_ADD_CASES[case], **KIND_OPTIONS[kind])
     summary = trace(c).summary
     assert 2 * summary["matmul_macs"] == _flops(c)
-    bias_terms = summary["total_params"] - sum(
-        p.numel() for n, p in nn.GRU(c.input_size, c.hidden_size, c.num_layers, bias=c.bias,
-                                      bidirectional=c.bidirectional).named_parameters() if n.startswith("weight")
-    )
+    bias_terms = summary["total_params"] - sum(p.numel() for n, p in build(c).named_parameters() if n.startswith("weight"))
     steps = summary["mult_adds"] // summary["total_params"]
     assert summary["mult_adds"] - bias_terms * steps == summary["matmul_macs"]
     assert summary["torchinfo_total_params"] == summary["total_params"]
     # torchinfo is right only for a plain batched input
     assert summary["torchinfo_mult_adds_wrong"] == (c.unbatched or c.lengths is not None)
+
+
+def test_torchinfo_rnn_figure_from_the_issue():
+    """nn.RNN(10, 32, 2, nonlinearity="relu") on a (35, 10) input: torchinfo says 3,942,400, FlopCounterMode 237,440 FLOPs."""
+    c = GRUConfig(mode="rnn", nonlinearity="relu", input_size=10, hidden_size=32, num_layers=2, unbatched=True, seq_len=35)
+    s = trace(c).summary
+    assert (s["torchinfo_mult_adds"], 2 * s["matmul_macs"]) == (3_942_400, _flops(c)) == (3_942_400, 237_440)
+    assert s["torchinfo_mult_adds_wrong"]
 
 
 def test_torchinfo_unbatched_figure_from_the_issue():
@@ -201,21 +288,24 @@ def test_cancellation_stops_a_run():
         trace(GRUConfig(num_layers=3), is_cancelled=lambda: True)
 
 
-def test_derive_cost_does_not_depend_on_seq_len():
+@pytest.mark.parametrize("kind", list(KIND_OPTIONS))
+def test_derive_cost_does_not_depend_on_seq_len(kind):
     """Counting work, not time: derive builds the same number of nodes at seq 10 and 1,000,000."""
-    small = derive(GRUConfig(seq_len=10, batch_size=4, lengths=(10, 9, 3, 3)))
-    big = derive(GRUConfig(seq_len=1_000_000, batch_size=4, lengths=(1_000_000, 900_000, 3, 3)))
+    options = KIND_OPTIONS[kind]
+    small = derive(GRUConfig(seq_len=10, batch_size=4, lengths=(10, 9, 3, 3), **options))
+    big = derive(GRUConfig(seq_len=1_000_000, batch_size=4, lengths=(1_000_000, 900_000, 3, 3), **options))
     assert len(list(small.tree().walk())) == len(list(big.tree().walk()))
     assert big.output.batch_size_runs == ((4, 3), (2, 899_997), (1, 100_000))
 
 
 @pytest.mark.cuda
+@pytest.mark.parametrize("kind", list(KIND_OPTIONS))
 @pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
 @pytest.mark.parametrize("packed", [False, True])
-def test_cuda_matches_torch(dtype, packed):
+def test_cuda_matches_torch(dtype, packed, kind):
     c = GRUConfig(input_size=10, hidden_size=32, num_layers=2, bidirectional=True, batch_first=True,
                   batch_size=3, seq_len=35, dtype=dtype, device="cuda:0", with_h0=True,
-                  lengths=(35, 20, 5) if packed else None)
+                  lengths=(35, 20, 5) if packed else None, **KIND_OPTIONS[kind])
     report = assert_matches_torch(c)
     assert report.output.data.device == "cuda:0" if packed else report.output.device == "cuda:0"
     assert report.run.peak_memory_bytes > 0
@@ -239,3 +329,18 @@ def test_what_torch_warns_in_the_forward_is_in_the_report_not_on_stderr(dtype):
 @pytest.mark.cuda
 def test_cuda_alias_is_normalized():
     assert trace(GRUConfig(device="cuda")).config.device.startswith("cuda:")
+
+
+@pytest.mark.parametrize("kind", list(KIND_OPTIONS))
+def test_reports_of_every_kind_cross_a_process_boundary_pickled(kind):
+    """The app's worker process sends reports back pickled: plain data, no torch object inside."""
+    import io
+    import pickle
+
+    class OnlyPlainData(pickle.Unpickler):
+        def find_class(self, module, name):
+            assert module.startswith("gru_tui.") or module == "builtins", f"{module}.{name} in a report"
+            return super().find_class(module, name)
+
+    report = trace(GRUConfig(num_layers=2, bidirectional=True, with_h0=True, **KIND_OPTIONS[kind]))
+    assert OnlyPlainData(io.BytesIO(pickle.dumps(report))).load() == report

@@ -53,10 +53,11 @@ def test_a_run_that_fits_is_not_refused_and_tags_its_configuration():
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda:0", marks=pytest.mark.cuda)])
 @pytest.mark.parametrize("packed", [False, True])
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_sequences_longer_than_the_window_match_torch(packed, batch_first, device):
+@pytest.mark.parametrize("kind", [{}, {"mode": "lstm", "proj_size": 3}, {"mode": "rnn", "nonlinearity": "relu"}], ids=["gru", "lstm-proj", "rnn-relu"])
+def test_sequences_longer_than_the_window_match_torch(packed, batch_first, device, kind):
     """Past WINDOW steps the module itself runs on the first WINDOW steps only; its layers run the whole input."""
     lengths = (3 * WINDOW, 2 * WINDOW + 1, 3 * WINDOW, 5) if packed else None
-    config = GRUConfig(**LONG, batch_first=batch_first, lengths=lengths, with_h0=True, device=device)
+    config = GRUConfig(**LONG, batch_first=batch_first, lengths=lengths, with_h0=True, device=device, **kind)
     report = assert_matches_torch(config)
     assert report.checks["window_steps"] == WINDOW
 
@@ -92,18 +93,22 @@ def _checked_against(layers_of, config=GRUConfig(**LONG)):
     run = _Run(config, lambda fraction, message: None)
     torch.manual_seed(0)
     module = run.build_module()
-    x, h0, lengths = run._inputs()
+    x, state, lengths = run._inputs()
     layers = layers_of(run, module)
     with torch.inference_mode():
-        measured, _ = run._forward(module, layers, x, h0, lengths)
-        return run.check_module(module, layers, x, h0, lengths, measured)
+        measured, _ = run._forward(module, layers, x, state, lengths)
+        return run.check_module(module, layers, x, state, lengths, measured)
 
 
+KINDS = {"gru": {}, "lstm-proj": {"mode": "lstm", "proj_size": 3}, "rnn-relu": {"mode": "rnn", "nonlinearity": "relu"}}
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("packed", [False, True])
-def test_layers_holding_copies_of_the_weights_match_the_module(packed):
+def test_layers_holding_copies_of_the_weights_match_the_module(packed, kind):
     """The CUDA way (copies in each layer's own buffer), run on the CPU: the same numbers as the module's."""
     lengths = (3 * WINDOW, 5, 2 * WINDOW, 1) if packed else None
-    config = GRUConfig(**LONG, batch_first=True, lengths=lengths, with_h0=True)
+    config = GRUConfig(**LONG, batch_first=True, lengths=lengths, with_h0=True, **KINDS[kind])
 
     def copies(run, module):
         layers = run.one_layer_modules(module, copies=True)
@@ -112,18 +117,25 @@ def test_layers_holding_copies_of_the_weights_match_the_module(packed):
 
     checks = _checked_against(copies, config)
     assert checks["output_max_error"] < 1e-6 and checks["h_n_max_error"] < 1e-6 and checks["step_max_error"] < 1e-5
+    assert checks.get("c_n_max_error", 0.0) < 1e-6
 
 
-@pytest.mark.parametrize("layer, name", [(0, "weight_ih_l0"), (2, "bias_hh_l0_reverse"), (1, "weight_hh_l0")])
-def test_the_module_check_catches_layers_that_are_not_the_modules(layer, name):
+@pytest.mark.parametrize(
+    "layer, name, kind",
+    [(0, "weight_ih_l0", "gru"), (2, "bias_hh_l0_reverse", "gru"), (1, "weight_hh_l0", "gru"),
+     (0, "weight_hr_l0", "lstm-proj"), (1, "weight_ih_l0_reverse", "rnn-relu")],
+)
+def test_the_module_check_catches_layers_that_are_not_the_modules(layer, name, kind):
+    config = GRUConfig(**LONG, **KINDS[kind])
+
     def one_wrong_weight(run, module):
         layers = run.one_layer_modules(module)
         wrong = getattr(layers[layer], name).detach() + 1.0
         setattr(layers[layer], name, torch.nn.Parameter(wrong))  # the module keeps its own weight
         return layers
 
-    assert _checked_against(lambda run, module: run.one_layer_modules(module))["output_max_error"] == 0.0
-    checks = _checked_against(one_wrong_weight)
+    assert _checked_against(lambda run, module: run.one_layer_modules(module), config)["output_max_error"] == 0.0
+    checks = _checked_against(one_wrong_weight, config)
     assert max(checks["output_max_error"], checks["h_n_max_error"]) > 0.1
     if layer < 2:  # a lower layer reaches the module's h_n through its own slot
         assert checks["h_n_max_error"] > 0.1
