@@ -17,6 +17,7 @@ from .config import FIRST_EXAMPLE, ConfigError, GRUConfig, parse_lengths
 
 CONFIG_FLAGS = (
     # (flag, config field, type)
+    ("--mode", "mode", str),
     ("--input-size", "input_size", int),
     ("--hidden-size", "hidden_size", int),
     ("--num-layers", "num_layers", int),
@@ -25,7 +26,16 @@ CONFIG_FLAGS = (
     ("--dropout", "dropout", float),
     ("--dtype", "dtype", str),
     ("--device", "device", str),
+    ("--proj-size", "proj_size", int),
+    ("--nonlinearity", "nonlinearity", str),
 )
+# Checked by the configuration (one `error: field: ...` line), not by argparse; the metavar lists the choices.
+METAVARS = {"mode": "{gru,lstm,rnn}", "nonlinearity": "{tanh,relu}"}
+FLAG_HELP = {
+    "mode": "the module: nn.GRU (default), nn.LSTM or nn.RNN",
+    "proj_size": "LSTM only: project h to this size, below hidden_size (0: none); c keeps hidden_size",
+    "nonlinearity": "RNN only: tanh (default) or relu",
+}
 MAX_ARGUMENT = 4096  # characters in one command-line argument (a path may be this long on Linux)
 SWITCHES = (
     ("--bias", "bias"),
@@ -37,9 +47,12 @@ SWITCHES = (
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("GRU configuration (named as nn.GRU's arguments)")
+    group = parser.add_argument_group("module configuration (named as the arguments of nn.GRU, nn.LSTM, nn.RNN)")
     for flag, dest, kind in CONFIG_FLAGS:
-        group.add_argument(flag, dest=dest, type=kind, default=argparse.SUPPRESS, metavar=dest.upper())
+        group.add_argument(
+            flag, dest=dest, type=kind, default=argparse.SUPPRESS, metavar=METAVARS.get(dest, dest.upper()),
+            help=FLAG_HELP.get(dest),
+        )
     for flag, dest in SWITCHES:
         group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS)
     group.add_argument(
@@ -74,7 +87,7 @@ def has_config_flags(args: argparse.Namespace) -> bool:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gru-tui",
-        description="See every tensor shape a PyTorch nn.GRU forward pass produces, live.",
+        description="See every tensor shape a PyTorch nn.GRU (or nn.LSTM, nn.RNN) forward pass produces, live.",
         epilog="Without a command, opens the app (flags prefill its form). Commands: trace, serve.",
     )
     from . import __version__

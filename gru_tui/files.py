@@ -95,9 +95,10 @@ def _where(path: Path, text: str, field: str) -> str:
 
 
 def config_toml(config: GRUConfig) -> str:
-    lines = ["# gru-tui configuration: an nn.GRU and the input it is fed", "[gru]"]
+    # The table keeps its name [gru] whatever the kind, so files saved before the other kinds still load.
+    lines = [f"# gru-tui configuration: an nn.{config.kind.module} and the input it is fed", "[gru]"]
     for name, value in config.to_dict().items():
-        if value is None:
+        if value is None or not config.applies(name):  # proj_size in a GRU's file would only puzzle its reader
             continue
         lines.append(f"{name} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from gru_tui import GRUConfig, trace
+from torch_reference import run_module
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -43,6 +44,36 @@ def test_text_tree_writes_shapes_like_the_write_up():
     assert "r_t = σ(" in result.stdout
 
 
+@pytest.mark.parametrize(
+    "args, config",
+    [
+        (["--mode", "lstm", "--proj-size", "8", "--num-layers", "2", "--bidirectional", "--h0"],
+         GRUConfig(mode="lstm", proj_size=8, num_layers=2, bidirectional=True, with_h0=True)),
+        (["--mode", "rnn", "--nonlinearity", "relu", "--unbatched"], GRUConfig(mode="rnn", nonlinearity="relu", unbatched=True)),
+    ],
+    ids=["lstm-proj", "rnn-relu"],
+)
+def test_other_kinds_json_equals_trace_to_dict(args, config):
+    result = run("trace", *args, "--json")
+    assert result.returncode == 0, result.stderr
+    d = json.loads(result.stdout)
+    expected = trace(config).to_dict()
+    d["warnings"] = expected["warnings"] = []  # torch warns once a process (LSTM projections and oneDNN)
+    assert d == expected
+    assert ("c_n" in d) == (config.mode == "lstm")
+
+
+def test_other_kinds_text_tree_shows_their_equations():
+    lstm = run("trace", "--mode", "lstm", "--proj-size", "4")
+    assert lstm.returncode == 0, lstm.stderr
+    assert "nn.LSTM(10, 32, proj_size=4)" in lstm.stdout and "c_t = f_t ⊙ c_(t-1) + i_t ⊙ g_t" in lstm.stdout
+    _out, h_n, c_n, _params = run_module(GRUConfig(mode="lstm", proj_size=4))
+    assert f"c_n  {list(c_n.shape)}" in lstm.stdout and f"h_n  {list(h_n.shape)}" in lstm.stdout
+    rnn = run("trace", "--mode", "rnn", "--nonlinearity", "relu", "--ascii")
+    assert rnn.returncode == 0, rnn.stderr
+    assert "h_t = relu(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh)" in rnn.stdout and "c_n" not in rnn.stdout
+
+
 def test_ascii_tree():
     result = run("trace", "--ascii")
     assert result.returncode == 0, result.stderr
@@ -61,6 +92,11 @@ def test_ascii_tree():
         (["--lengths", "3,x"], "lengths"),
         (["--lengths", "99", "--seq-len", "5"], "lengths"),
         (["--batch-size", "2", "--lengths", "3"], "lengths"),
+        (["--mode", "transformer"], "mode"),
+        (["--proj-size", "8"], "proj_size"),  # a GRU has no projection: refused, not ignored
+        (["--mode", "lstm", "--proj-size", "32"], "proj_size"),  # as torch: smaller than hidden_size (32)
+        (["--mode", "lstm", "--nonlinearity", "relu"], "nonlinearity"),
+        (["--mode", "rnn", "--nonlinearity", "sigmoid"], "nonlinearity"),
     ],
 )
 def test_bad_value_is_one_line_exit_2(args, field):

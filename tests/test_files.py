@@ -92,6 +92,10 @@ def write(tmp_path, text: str | bytes):
         ("[gru]\nbatch_size = 2\nlengths = 5\n", "lengths", "line 3"),
         ("[gru]\nbatch_size = 2\nseq_len = 4\nlengths = [4, 9]\n", "lengths", "line 4"),
         ('[gru]\ndtype = "float8"\n', "dtype", "line 2"),
+        ('[gru]\nhidden_size = 8\nproj_size = 4\n', "proj_size", "line 3"),  # a GRU has no projection
+        ('[gru]\nmode = "lstm"\nhidden_size = 8\nproj_size = 8\n', "proj_size", "line 4"),
+        ('[gru]\nmode = "lstm"\nnonlinearity = "relu"\n', "nonlinearity", "line 3"),
+        ('[gru]\nmode = "transformer"\n', "mode", "line 2"),
         ("gru = 5\n", "gru", "line 1"),
     ],
 )
@@ -118,6 +122,22 @@ def test_top_level_keys_without_a_table(tmp_path):
 def test_saved_file_is_commented_toml(tmp_path):
     text = config_toml(GRUConfig(lengths=(3, 2), batch_size=2, seq_len=3))
     assert text.startswith("# gru-tui configuration") and "[gru]\n" in text and "lengths = [3, 2]\n" in text
+
+
+def test_a_file_names_the_kind_and_only_the_fields_that_apply_to_it(tmp_path):
+    gru = config_toml(GRUConfig())
+    assert 'mode = "gru"\n' in gru and "proj_size" not in gru and "nonlinearity" not in gru
+    lstm = config_toml(GRUConfig(mode="lstm", proj_size=8))
+    assert "nn.LSTM" in lstm.splitlines()[0] and "proj_size = 8\n" in lstm and "nonlinearity" not in lstm
+    rnn = config_toml(GRUConfig(mode="rnn", nonlinearity="relu"))
+    assert 'nonlinearity = "relu"\n' in rnn and "proj_size" not in rnn
+
+
+def test_a_file_saved_before_the_other_kinds_loads_as_a_gru(tmp_path):
+    """What the previous version wrote: every field but the kind's, no mode; it is still a GRU."""
+    before = "\n".join(line for line in config_toml(GRUConfig(hidden_size=16, num_layers=2)).splitlines()
+                       if not line.startswith("mode ="))
+    assert load_config(write(tmp_path, before)) == GRUConfig(hidden_size=16, num_layers=2)
 
 
 # -- gru-tui trace --config, end to end --------------------------------------------------
