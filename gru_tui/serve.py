@@ -40,9 +40,10 @@ from urllib.parse import urlsplit
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
-# Each browser tab runs its own copy of the app, and each copy imports torch (a few hundred MiB of memory):
+# Each browser tab runs its own copy of the app (without torch: the tabs share one pool of device workers):
 # a limit keeps a large class, or a page reloaded in a loop, from exhausting the machine.
 DEFAULT_MAX_COPIES = 32
+SERVE_CPU_WORKERS = 2  # device runs at once on the cpu for all tabs together (see start_pool)
 COOKIE_PREFIX = "gru_tui_token_"  # + the port: cookies ignore ports, and two servers must not share one
 # The served command, for the serve layer's own development with a tiny app; users never set it.
 ENV_COMMAND = "GRU_TUI_SERVE_COMMAND"
@@ -92,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-copies", type=int, default=DEFAULT_MAX_COPIES, metavar="N",
-        help=f"at most N browser tabs at once, each its own copy of the app with torch loaded (default {DEFAULT_MAX_COPIES})",
+        help=f"at most N browser tabs at once, each its own copy of the app; device runs go to one shared pool (default {DEFAULT_MAX_COPIES})",
     )
     parser.add_argument(
         "--token", default=None, help="the access token (default: a new random one each start; a token given here shows in `ps`)",
@@ -147,12 +148,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = make_server(
         served_command(args.follow), host=args.host, port=args.port, token=token, notes=notes, max_copies=args.max_copies
     )
+    pool = start_pool()
     try:
         server.serve()
     except OSError as error:
         print(f"error: cannot listen on {args.host}:{args.port}: {error.strerror or error}", file=sys.stderr)
         return 1
+    finally:
+        pool.close()
     return 0
+
+
+def start_pool():
+    """One pool of device workers for every tab: the app copies it serves join it (they never import torch).
+
+    ``SERVE_CPU_WORKERS`` runs at once on the cpu (one tab's long run leaves the others one), one per GPU
+    (one CUDA context each), and a spare with torch loaded. Equal configurations (every follower of a
+    presenter) run once. The socket is in a 0700 directory and needs a secret key: only the copies this
+    server starts, which get both in their environment, can submit work.
+    """
+    from .pool import ENV_ADDRESS, ENV_KEY, Pool
+
+    pool = Pool(cpu_workers=SERVE_CPU_WORKERS).start()
+    address, key = pool.listen()
+    os.environ[ENV_ADDRESS], os.environ[ENV_KEY] = address, key.hex()  # textual-serve passes its environment on
+    return pool
 
 
 @functools.cache

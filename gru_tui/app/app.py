@@ -2,34 +2,39 @@
 
 Every valid edit shows the derived report at once (``shapes.derive``: no torch,
 cost independent of seq_len), then, after a short pause in typing, runs the real
-module on the device in a thread worker (``tracing.trace``). Each run's messages
+module on the device in a worker process (``runner``, ``pool``: torch never loads
+in the app's process, and a run that must stop is killed, not waited for). Each run's messages
 carry the configuration they belong to; one that is not the form's current
 configuration is dropped, so a result never lands on a newer configuration's tree.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import gc
+import signal
+import time
 from pathlib import Path
 
-from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.timer import Timer
 from textual.widgets import Button
-from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..config import FIRST_EXAMPLE, GRUConfig
 from ..report import Packed, Report, format_shape
 from ..shapes import derive
 from ..tree import gru_call
-from . import runner
 from .commands import GruTuiCommands
-from .messages import TorchFailed, TorchLoaded, TraceFailed, TraceFinished, TraceProgress, TraceRefused
+from .messages import (
+    PoolLost, TorchFailed, TorchLoaded, TraceFailed, TraceFinished, TraceProgress, TraceRefused, TraceStarted,
+)
+from .runner import DeviceRunner
 from .screens.main import MainScreen
 from .teaching import LESSON_BINDINGS, TeachingMixin
 from .widgets.form import ConfigForm
+from .widgets.note_line import NoteLine
 from .widgets.panes import LogPane
 from .widgets.summary_strip import SummaryStrip, run_text
 from .widgets.trace_tree import TraceTree
@@ -60,6 +65,9 @@ class GruTuiApp(TeachingMixin, App[None]):
         Binding("ctrl+t", "toggle_theme", "Theme", id="toggle_theme", show=False,
                 tooltip="Switch between the dark and the light theme"),
         Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Leave gru-tui", priority=True),
+        # Over SSH people press ctrl+c to stop things: it stops the run; with none under way, it quits.
+        Binding("ctrl+c", "stop_or_quit", "Stop run", id="stop", priority=True,
+                tooltip="Stop the device run under way; when none is, quit"),
         # Priority, so the focus moves as the app reads the key: keys typed ahead (over a slow SSH link
         # they arrive together) land in the next field, not in the one the Tab left.
         Binding("tab", "focus_next", "Next field", id="focus.next", show=False, priority=True,
@@ -86,6 +94,17 @@ class GruTuiApp(TeachingMixin, App[None]):
         self._debounce: Timer | None = None
         self._refused: GRUConfig | None = None  # the configuration the memory guard stopped, until it changes
         self._run_state: tuple[str, str, float | None, bool] = ("", "info", None, False)  # text, kind, progress, offer_force
+        self._runner: DeviceRunner | None = None
+        self._run_clock: float | None = None  # when the worker took the current run
+        self._run_step = ""  # what the run said it is doing
+        self._ticker: Timer | None = None
+
+    @property
+    def runner(self) -> DeviceRunner:
+        """The device worker pool's client, started with the app's first run (torch loads in the worker)."""
+        if self._runner is None:
+            self._runner = DeviceRunner(self.post_message)
+        return self._runner
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(self.config, show_timings=not self.snapshot_mode, cursor_blink=not self.snapshot_mode,
@@ -109,22 +128,35 @@ class GruTuiApp(TeachingMixin, App[None]):
         if self.screen.focused is None:  # AUTO_FOCUS found the form not yet focusable: it is now, after the first frame
             for field in self.query("#input_size"):
                 field.focus()
+        self._handle_signals()
         self.start_teaching()
-        self.load_torch()
         self._start_run()
 
-    @work(thread=True, exclusive=True, group="torch", exit_on_error=False, description="import torch, detect devices")
-    def load_torch(self) -> None:
-        runner.load_torch(self.post_message)
+    def _handle_signals(self) -> None:
+        """SIGTERM, SIGHUP (an SSH session closing) and SIGINT end the app as a quit does, the terminal restored,
+        with the status a shell expects (128 + the signal)."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            try:
+                loop.add_signal_handler(signum, self._exit_on_signal, signum)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no such signal here
+                pass
 
-    @work(thread=True, exclusive=True, group="trace", exit_on_error=False, description="device run")
-    def device_run(self, config: GRUConfig, force: bool) -> None:
-        worker = get_current_worker()
-        runner.device_run(config, force, lambda: worker.is_cancelled, self.post_message)
+    def _exit_on_signal(self, signum: int) -> None:
+        self._stop_workers()
+        self.exit(return_code=128 + signum)
+
+    def _stop_workers(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
+
+    def on_unmount(self) -> None:
+        self._stop_workers()  # every worker process ends with the app
 
     # -- edits ------------------------------------------------------------------------
     def on_config_form_edited(self, event: ConfigForm.Edited) -> None:
         self.form_errors = event.errors
+        self.refresh_bindings()  # while the form is invalid, ctrl+g says what to fix
         if event.config is None:
             self._mark_stale()
             return
@@ -134,7 +166,7 @@ class GruTuiApp(TeachingMixin, App[None]):
         self.config = event.config
         self._refused = None
         self.refresh_bindings()  # "run anyway" belonged to the previous configuration
-        self.workers.cancel_group(self, "trace")  # its result would be for an older configuration
+        self._stop_run("run cancelled: the configuration changed")  # its result would be for an older configuration
         self.sub_title = gru_call(self.config)
         self._show(derive(self.config))
         self.config_shown()
@@ -144,22 +176,65 @@ class GruTuiApp(TeachingMixin, App[None]):
             self._debounce.stop()
         self._debounce = self.set_timer(DEBOUNCE_SECONDS, self._start_run)
 
-    def _start_run(self, force: bool = False) -> None:
+    def _start_run(self, force: bool = False, *, reuse: bool = True) -> None:
+        """Ask the worker pool to run the form's configuration; ``reuse``: an equal recent run's report will do."""
         self._debounce = None
         self.refresh_bindings()
         where = self.config.device
-        self._status(f"running on {where}…" if self.torch_version else f"loading torch, then running on {where}…", progress=0.0)
-        self._log(f"run started on {where}" + (" (memory guard overridden)" if force else ""))
-        self.device_run(self.config, force)
+        self._status(f"waiting to run on {where}…" if self.torch_version else f"loading torch, then running on {where}…",
+                     progress=0.0)
+        self._log(f"run asked on {where}" + (" (memory guard overridden)" if force else ""))
+        self._run_clock, self._run_step = None, ""
+        self.runner.trace(self.config, force, reuse=reuse)
+
+    def _stop_run(self, why: str) -> bool:
+        """Stop the run under way or waiting (its worker is killed at once); True when there was one."""
+        if self._debounce is not None:
+            self._debounce.stop()
+            self._debounce = None
+        self._stop_ticker()
+        if self._runner is None or not self._runner.busy:
+            return False
+        self._runner.cancel("main")
+        self._log(why)
+        return True
+
+    def action_stop_or_quit(self) -> None:
+        if self._stop_run("run cancelled (ctrl+c)"):
+            self._status("run stopped — ctrl+r runs it again, ctrl+c again quits", kind="warning")
+        else:
+            self.exit()
 
     # -- results ------------------------------------------------------------------------
+    def on_trace_started(self, message: TraceStarted) -> None:
+        if message.config == self.config and self._runner is not None and self._runner.busy:
+            self._run_clock = time.monotonic()
+            self._show_running(0.0)
+            self._stop_ticker()
+            self._ticker = self.set_interval(1.0, self._show_running)
+
     def on_trace_progress(self, message: TraceProgress) -> None:
         if message.config == self.config:
-            self._status(f"running on {message.config.device}: {message.text}", progress=message.fraction)
+            self._run_step = message.text
+            self._show_running(message.fraction)
+
+    def _show_running(self, fraction: float | None = None) -> None:
+        """What the run is doing, how long it has taken so far, and how to stop it."""
+        if fraction is None:  # the ticker: keep the progress shown
+            fraction = self._run_state[2]
+        step = f": {self._run_step}" if self._run_step else "…"
+        elapsed = "" if self.snapshot_mode or self._run_clock is None else f" · {time.monotonic() - self._run_clock:.0f} s"
+        self._status(f"running on {self.config.device}{step}{elapsed} · ctrl+c stops", progress=fraction)
+
+    def _stop_ticker(self) -> None:
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
 
     def on_trace_finished(self, message: TraceFinished) -> None:
         if not self._is_current(message.config):
             return
+        self._stop_ticker()
         self._show(message.report)
         state = run_text(message.report, show_timings=not self.snapshot_mode)
         self._status(state, kind="traced")
@@ -168,6 +243,7 @@ class GruTuiApp(TeachingMixin, App[None]):
     def on_trace_refused(self, message: TraceRefused) -> None:
         if not self._is_current(message.config):
             return
+        self._stop_ticker()
         self._refused = message.config
         self.refresh_bindings()
         self._status(message.text, kind="warning", offer_force=True)
@@ -176,6 +252,7 @@ class GruTuiApp(TeachingMixin, App[None]):
     def on_trace_failed(self, message: TraceFailed) -> None:
         if not self._is_current(message.config):
             return
+        self._stop_ticker()
         text = f"{message.field}: {message.text}" if message.field else message.text
         if message.field:
             self.query_one(ConfigForm).show_field_error(message.field, message.text)
@@ -192,11 +269,10 @@ class GruTuiApp(TeachingMixin, App[None]):
         self._status(message.text, kind="error")
         self._log(message.text)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR:  # the runner catches everything; this is a last resort
-            self._log(f"{event.worker.description} failed: {event.worker.error!r}")
-        elif event.state == WorkerState.CANCELLED and event.worker.group == "trace":
-            self._log("run cancelled: the configuration changed")
+    def on_pool_lost(self, message: PoolLost) -> None:
+        self._stop_ticker()
+        self._status(message.text, kind="error")
+        self._log(message.text)
 
     def _is_current(self, config: GRUConfig) -> bool:
         """Only results for the configuration the tree shows may land; older ones are dropped."""
@@ -216,7 +292,8 @@ class GruTuiApp(TeachingMixin, App[None]):
 
     def _mark_stale(self) -> None:
         """When the form has errors, the tree and strip keep the last good report, marked as not matching."""
-        note = "; ".join(f"{field}: {message}" for field, message in self.form_errors.items())
+        # The fields only: each shows its own message under it, and the strip stays short at 80 columns.
+        note = f"fix {', '.join(self.form_errors)}; each says why in the form" if self.form_errors else ""
         tree = self.query_one("#trace-tree", TraceTree)
         tree.set_class(bool(note), "-stale")
         tree.border_title = "⚠ not matching the form" if note else None
@@ -252,10 +329,8 @@ class GruTuiApp(TeachingMixin, App[None]):
 
     @property
     def busy(self) -> bool:
-        """A device run is waiting to start or under way, or torch is still loading."""
-        return self._debounce is not None or any(
-            not worker.is_finished for worker in self.workers if worker.group in ("trace", "torch")
-        )
+        """A device run (or a lesson's) is waiting to start or under way."""
+        return self._debounce is not None or self._runner is None or self._runner.busy
 
     # -- actions ------------------------------------------------------------------------
     def command_bindings(self) -> list[Binding]:
@@ -270,8 +345,25 @@ class GruTuiApp(TeachingMixin, App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "run_anyway":
-            return self._refused is not None and self._refused == self.config
+            return self.stale or (self._refused is not None and self._refused == self.config)
         return self.check_teaching_action(action)
+
+    def form_ready(self, what: str) -> bool:
+        """Actions that need the form's configuration (runs, lessons, saving) say what to fix, never use an older one."""
+        if not self.form_errors:
+            return True
+        fields = ", ".join(self.form_errors)
+        self.notify(f"fix {fields} first: {what} needs a valid configuration", severity="warning", timeout=6)
+        return False
+
+    def notify(self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """On the main screen, a note line under the shapes: toasts covered the tree at 80x24 and stacked."""
+        screen = self.screen
+        if isinstance(screen, MainScreen):
+            screen.query_one(NoteLine).say(message, title=title, severity=severity, timeout=timeout or self.NOTIFICATION_TIMEOUT)
+        else:
+            super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def action_help(self) -> None:
         from .screens.help import HelpScreen  # Markdown: loaded when first asked for, not at start
@@ -287,12 +379,16 @@ class GruTuiApp(TeachingMixin, App[None]):
             self.call_after_refresh(lambda: [widget.focus() for widget in self.query(PANE_FOCUS[pane])[:1]])
 
     def action_rerun(self) -> None:
+        if not self.form_ready("a run"):
+            return
         if self._debounce is not None:
             self._debounce.stop()
         if not self.form_errors:
-            self._start_run()
+            self._start_run(reuse=False)  # again, on the device: not an earlier run's report
 
     def action_run_anyway(self) -> None:
+        if not self.form_ready("a run"):
+            return
         if self._refused is not None and self._refused == self.config:
             self._refused = None
             self._start_run(force=True)

@@ -1,4 +1,4 @@
-"""What the background workers tell the app. Every run message carries the configuration it belongs to,
+"""What the device worker pool tells the app and its screens. Every run message carries the configuration it belongs to,
 so the app can drop a result that no longer matches the form."""
 
 from __future__ import annotations
@@ -25,6 +25,20 @@ class TorchFailed(Message):
     """torch could not be imported or asked for devices; the derived tree still works."""
 
     text: str
+
+
+@dataclass
+class PoolLost(Message):
+    """The connection to the device worker pool ended (the server that held it stopped)."""
+
+    text: str
+
+
+@dataclass
+class TraceStarted(Message):
+    """A worker took the run (it may have waited in the pool's queue until then)."""
+
+    config: GRUConfig
 
 
 @dataclass
@@ -60,4 +74,23 @@ class TraceFailed(Message):
 
     config: GRUConfig
     text: str
+    field: str | None = None
+
+
+@dataclass
+class LessonTraced(Message):
+    """The reports of ``configs`` (in order), traced from the real module; or ``error`` saying why not."""
+
+    configs: tuple[GRUConfig, ...]
+    reports: tuple[Report, ...] | None
+    error: str | None = None
+
+
+@dataclass
+class Explained(Message):
+    """The explainer ran ``request`` (config, input shape, h0 shape); ``field`` names the bad field on error."""
+
+    request: tuple
+    explanation: object | None  # lessons.Explanation
+    error: str | None = None
     field: str | None = None

@@ -13,8 +13,7 @@ async def settle(pilot: Pilot) -> None:
     app = pilot.app
     while True:
         await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
         if not app.busy:
+            await pilot.pause()  # the last answer was posted before the run stopped being busy: let it land
             return
         await pilot.pause(0.05)

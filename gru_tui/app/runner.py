@@ -1,24 +1,31 @@
-"""The bodies of the app's background workers, kept free of widgets: they run in threads and only post messages.
+"""The app's side of the device worker pool: jobs go out, Textual messages come back.
 
-torch is imported here, inside the functions, never when the app starts.
+torch never loads in the app's process: a standalone app runs its own ``Pool`` (a
+thread and its worker processes); a copy served by ``gru-tui serve`` joins the
+server's pool, shared by every tab. Every message carries what it answers (the
+configuration), so a screen drops an answer to an older request.
 """
 
 from __future__ import annotations
 
-import threading
-import time
+import atexit
 from typing import Callable
 
 from textual.message import Message
 
-from ..config import ConfigError, GRUConfig
+from ..config import GRUConfig
+from ..jobs import Job, JobError, WorkerInfo
+from ..pool import Pool, PoolClient, connect_from_environment
 from ..summary import human_bytes
-from .messages import TorchFailed, TorchLoaded, TraceFailed, TraceFinished, TraceProgress, TraceRefused
+from .messages import (
+    LessonTraced, Explained, PoolLost, TorchFailed, TorchLoaded, TraceFailed, TraceFinished, TraceProgress,
+    TraceRefused, TraceStarted,
+)
 
 Post = Callable[[Message], object]
 
 
-def refusal_text(error) -> str:
+def refusal_text(error: JobError) -> str:
     """The memory guard's refusal, saying how to go on in the app (its own message names the CLI flag)."""
     return (
         f"{error.device}: this run needs about {human_bytes(error.needed)} but only {human_bytes(error.free)} is free; "
@@ -26,71 +33,92 @@ def refusal_text(error) -> str:
     )
 
 
-def load_torch(post: Post) -> None:
-    """Import torch and detect this machine's devices (cpu, cuda:N, mps, meta)."""
-    started = time.perf_counter()
-    try:
-        import torch
+class DeviceRunner:
+    """Runs the app's jobs in worker processes; ``close()`` ends the app's own pool and its workers."""
 
-        from ..devices import available_devices
+    def __init__(self, post: Post):
+        self.post = post
+        self.pool: Pool | None = None
+        conn = connect_from_environment()  # served: the server's pool
+        if conn is None:
+            self.pool = Pool(cpu_workers=1).start()
+            atexit.register(self.pool.close)  # also when the app ends by an exception
+            conn = self.pool.connect()
+        self.client = PoolClient(conn, self._on_pool_event)
 
-        devices = [(d.description, d.name) for d in available_devices()]
-    except Exception as error:  # a broken torch install must not take the app down
-        post(TorchFailed(f"torch could not be loaded: {type(error).__name__}: {error}"))
-        return
-    post(TorchLoaded(devices, torch.__version__, time.perf_counter() - started))
+    @property
+    def busy(self) -> bool:
+        """A job was asked for and its answer has not come yet."""
+        return bool(self.client.pending)
 
+    def close(self) -> None:
+        self.client.close()
+        if self.pool is not None:
+            self.pool.close()
 
-def device_run(config: GRUConfig, force: bool, is_cancelled: Callable[[], bool], post: Post) -> None:
-    """Trace ``config`` on its device, in a daemon thread, and return when it is done or cancelled.
+    def worker_pids(self) -> list[int]:
+        return self.pool.worker_pids() if self.pool is not None else []
 
-    The trace notices a cancellation only between its steps, and one step (a layer over the
-    whole sequence) can take a minute; leaving it to a daemon thread lets the worker, and a
-    person quitting the app, go at once. Whatever it posts afterwards is for an older
-    configuration and is dropped.
-    """
-    done = threading.Event()
+    def cancel(self, slot: str) -> None:
+        self.client.cancel(slot)
 
-    def run() -> None:
-        try:
-            _trace_and_post(config, force, is_cancelled, post)
-        finally:
-            done.set()
+    # -- jobs ------------------------------------------------------------------------------
+    def trace(self, config: GRUConfig, force: bool = False, *, reuse: bool = True) -> None:
+        """The form's configuration on its device: TraceStarted, TraceProgress, then TraceFinished, -Refused or -Failed."""
 
-    threading.Thread(target=run, name=f"gru-tui device run on {config.device}", daemon=True).start()
-    while not done.wait(0.05):
-        if is_cancelled():
-            return
+        def answer(kind: str, payload) -> Message | None:
+            if kind == "started":
+                return TraceStarted(config)
+            if kind == "progress":
+                return TraceProgress(config, *payload)
+            if kind == "done":
+                return TraceFinished(config, payload)
+            if payload.kind == "refused":
+                return TraceRefused(config, refusal_text(payload))
+            return TraceFailed(config, payload.text, field=payload.field)
 
+        self._submit("main", Job("trace", (config, force)), answer, reuse=reuse)
 
-def _trace_and_post(config: GRUConfig, force: bool, is_cancelled: Callable[[], bool], post: Post) -> None:
-    """Trace ``config`` on its device and post the outcome, tagged with ``config``.
+    def trace_lesson(self, slot: str, configs: tuple[GRUConfig, ...], post: Post) -> None:
+        """Trace a lesson's configurations (a quiz question, a pair to compare): one LessonTraced."""
 
-    A cancelled run posts nothing: a newer configuration has replaced it.
-    """
-    try:
-        import torch  # noqa: F401  (here, so a broken install is reported as such, not as a failed run)
+        def answer(kind: str, payload) -> Message | None:
+            if kind == "done":
+                return LessonTraced(configs, payload)
+            if kind == "failed":
+                return LessonTraced(configs, None, refusal_text(payload) if payload.kind == "refused" else payload.text)
+            return None
 
-        from ..tracing import Cancelled, MemoryGuardError, TraceError, trace
-    except Exception as error:
-        post(TraceFailed(config, f"torch could not be loaded: {type(error).__name__}: {error}"))
-        return
-    try:
-        report = trace(
-            config,
-            force=force,
-            progress=lambda fraction, text: post(TraceProgress(config, fraction, text)),
-            is_cancelled=is_cancelled,
-        )
-    except Cancelled:
-        return
-    except MemoryGuardError as error:
-        post(TraceRefused(config, refusal_text(error)))
-    except ConfigError as error:
-        post(TraceFailed(config, str(error), field=error.field))
-    except TraceError as error:
-        post(TraceFailed(config, str(error)))
-    except Exception as error:  # never a traceback on screen: the log keeps the sentence
-        post(TraceFailed(config, f"{config.device}: unexpected {type(error).__name__}: {error}"))
-    else:
-        post(TraceFinished(config, report))
+        self._submit(slot, Job("trace_many", (configs,)), answer, post=post)
+
+    def explain(self, request: tuple, post: Post) -> None:
+        """Run the shape-error explainer on ``request`` (config, input shape, h0 shape): one Explained."""
+
+        def answer(kind: str, payload) -> Message | None:
+            if kind == "done":
+                return Explained(request, payload)
+            if kind == "failed":
+                return Explained(request, None, payload.text, payload.field)
+            return None
+
+        self._submit("explain", Job("explain", request), answer, post=post)
+
+    def _submit(self, slot: str, job: Job, answer, *, reuse: bool = True, post: Post | None = None) -> None:
+        post = post or self.post
+
+        def on_event(kind: str, payload) -> None:
+            message = answer(kind, payload)
+            if message is not None:
+                post(message)
+
+        self.client.submit(slot, job, on_event, reuse=reuse)
+
+    def _on_pool_event(self, kind: str, payload) -> None:
+        if kind == "ready":
+            info: WorkerInfo = payload
+            if info.error is not None:
+                self.post(TorchFailed(info.error))
+            else:
+                self.post(TorchLoaded(list(info.devices), info.torch_version, info.seconds))
+        elif kind == "lost":
+            self.post(PoolLost(payload))

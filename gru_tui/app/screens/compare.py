@@ -8,36 +8,44 @@ is marked there. The list under the trees says each difference in words.
 from __future__ import annotations
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import TreeNode
-from textual.worker import get_current_worker
 
 from ...config import GRUConfig
 from ...lessons import compare, config_differences
 from ...report import Node, Report
 from ...tree import gru_call
-from ..lesson_runs import LessonTraced, trace_lesson
-from ..widgets.trace_tree import node_label
+from ..messages import LessonTraced
+from ..widgets.trace_tree import FittedTree, node_label
 from ..widgets.title_bar import TitleBar
 
 MARK = "≠ "
 
 
-def compare_label(node: Node, differs: bool) -> Text:
+def compare_label(node: Node, differs: bool, width: int | None = None) -> Text:
     """The tree's own label; a differing node is marked ≠ and underlined (plain marks: they survive NO_COLOR)."""
-    label = node_label(node)
+    label = node_label(node, None if width is None else width - len(MARK) * differs)
     if differs:
         label.stylize("bold underline")
         label = Text(MARK, style="bold reverse") + label
     return label
 
 
+class CompareTree(FittedTree):
+    """One side of the comparison: each line fitted to the width, its ≠ mark first so it is never cut."""
+
+    marked: set[str] = set()  # the node keys marked ≠ on this side
+
+    def node_text(self, node: Node, width: int) -> Text:
+        return compare_label(node, node.key in self.marked, width)
+
+
 class CompareScreen(Screen[None]):
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # narrow: A above B, each the full width
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="compare.back", tooltip="Back to the form (A stays pinned)"),
         Binding("a", "pin_b", "Pin B as A", id="compare.pin", tooltip="Make the form's configuration the new A, back to the form"),
@@ -53,8 +61,8 @@ class CompareScreen(Screen[None]):
         yield TitleBar()
         yield Static("", id="compare-configs")
         with Horizontal(id="compare-trees"):
-            yield Tree("A", id="compare-a")
-            yield Tree("B", id="compare-b")
+            yield CompareTree("A", id="compare-a")
+            yield CompareTree("B", id="compare-b")
         yield Static("", id="compare-differences")
         yield Footer()
 
@@ -64,10 +72,11 @@ class CompareScreen(Screen[None]):
         self._say("tracing both…")
         self.trace_both(self.configs)
 
-    @work(thread=True, exclusive=True, group="compare", exit_on_error=False, description="trace A and B")
     def trace_both(self, configs: tuple[GRUConfig, GRUConfig]) -> None:
-        worker = get_current_worker()
-        trace_lesson(configs, lambda: worker.is_cancelled, self.post_message)
+        self.app.runner.trace_lesson("compare", configs, self.post_message)
+
+    def on_unmount(self) -> None:
+        self.app.runner.cancel("compare")
 
     def on_lesson_traced(self, message: LessonTraced) -> None:
         message.stop()
@@ -98,8 +107,9 @@ class CompareScreen(Screen[None]):
         self.query_one("#compare-configs", Static).update(text)
 
     @staticmethod
-    def _fill(tree: Tree, root: Node, marked: set[str]) -> None:
+    def _fill(tree: CompareTree, root: Node, marked: set[str]) -> None:
         """The whole tree, open: a comparison is read at a glance."""
+        tree.marked = marked
         tree.reset(compare_label(root, root.key in marked), root)
 
         def add(parent: TreeNode, node: Node) -> None:

@@ -4,7 +4,6 @@ message is shown as it is, with what the shape broke and a fix that has been run
 from __future__ import annotations
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -16,7 +15,7 @@ from ...lessons import parse_shape
 from ...report import format_shape
 from ...shapes import derive
 from ...tree import gru_call
-from ..lesson_runs import Explained, run_explainer
+from ..messages import Explained
 from ..widgets.title_bar import TitleBar
 
 FIELDS = {"input_shape": "#explain-input", "h0_shape": "#explain-h0"}
@@ -73,9 +72,11 @@ class ExplainScreen(Screen[None]):
         self._show("running nn.GRU…", error=False)
         self.explain(self._request)
 
-    @work(thread=True, exclusive=True, group="explain", exit_on_error=False, description="run the explainer")
     def explain(self, request: tuple) -> None:
-        run_explainer(request, self.post_message)
+        self.app.runner.explain(request, self.post_message)
+
+    def on_unmount(self) -> None:
+        self.app.runner.cancel("explain")
 
     def on_explained(self, message: Explained) -> None:
         message.stop()

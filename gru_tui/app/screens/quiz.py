@@ -9,19 +9,17 @@ random small configurations).
 from __future__ import annotations
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
-from textual.worker import get_current_worker
 
 from ...config import ConfigError, GRUConfig
 from ...lessons import QuizSession, quiz_tree
 from ...report import Report
 from ...tree import gru_call
-from ..lesson_runs import LessonTraced, trace_lesson
+from ..messages import LessonTraced
 from ..widgets.trace_tree import TraceTree
 from ..widgets.title_bar import TitleBar
 
@@ -67,10 +65,11 @@ class QuizScreen(Screen[None]):
         self._show_question("tracing the question…")
         self.trace_question(config)
 
-    @work(thread=True, exclusive=True, group="quiz", exit_on_error=False, description="trace the quiz question")
     def trace_question(self, config: GRUConfig) -> None:
-        worker = get_current_worker()
-        trace_lesson((config,), lambda: worker.is_cancelled, self.post_message)
+        self.app.runner.trace_lesson("quiz", (config,), self.post_message)
+
+    def on_unmount(self) -> None:
+        self.app.runner.cancel("quiz")  # closed: nobody waits for the question's run
 
     def on_lesson_traced(self, message: LessonTraced) -> None:
         message.stop()

@@ -1,0 +1,500 @@
+"""The worker pool: device workers (``gru_tui.worker``) shared by one app, or by every tab of ``gru-tui serve``.
+
+The Jupyter kernel model: the process that draws never runs torch. The pool, a
+thread without torch, keeps child processes that hold it:
+
+- **lanes**: each CUDA device has one lane of one worker (one CUDA context per GPU,
+  however many clients); cpu, meta and mps share the ``cpu`` lane of ``cpu_workers``;
+- **a spare**: one more worker with torch already loaded, so a cancelled run's
+  replacement does not wait for ``import torch``;
+- **cancel is a kill**: a forward in native code cannot be interrupted, so a job
+  nobody waits for any more ends with its process (SIGKILL), and the spare takes over;
+- **one run for equal jobs**: clients asking the same job (every follower of a
+  presenter) share one run and its result; recent results are kept for ``reuse``;
+- **fair and fresh**: each client has one job per *slot* (the form, the quiz...); a
+  new one supersedes the old, so the queue holds every client's newest request only,
+  in the order they came;
+- **a death is a message**: a worker that dies during a job fails that job with words
+  ("the device run was killed (signal 9, SIGKILL); out of memory?"); the next job gets
+  a new worker;
+- **the memory guard counts the pool**: a trace is checked against what its device
+  has free less what the pool's other runs there are estimated to hold.
+
+Clients talk to the pool over a ``multiprocessing`` Connection: an in-process pipe
+(``Pool.connect``), or a Unix socket in a private directory with a secret key, for
+app copies in other processes (``Pool.listen`` / ``connect_remote``). Messages:
+
+client → pool: ``("submit", job_id, slot, job, reuse)``, ``("cancel", slot)``;
+pool → client: ``("ready", WorkerInfo)``, ``("started", job_id)``,
+``("progress", job_id, fraction, text)``, ``("done", job_id, result)``, ``("failed", job_id, JobError)``.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Client, Connection, Listener, Pipe, wait
+from pathlib import Path
+from typing import Any
+
+from .jobs import Job, JobError, WorkerInfo, death_text
+
+ENV_ADDRESS = "GRU_TUI_POOL"  # a served app copy finds the server's pool here...
+ENV_KEY = "GRU_TUI_POOL_KEY"  # ...and proves it was started by the server with this secret (hex)
+RESULTS_KEPT = 32  # recent results, for equal jobs asked again with reuse
+STARTUP_FAILURES_ALLOWED = 3  # workers dying before they load torch, in a row, before the pool gives up
+REAP_SECONDS = 2.0
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: subprocess.Popen
+    conn: Connection
+    stderr: Any  # an unlinked temporary file: what the process printed, read when it dies
+    lane: str | None = None  # None: the spare
+    task: "_Task | None" = None
+    ready: bool = False
+
+
+@dataclass(eq=False)
+class _Client:
+    conn: Connection
+    slots: dict[str, tuple[int, "_Task"]] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class _Task:
+    job: Job
+    subscribers: list[tuple[_Client, int]] = field(default_factory=list)
+    worker: _Worker | None = None
+    progress: tuple[float, str] | None = None  # the latest, for a client that joins mid-run
+
+
+def lane_of(device: str) -> str:
+    return device if device.startswith("cuda") else "cpu"
+
+
+class Pool:
+    """Device workers for one or more clients; ``start()`` it, ``close()`` it (also at exit and on signals)."""
+
+    def __init__(self, *, cpu_workers: int = 1, spare: bool = True):
+        self.cpu_workers = cpu_workers
+        self.spare = spare
+        self.info: WorkerInfo | None = None  # from the first worker that loaded torch
+        self.broken: str | None = None  # torch cannot be loaded here: every job fails with this
+        self._clients: list[_Client] = []
+        self._workers: list[_Worker] = []
+        self._queue: list[_Task] = []
+        self._tasks: dict[Job, _Task] = {}
+        self._results: collections.OrderedDict[Job, Any] = collections.OrderedDict()
+        self._startup_failures = 0
+        self.jobs_run = 0  # jobs handed to a worker, for tests and benchmarks
+        self._incoming: list[Connection] = []
+        self._lock = threading.Lock()
+        self._wake_r, self._wake_w = Pipe(duplex=False)
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._listener: Listener | None = None
+        self._socket_dir: str | None = None
+
+    # -- life ---------------------------------------------------------------------------
+    def start(self) -> "Pool":
+        if self.spare:
+            self._spawn(lane=None)  # torch starts loading now
+        self._thread = threading.Thread(target=self._loop, name="gru-tui worker pool", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop every worker (killed, and reaped) and the pool's thread; safe to call more than once."""
+        self._stopping = True
+        self._wake()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=REAP_SECONDS)
+        for worker in list(self._workers):
+            self._kill(worker)
+        if self._listener is not None:
+            try:
+                self._listener.close()
+            except OSError:
+                pass
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+    def worker_pids(self) -> list[int]:
+        return [worker.process.pid for worker in list(self._workers)]
+
+    def busy_pids(self) -> list[int]:
+        """The workers running a job now."""
+        return [worker.process.pid for worker in list(self._workers) if worker.task is not None]
+
+    # -- clients ------------------------------------------------------------------------
+    def connect(self) -> Connection:
+        """A client in this process: its end of a new pipe."""
+        mine, theirs = Pipe()
+        self._add_client(mine)
+        return theirs
+
+    def listen(self) -> tuple[str, bytes]:
+        """Accept clients from other processes of this user: (socket path, key) for ``connect_remote``.
+
+        The socket lives in a new 0700 directory, and a client must also prove it knows the
+        key (an HMAC challenge), so no other user of the machine can submit work.
+        """
+        self._socket_dir = tempfile.mkdtemp(prefix="gru-tui-pool-")  # mode 0700
+        address = os.path.join(self._socket_dir, "pool.sock")
+        key = os.urandom(32)
+        self._listener = Listener(address, family="AF_UNIX", authkey=key)
+        threading.Thread(target=self._accept, name="gru-tui pool accept", daemon=True).start()
+        return address, key
+
+    def _accept(self) -> None:
+        while not self._stopping:
+            try:
+                conn = self._listener.accept()
+            except OSError:  # closed
+                return
+            except Exception:  # a client that failed the key challenge
+                continue
+            self._add_client(conn)
+
+    def _add_client(self, conn: Connection) -> None:
+        with self._lock:
+            self._incoming.append(conn)
+        self._wake()
+
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send_bytes(b"!")
+        except OSError:
+            pass
+
+    # -- the loop -------------------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stopping:
+            by_conn: dict[Any, Any] = {c.conn: c for c in self._clients}
+            by_conn.update({w.conn: w for w in self._workers})
+            for conn in wait([self._wake_r, *by_conn]):
+                if conn is self._wake_r:
+                    while self._wake_r.poll():
+                        self._wake_r.recv_bytes()
+                    with self._lock:
+                        incoming, self._incoming = self._incoming, []
+                    for new in incoming:
+                        self._clients.append(_Client(new))
+                        if self.info is not None:
+                            self._send(self._clients[-1], ("ready", self.info))
+                    continue
+                peer = by_conn[conn]
+                if peer not in self._clients and peer not in self._workers:
+                    continue  # dropped or killed while handling an earlier one of this round
+                try:
+                    message = conn.recv()
+                except (EOFError, OSError):
+                    if isinstance(peer, _Client):
+                        self._drop_client(peer)
+                    else:
+                        self._worker_ended(peer)
+                    continue
+                try:
+                    if isinstance(peer, _Client):
+                        self._on_client(peer, message)
+                    else:
+                        self._on_worker(peer, message)
+                except Exception:  # a bug here must not stop the pool for every client: logged, not raised
+                    log.exception("worker pool: handling %r", message[:1])
+            self._dispatch()
+
+    def _on_client(self, client: _Client, message: tuple) -> None:
+        if message[0] == "submit":
+            _, job_id, slot, job, reuse = message
+            self._unsubscribe(client, slot)
+            if self.broken is not None:
+                self._send(client, ("failed", job_id, JobError("failed", self.broken)))
+            elif reuse and job in self._results:
+                self._results.move_to_end(job)
+                self._send(client, ("done", job_id, self._results[job]))
+            else:
+                task = self._tasks.get(job)
+                if task is None:
+                    task = self._tasks[job] = _Task(job)
+                    self._queue.append(task)
+                task.subscribers.append((client, job_id))
+                client.slots[slot] = (job_id, task)
+                if task.worker is not None:  # joined a run under way
+                    self._send(client, ("started", job_id))
+                    if task.progress is not None:
+                        self._send(client, ("progress", job_id, *task.progress))
+        elif message[0] == "cancel":
+            self._unsubscribe(client, message[1])
+
+    def _drop_client(self, client: _Client) -> None:
+        for slot in list(client.slots):
+            self._unsubscribe(client, slot)
+        self._clients.remove(client)
+        client.conn.close()
+
+    def _unsubscribe(self, client: _Client, slot: str) -> None:
+        """The client no longer waits for its job in ``slot``; a job nobody waits for is dropped, or killed."""
+        job_id, task = client.slots.pop(slot, (None, None))
+        if task is None:
+            return
+        task.subscribers.remove((client, job_id))
+        if task.subscribers:
+            return
+        self._tasks.pop(task.job, None)
+        if task.worker is None:
+            self._queue.remove(task)
+        else:
+            self._kill(task.worker)
+
+    def _dispatch(self) -> None:
+        for task in list(self._queue):
+            worker = self._worker_for(lane_of(task.job.device))
+            if worker is None:
+                continue
+            self._queue.remove(task)
+            task.worker, worker.task = worker, task
+            self.jobs_run += 1
+            self._send_worker(worker, (id(task), task.job, self._reserved(task)))
+            for client, job_id in task.subscribers:
+                self._send(client, ("started", job_id))
+        if self.spare and self.broken is None and not any(w.lane is None for w in self._workers):
+            self._spawn(lane=None)
+
+    def _worker_for(self, lane: str) -> _Worker | None:
+        """An idle worker of ``lane``; else the spare, or a new worker, while the lane has room."""
+        if self.broken is not None:
+            return None
+        in_lane = [w for w in self._workers if w.lane == lane]
+        for worker in in_lane:
+            if worker.task is None:
+                return worker
+        if len(in_lane) >= (self.cpu_workers if lane == "cpu" else 1):
+            return None
+        for worker in self._workers:
+            if worker.lane is None:
+                worker.lane = lane
+                return worker
+        return self._spawn(lane)
+
+    def _reserved(self, task: _Task) -> int:
+        """What the pool's other runs on this job's device are estimated to hold, for the memory guard."""
+        from .shapes import estimate_run_bytes
+
+        return sum(
+            estimate_run_bytes(other.job.args[0])
+            for other in self._tasks.values()
+            if other is not task and other.worker is not None and other.job.kind == "trace"
+            and other.job.device == task.job.device
+        )
+
+    # -- workers ------------------------------------------------------------------------
+    def _spawn(self, lane: str | None) -> _Worker:
+        ours, theirs = socket.socketpair()
+        package_parent = str(Path(__file__).resolve().parent.parent)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")])))
+        stderr = tempfile.TemporaryFile()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gru_tui.worker", str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+            env=env, start_new_session=True,  # the terminal's signals are the app's to handle, not the worker's
+        )
+        theirs.close()
+        worker = _Worker(process, Connection(ours.detach()), stderr, lane=lane)
+        self._workers.append(worker)
+        return worker
+
+    def _on_worker(self, worker: _Worker, message: tuple) -> None:
+        kind = message[0]
+        if kind == "ready":
+            info: WorkerInfo = message[1]
+            worker.ready = True
+            if info.error is not None:  # torch cannot load here: say so once, and fail what waits
+                self.broken = info.error
+                self._fail_all(JobError("failed", info.error))
+            else:
+                self._startup_failures = 0
+            if self.info is None or info.error is not None:
+                self.info = info
+                for client in self._clients:
+                    self._send(client, ("ready", info))
+            return
+        task = worker.task
+        if task is None or message[1] != id(task):
+            return
+        if kind == "progress":
+            task.progress = message[2:]
+            for client, job_id in task.subscribers:
+                self._send(client, ("progress", job_id, *task.progress))
+            return
+        worker.task = None  # done or failed: the worker is free for the next job
+        self._tasks.pop(task.job, None)
+        if kind == "done":
+            self._results[task.job] = message[2]
+            while len(self._results) > RESULTS_KEPT:
+                self._results.popitem(last=False)
+        self._finish(task, (kind, message[2]))
+
+    def _worker_ended(self, worker: _Worker) -> None:
+        """A worker's pipe closed without the pool killing it: it crashed, was killed, or exited."""
+        self._forget(worker)
+        try:
+            returncode = worker.process.wait(timeout=REAP_SECONDS)
+        except subprocess.TimeoutExpired:
+            worker.process.kill()
+            returncode = worker.process.wait()
+        text = death_text(returncode)
+        if not worker.ready:
+            self._startup_failures += 1
+            if self._startup_failures >= STARTUP_FAILURES_ALLOWED:
+                self.broken = f"the device worker could not start: {text}{_last_line(worker.stderr)}"
+                self._fail_all(JobError("failed", self.broken))
+        worker.stderr.close()
+        if worker.task is not None:
+            self._tasks.pop(worker.task.job, None)
+            self._finish(worker.task, ("failed", JobError("died", text)))
+
+    def _kill(self, worker: _Worker) -> None:
+        """End a worker at once (its job is no longer wanted, or the pool closes) and reap it."""
+        self._forget(worker)
+        if worker.process.poll() is None:
+            try:
+                os.killpg(worker.process.pid, signal.SIGKILL)  # its own session: any child it made goes too
+            except OSError:
+                worker.process.kill()
+        try:
+            worker.process.wait(timeout=REAP_SECONDS)
+        except subprocess.TimeoutExpired:
+            pass
+        worker.stderr.close()
+
+    def _forget(self, worker: _Worker) -> None:
+        if worker in self._workers:
+            self._workers.remove(worker)
+        worker.conn.close()
+
+    def _fail_all(self, error: JobError) -> None:
+        for task in list(self._queue):
+            self._queue.remove(task)
+            self._tasks.pop(task.job, None)
+            self._finish(task, ("failed", error))
+
+    def _finish(self, task: _Task, outcome: tuple[str, Any]) -> None:
+        """Tell every client waiting for ``task`` its outcome; their slots are free again."""
+        kind, payload = outcome
+        for client, job_id in task.subscribers:
+            client.slots = {slot: held for slot, held in client.slots.items() if held[1] is not task}
+            self._send(client, (kind, job_id, payload))
+
+    def _send_worker(self, worker: _Worker, message: tuple) -> None:
+        try:
+            worker.conn.send(message)
+        except OSError:
+            pass  # it died; its end of file comes next and says so
+
+    def _send(self, client: _Client, message: tuple) -> None:
+        try:
+            client.conn.send(message)
+        except OSError:
+            pass  # gone; its end of file comes next
+
+
+def _last_line(stderr) -> str:
+    try:
+        stderr.seek(0)
+        lines = stderr.read()[-2000:].decode(errors="replace").strip().splitlines()
+    except (OSError, ValueError):
+        return ""
+    return f" ({lines[-1]})" if lines else ""
+
+
+def connect_remote(address: str, key: bytes) -> Connection:
+    return Client(address, family="AF_UNIX", authkey=key)
+
+
+def connect_from_environment() -> Connection | None:
+    """The server's pool, for an app copy started by ``gru-tui serve`` (None when not served)."""
+    address, key = os.environ.get(ENV_ADDRESS), os.environ.get(ENV_KEY)
+    if not address or not key:
+        return None
+    return connect_remote(address, bytes.fromhex(key))
+
+
+class PoolClient:
+    """A client's side: submit jobs by slot, get their events in a callback (called on the client's reader thread).
+
+    ``on_event(kind, payload)`` receives ``("ready", WorkerInfo)`` and ``("lost", text)``
+    (the pool's connection ended); each job's events go to the callback given with it.
+    """
+
+    _ids = itertools.count(1)
+
+    def __init__(self, conn: Connection, on_event):
+        self.conn = conn
+        self.on_event = on_event
+        self._callbacks: dict[int, Any] = {}
+        self.pending: dict[str, int] = {}  # slot -> the job it waits for
+        self._send_lock = threading.Lock()
+        self.closed = False
+        threading.Thread(target=self._read, name="gru-tui pool client", daemon=True).start()
+
+    def submit(self, slot: str, job: Job, callback, *, reuse: bool = True) -> int:
+        """Ask for ``job`` in ``slot`` (superseding that slot's previous job); ``callback(kind, payload)``."""
+        job_id = next(self._ids)
+        self._callbacks[job_id] = callback
+        self.pending[slot] = job_id
+        self._send(("submit", job_id, slot, job, reuse))
+        return job_id
+
+    def cancel(self, slot: str) -> None:
+        """Stop waiting for ``slot``'s job; the pool ends its run when no other client waits for it."""
+        job_id = self.pending.pop(slot, None)
+        if job_id is not None:
+            self._callbacks.pop(job_id, None)
+            self._send(("cancel", slot))
+
+    def close(self) -> None:
+        self.closed = True
+        self.conn.close()
+
+    def _send(self, message: tuple) -> None:
+        with self._send_lock:
+            try:
+                self.conn.send(message)
+            except OSError:
+                pass  # the reader reports the loss
+
+    def _read(self) -> None:
+        while True:
+            try:
+                message = self.conn.recv()
+            except (EOFError, OSError):
+                self.pending.clear()
+                if not self.closed:
+                    self.on_event("lost", "the device worker pool stopped")
+                return
+            kind = message[0]
+            if kind == "ready":
+                self.on_event("ready", message[1])
+                continue
+            job_id, payload = message[1], message[2:]
+            callback = self._callbacks.get(job_id)
+            if callback is not None:
+                callback(kind, payload[0] if len(payload) == 1 else payload)
+            if kind in ("done", "failed"):  # after the callback: not pending means its answer is out
+                self._callbacks.pop(job_id, None)
+                self.pending = {slot: held for slot, held in self.pending.items() if held != job_id}

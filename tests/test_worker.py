@@ -1,0 +1,233 @@
+"""Device runs in worker processes (``gru_tui.pool``, ``gru_tui.worker``): the pool on its own and the app over it.
+
+Real processes throughout: real torch in real workers, killed for real with real signals.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import psutil
+import pytest
+
+from app_helpers import settle, type_into
+from gru_tui import trace
+from gru_tui.app import make_app
+from gru_tui.config import FIRST_EXAMPLE, GRUConfig
+from gru_tui.jobs import Job, JobError
+from gru_tui.pool import Pool, PoolClient
+from gru_tui.worker import run_job
+
+PATIENCE = 120  # seconds to wait for something to happen; not a speed check (torch loads slowly on a busy machine)
+# A run of tens of seconds on 2 cores: long enough to be killed mid-layer.
+LONG = GRUConfig(input_size=64, hidden_size=1024, num_layers=2, batch_size=4, seq_len=20_000)
+
+
+def wait_until(condition, what: str, timeout: float = PATIENCE) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"never happened: {what}")
+        time.sleep(0.01)
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+class Events:
+    """A job's events as a client gets them."""
+
+    def __init__(self):
+        self.seen: list[tuple[str, object]] = []
+        self.finished = threading.Event()
+
+    def __call__(self, kind, payload):
+        self.seen.append((kind, payload))
+        if kind in ("done", "failed"):
+            self.finished.set()
+
+    def kinds(self) -> list[str]:
+        return [kind for kind, _ in self.seen]
+
+    def outcome(self):
+        assert self.finished.wait(PATIENCE), self.seen
+        return self.seen[-1]
+
+
+@pytest.fixture
+def pool():
+    pool = Pool(cpu_workers=1).start()
+    yield pool
+    pids = pool.worker_pids()
+    pool.close()
+    assert all(gone(pid) for pid in pids), "a worker outlived its pool"
+
+
+def client(pool: Pool) -> PoolClient:
+    return PoolClient(pool.connect(), lambda kind, payload: None)
+
+
+def test_a_trace_in_the_worker_gives_torchs_report(pool):
+    events = Events()
+    config = FIRST_EXAMPLE.replace(num_layers=2, bidirectional=True)
+    client(pool).submit("main", Job("trace", (config, False)), events)
+    kind, report = events.outcome()
+    assert kind == "done" and not report.derived
+    assert report.shapes() == trace(config).shapes()
+    assert events.kinds()[0] == "started" and "progress" in events.kinds()
+
+
+def test_a_cancelled_run_is_killed_and_the_spare_takes_the_next_one_at_once(pool):
+    me = client(pool)
+    long_run = Events()
+    me.submit("main", Job("trace", (LONG, False)), long_run)
+    wait_until(lambda: any(kind == "progress" and "layer 0" in payload[1] for kind, payload in long_run.seen),
+               "the long run reached its first layer")
+    running = pool.busy_pids()
+    assert len(running) == 1
+    cpu_before = psutil.Process(running[0]).cpu_times()
+    me.cancel("main")
+    wait_until(lambda: gone(running[0]), "the cancelled run's process ended")
+    assert cpu_before.user > 0  # it was computing when it was stopped
+    small = Events()
+    me.submit("main", Job("trace", (FIRST_EXAMPLE, False)), small)
+    assert small.outcome()[0] == "done"
+    assert long_run.kinds()[-1] == "progress"  # a cancelled job gets no answer
+    assert len(pool.worker_pids()) <= 2  # one in the cpu lane and the spare: runs never pile up
+
+
+def test_a_worker_killed_mid_run_fails_its_job_in_words_and_the_next_job_runs(pool):
+    me = client(pool)
+    events = Events()
+    me.submit("main", Job("trace", (LONG, False)), events)
+    wait_until(lambda: "progress" in events.kinds(), "the long run started")
+    os.kill(pool.busy_pids()[0], signal.SIGKILL)
+    kind, error = events.outcome()
+    assert kind == "failed" and error.kind == "died"
+    assert error.text == "the device run was killed (signal 9, SIGKILL); out of memory?"
+    after = Events()
+    me.submit("main", Job("trace", (FIRST_EXAMPLE, False)), after)
+    assert after.outcome()[0] == "done"
+
+
+def test_equal_jobs_of_two_clients_run_once_and_share_the_report(pool):
+    first, second = Events(), Events()
+    job = Job("trace", (FIRST_EXAMPLE.replace(hidden_size=48), False))
+    blocker = Events()  # holds the cpu lane so both requests are queued together
+    client(pool).submit("main", Job("trace", (LONG.replace(seq_len=2000), False)), blocker)
+    client(pool).submit("main", job, first)
+    client(pool).submit("main", job, second)
+    assert first.outcome()[0] == "done" and second.outcome()[0] == "done"
+    assert first.seen[-1][1] == second.seen[-1][1]
+    assert pool.jobs_run == 2  # the blocker and the shared job
+    again = Events()
+    client(pool).submit("main", job, again)  # asked again: the recent report, no new run
+    assert again.outcome()[1] == first.seen[-1][1] and pool.jobs_run == 2
+    fresh = Events()
+    client(pool).submit("main", job, fresh, reuse=False)  # ctrl+r: run it again
+    assert fresh.outcome()[0] == "done" and pool.jobs_run == 3
+
+
+def test_a_superseded_request_is_dropped_from_the_queue_before_it_runs(pool):
+    blocker = Events()
+    client(pool).submit("main", Job("trace", (LONG.replace(seq_len=2000), False)), blocker)
+    me = client(pool)
+    superseded, newest = Events(), Events()
+    me.submit("main", Job("trace", (FIRST_EXAMPLE.replace(hidden_size=40), False)), superseded)
+    me.submit("main", Job("trace", (FIRST_EXAMPLE.replace(hidden_size=41), False)), newest)
+    kind, report = newest.outcome()
+    assert kind == "done" and report.config.hidden_size == 41
+    assert blocker.outcome()[0] == "done"
+    assert superseded.seen == [] and pool.jobs_run == 2
+
+
+def test_the_memory_guard_counts_what_the_pools_other_runs_hold():
+    small = Job("trace", (FIRST_EXAMPLE, False))
+    assert run_job(small, 0, lambda *_: None).h_n.shape == trace(FIRST_EXAMPLE).h_n.shape
+    with pytest.raises(JobError) as refused:
+        run_job(small, psutil.virtual_memory().total * 4, lambda *_: None)  # the others hold more than there is
+    assert refused.value.kind == "refused" and refused.value.device == "cpu"
+    forced = Job("trace", (FIRST_EXAMPLE, True))
+    assert not run_job(forced, psutil.virtual_memory().total * 4, lambda *_: None).derived
+
+
+def test_a_bad_configuration_fails_with_its_field_and_no_traceback():
+    with pytest.raises(JobError) as error:
+        run_job(Job("trace", (FIRST_EXAMPLE.replace(device="cuda:7"), False)), 0, lambda *_: None)
+    assert error.value.kind == "config" and error.value.field == "device"
+
+
+# -- the app over the pool ------------------------------------------------------------------
+
+def test_the_apps_process_never_imports_torch_while_it_traces():
+    code = textwrap.dedent(
+        """
+        import asyncio, sys
+        from gru_tui.app import make_app
+        from gru_tui.app.pilot import settle
+
+        async def main():
+            app = make_app()
+            async with app.run_test(size=(80, 24)) as pilot:
+                await settle(pilot)
+                print(app.report.derived, app.report.h_n.shape, app.torch_version is not None)
+        asyncio.run(main())
+        print([m for m in ("torch", "torchinfo", "gru_tui.tracing", "gru_tui.devices") if m in sys.modules])
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=PATIENCE).stdout
+    ran, loaded = out.strip().splitlines()[-2:]
+    assert ran == f"False {trace(FIRST_EXAMPLE).h_n.shape} True"
+    assert loaded == "[]"
+
+
+async def test_the_app_survives_its_worker_being_killed_and_runs_again():
+    app = make_app(LONG)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(PATIENCE * 20):
+            if "layer 0" in app.query_one("#summary-strip").plain:
+                break
+            await pilot.pause(0.05)
+        (victim,) = app.runner.pool.busy_pids()
+        os.kill(victim, signal.SIGKILL)
+        await settle(pilot)
+        strip = app.query_one("#summary-strip").plain
+        assert "killed (signal 9, SIGKILL); out of memory?" in strip
+        assert any("killed (signal 9" in line for line in app.log_lines)
+        assert app.report.derived and app.report.config == LONG  # the form's tree stays
+        await type_into(pilot, "seq_len", "35")
+        await settle(pilot)
+        assert not app.report.derived and app.report.shapes() == trace(LONG.replace(seq_len=35)).shapes()
+
+
+async def test_ctrl_c_stops_the_run_and_a_second_ctrl_c_quits():
+    app = make_app(LONG)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(PATIENCE * 20):
+            if "layer 0" in app.query_one("#summary-strip").plain:
+                break
+            await pilot.pause(0.05)
+        assert "ctrl+c stops" in app.query_one("#summary-strip").plain
+        (victim,) = app.runner.pool.busy_pids()
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert not app.busy and "run stopped" in app.query_one("#summary-strip").plain
+        for _ in range(PATIENCE * 20):
+            if gone(victim):
+                break
+            await pilot.pause(0.05)
+        else:
+            pytest.fail("the stopped run's worker is still there")
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert app.return_code == 0
