@@ -1,0 +1,40 @@
+"""Test helpers: which processes belong to a test (by a tag in their environment) and what they have loaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def tagged(tag: str) -> list[tuple[int, str]]:
+    """(pid, command line) of every live process whose environment holds ``GRU_TUI_TEST_TAG=tag``.
+
+    Children inherit the environment, so a tagged app's worker processes are found too.
+    """
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if f"GRU_TUI_TEST_TAG={tag}".encode() not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            if (entry / "stat").read_text().split(") ")[-1].startswith("Z"):
+                continue  # a zombie is dead: it holds no memory and runs nothing
+            found.append((int(entry.name), (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()))
+        except OSError:
+            continue
+    return found
+
+
+def loaded_torch(pid: int) -> bool:
+    """Whether the process has torch's native library mapped (it imported torch)."""
+    try:
+        return "libtorch" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0

@@ -1,0 +1,52 @@
+"""`gru-tui serve`: every tab's app copy sends its device runs to the server's one pool of workers.
+
+A real server, real tabs over the app's websocket, and /proc to see who loaded torch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from pathlib import Path
+
+from processes import loaded_torch, tagged
+from served import serve
+from test_serve import tab
+
+from gru_tui.serve import SERVE_CPU_WORKERS
+
+TABS = 3
+
+
+async def test_tabs_share_one_pool_and_their_copies_never_load_torch():
+    tag = os.urandom(6).hex()
+    with serve(env={"GRU_TUI_TEST_TAG": tag}) as (base, token, _printed):
+        async with tab(base, token) as (first, _s1), tab(base, token) as (second, _s2), tab(base, token) as (third, _s3):
+            await asyncio.gather(*(t.shows("traced on cpu") for t in (first, second, third)))
+            processes = tagged(tag)
+            copies = [pid for pid, command in processes  # textual-serve starts each through /bin/sh -c
+                      if command.rstrip().endswith("-m gru_tui") and not command.startswith("/bin/sh")]
+            workers = [pid for pid, command in processes if "gru_tui.worker" in command]
+            assert len(copies) == TABS, processes
+            assert not any(loaded_torch(pid) for pid in copies)  # the tabs' copies: no torch
+            assert 1 <= len(workers) <= SERVE_CPU_WORKERS + 1  # the pool's cpu lane and its spare, not one per tab
+            assert all(loaded_torch(pid) for pid in workers)
+
+            # The pool's socket is the server user's alone: a 0700 directory.
+            server = [pid for pid, command in processes if " serve " in command + " "]
+            assert len(server) == 1
+            environ = dict(
+                item.split(b"=", 1) for item in Path(f"/proc/{copies[0]}/environ").read_bytes().split(b"\0") if b"=" in item
+            )
+            directory = Path(environ[b"GRU_TUI_POOL"].decode()).parent
+            assert stat.S_IMODE(directory.stat().st_mode) == 0o700 and directory.stat().st_uid == os.getuid()
+
+            # An edit in one tab is traced; the others keep theirs.
+            await second.keys("\x15" + "48")  # the cursor starts in input_size: clear it and type 48
+            await second.shows("traced on cpu")
+    for _ in range(100):  # the server, its copies and its workers all end with it
+        if not tagged(tag):
+            break
+        await asyncio.sleep(0.1)
+    assert tagged(tag) == []
