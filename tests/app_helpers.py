@@ -24,3 +24,8 @@ def torch_shapes(c: GRUConfig) -> tuple[str, str]:
     """output and h_n shapes of plain nn.GRU for the configuration, written as the app writes them."""
     output, h_n = torch_reference.torch_shapes(c)
     return format_shape(output), format_shape(h_n)
+
+
+def screen_lines(app) -> list[str]:
+    """The screen as plain text, one string a row: what a person sees."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]

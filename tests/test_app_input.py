@@ -9,6 +9,7 @@ from textual.widgets import Input
 from app_helpers import settle, type_into
 from gru_tui.app import make_app
 from gru_tui.app.screens.main import MainScreen
+from gru_tui.app.widgets.note_line import NoteLine
 from gru_tui.app.widgets.trace_tree import TraceTree
 from gru_tui.config import FIRST_EXAMPLE
 
@@ -88,3 +89,19 @@ async def test_every_invalid_field_shows_its_own_message_at_once():
         assert set(app.form_errors) == {"input_size", "hidden_size", "num_layers", "dropout"}
         await type_into(pilot, "hidden_size", "32")  # fixing one clears its message only
         assert not error_of(app, "hidden_size") and error_of(app, "num_layers")
+
+
+async def test_actions_that_need_a_valid_form_say_what_to_fix_instead_of_using_an_older_configuration(tmp_path):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "hidden_size", "0")
+        await settle(pilot)
+        await pilot.press("f3")  # the tree: letter keys are the app's there
+        for key in ("s", "x", "q", "w", "a", "v", "ctrl+r", "ctrl+g"):
+            app.query_one(NoteLine).clear()
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, MainScreen), key  # no dialog, no lesson screen on the old configuration
+            assert "fix hidden_size first" in app.query_one(NoteLine).plain, key
+        assert app.pinned is None and app.report.config == FIRST_EXAMPLE and app.stale

@@ -97,20 +97,27 @@ class TeachingMixin:
     def action_load_preset(self, preset_id: str) -> None:
         preset = PRESETS[preset_id]
         self.query_one(ConfigForm).load(preset.config.replace(device=self.config.device))
+        self.query_one("#trace-tree").scroll_home(animate=False)  # a new example is read from its top
         self.notify(preset.description, title=f"Preset: {preset.title}", timeout=4)
 
     def action_quiz(self) -> None:
         from .screens.quiz import QuizScreen
 
+        if not self.form_ready("the quiz"):
+            return
         if self.quiz_session is None:
             self.quiz_session = QuizSession()
         self.push_screen(QuizScreen(self.quiz_session, self.config))
 
     def action_pin(self) -> None:
+        if not self.form_ready("pinning A"):
+            return
         self.pinned = self.config
         self.notify("Change the form, then press v to compare it with A.", title="Pinned as A", timeout=4)
 
     def action_compare(self) -> None:
+        if not self.form_ready("compare"):
+            return
         if self.pinned is None:
             self.action_pin()
             return
@@ -121,12 +128,16 @@ class TeachingMixin:
     def action_explain(self) -> None:
         from .screens.explain import ExplainScreen
 
+        if not self.form_ready("the explainer"):
+            return
         self.push_screen(ExplainScreen(self.config))
 
     def action_export(self) -> None:
         from ..handout import FORMATS, export
         from .screens.save import SaveDialog
 
+        if not self.form_ready("the handout"):
+            return
         report = self.report  # the lesson as it is now, before the dialog covers the screen
         screenshot = self.export_screenshot()
 
@@ -139,6 +150,8 @@ class TeachingMixin:
         from ..files import save_config
         from .screens.save import SaveDialog
 
+        if not self.form_ready("saving"):
+            return
         config = self.config
 
         def write(path: Path, _fmt: str, overwrite: bool) -> Path:

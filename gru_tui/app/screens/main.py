@@ -21,6 +21,7 @@ from textual.widgets import Footer, Static
 
 from ...config import GRUConfig
 from ..widgets.form import ConfigForm
+from ..widgets.note_line import NoteLine
 from ..widgets.pane_tabs import PANES, PaneTabs
 from ..widgets.panes import CodePane, LogPane, TorchinfoPane
 from ..widgets.summary_strip import SummaryStrip
@@ -58,6 +59,7 @@ class MainScreen(Screen):
         yield TitleBar()
         yield Static(f"terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT})", id="too-small")
         yield SummaryStrip(id="summary-strip")
+        yield NoteLine(id="note")
         with Container(id="main", classes="-form-active" if self.pane == "form" else ""):
             tabs = PaneTabs(id="pane-tabs")
             tabs.show(self.pane, self._tab_names())

@@ -85,7 +85,7 @@ class ConfigForm(VerticalScroll):
         self._reported: tuple[GRUConfig | None, dict[str, str]] = (config, {})
         self._cursor_blink = cursor_blink
         self._fields: dict[str, Input | Switch | Choice] = {}  # by config key, as composed
-        self._messages: dict[str, Static] = {}  # message rows, mounted under a field when it first has one
+        self._messages: dict[str, tuple[Static, Static]] = {}  # (blank label cell, message), mounted under a field when first needed
         self._shown_errors: dict[str, str] = {}
         self._labels: dict[str, tuple[Label, str]] = {}  # by config key: the label and its text
         self._focused: str | None = None  # the field with the focus mark
@@ -160,10 +160,13 @@ class ConfigForm(VerticalScroll):
             field = self._fields[name]
             field.set_class(bool(message), "-invalid")
             if name not in self._messages:
-                self._messages[name] = Static(message, id=f"{name}-error", classes="field-error")
-                self.mount(self._messages[name], after=field)
-            self._messages[name].update(message)
-            self._messages[name].display = bool(message)
+                # In the field's own column, after a blank label cell: a message spanning both columns got its
+                # height from one column's width in Textual's grid (a dozen blank rows under it at 120x40).
+                self._messages[name] = (Static(classes="field-error-gap"), Static(id=f"{name}-error", classes="field-error"))
+                self.mount(*self._messages[name], after=field)
+            gap, row = self._messages[name]
+            row.update(message)
+            gap.display = row.display = bool(message)
         self._shown_errors = dict(errors)
 
     def show_field_error(self, field: str, message: str) -> None:

@@ -5,11 +5,16 @@ which nodes were open and where the cursor was by ``Node.key``, so an edit
 never collapses what the person was looking at. Labels are the core's
 ``node_line`` (the same text ``gru-tui trace`` prints) plus the device.
 Very large trees are filled in lazily, as nodes are opened, so an update
-costs the same whatever the configuration.
+costs the same whatever the configuration. A line wider than the pane drops
+its least needed parts (device, note, meaning of the dims) rather than
+scroll sideways; the name and the shape stay.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Tree
@@ -22,14 +27,41 @@ EAGER_NODE_LIMIT = 2000  # below this every node is built at once; above it, whe
 SHAPE_PATTERN = r"(?<=  )\[[0-9, ×]+\]"  # node_line writes two spaces before a shape
 
 
-def node_label(node: Node) -> Text:
-    """The core's line for the node, with the device its tensor lives on; shapes in bold."""
-    text = Text(node_line(node))
-    if node.device is not None:
-        text.append(f"  · {node.device}", style="dim")
+def node_label(node: Node, width: int | None = None) -> Text:
+    """The core's line for the node, with the device its tensor lives on; shapes in bold.
+
+    Within ``width`` cells: without the device, then the note, then the dims' meaning; cut (…) only past that.
+    """
+    for shorter in (node, dataclasses.replace(node, device=None), dataclasses.replace(node, device=None, note=""),
+                    dataclasses.replace(node, device=None, note="", dims=())):
+        text = Text(node_line(shorter))
+        if shorter.device is not None:
+            text.append(f"  · {shorter.device}", style="dim")
+        if width is None or text.cell_len <= width:
+            break
     text.highlight_regex(SHAPE_PATTERN, "bold")
     text.highlight_regex(r"— .*?(?=  · |$)", "italic")
+    if width is not None:
+        text.truncate(max(width, 1), overflow="ellipsis")
     return text
+
+
+class FittedTree(Tree[Node]):
+    """A tree of ``Node`` lines, each fitted to the width of the tree (no sideways scrolling)."""
+
+    def node_text(self, node: Node, width: int) -> Text:
+        return node_label(node, width)
+
+    def render_label(self, node: TreeNode[Node], base_style: Style, style: Style) -> Text:
+        if node.data is None:
+            return super().render_label(node, base_style, style)
+        icon = (self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE) if node.allow_expand else ""
+        # As if the vertical scrollbar were there: it comes with a long tree, and takes its columns from the lines.
+        room = self.scrollable_content_region.width - (0 if self.show_vertical_scrollbar else self.styles.scrollbar_size_vertical)
+        width = room - _depth(node) * self.guide_depth - len(icon)
+        label = self.node_text(node.data, max(width, 12))
+        label.stylize(style)
+        return Text.assemble((icon, base_style + Style(meta={"toggle": True})), label)
 
 
 def default_open(depth: int) -> bool:
@@ -37,7 +69,7 @@ def default_open(depth: int) -> bool:
     return depth <= 1
 
 
-class TraceTree(Tree[Node]):
+class TraceTree(FittedTree):
     """The trace as an expandable tree; ``show(root)`` replaces what it shows."""
 
     BINDINGS = [

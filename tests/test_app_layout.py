@@ -1,0 +1,109 @@
+"""The screen at 80x24 and 120x40 (issue #14): messages wrapped, never cut; no blank rows under a field's
+message; notes that neither cover the tree nor stack; tree lines that fit without sideways scrolling;
+compare readable at 80x24."""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from app_helpers import screen_lines, settle, type_into
+from gru_tui.app import make_app
+from gru_tui.app.screens.compare import MARK, CompareScreen
+from gru_tui.app.widgets.note_line import NoteLine
+from gru_tui.app.widgets.trace_tree import TraceTree
+from gru_tui.config import FIRST_EXAMPLE
+
+
+def screen_words(app) -> set[str]:
+    return set(" ".join(screen_lines(app)).split())
+
+
+async def test_the_memory_guards_sentence_is_wrapped_whole_at_80x24():
+    app = make_app(snapshot_mode=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "hidden_size", str(1 << 20))
+        await settle(pilot)
+        await pilot.press("f3")
+        status = app.query_one("#summary-strip").plain.splitlines()[1]
+        assert "is free" in status and len(status) > 80
+        assert set(status.split()) <= screen_words(app)  # every word on screen: was cut at "but only"
+
+
+async def test_a_field_message_at_120x40_leaves_no_blank_rows_under_it():
+    app = make_app(snapshot_mode=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for field, text, after in (("hidden_size", "0", "#num_layers"), ("lengths", "7,5,90,3,3,3,3,3,3,3,3,3,3,3,3", "#dtype")):
+            await type_into(pilot, field, text)
+            await settle(pilot)
+            message = app.query_one(f"#{field}-error")
+            assert message.display and message.region.height >= 2  # wrapped in the field's column
+            assert app.query_one(after).region.y == message.region.bottom  # the next field right under it
+        assert app.query_one("#device").region.bottom <= app.query_one("#form-column").region.bottom  # all in view
+
+
+async def test_notes_take_their_own_rows_above_the_tree_and_do_not_stack_at_80x24():
+    app = make_app(snapshot_mode=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3", "3")  # a preset: its note
+        await settle(pilot)
+        await pilot.press("a")  # pinned: its note replaces the preset's
+        await pilot.pause()
+        notes = app.screen.query(NoteLine)
+        assert len(notes) == 1 and notes.first().plain.startswith("Pinned as A")
+        assert not app.screen.query("Toast")  # no toast over the tree
+        tree = app.query_one(TraceTree)
+        assert tree.region.y >= notes.first().region.bottom and tree.region.height > 5
+        assert "Pinned as A:" in " ".join(screen_lines(app))
+
+
+async def test_tree_lines_fit_at_120_columns_and_a_preset_starts_at_the_top():
+    app = make_app(FIRST_EXAMPLE.replace(num_layers=2, bidirectional=True), snapshot_mode=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3", "e")  # every node open: the deepest lines are the longest
+        await pilot.pause()
+        tree = app.query_one(TraceTree)
+        assert tree.virtual_size.width <= tree.scrollable_content_region.width  # no sideways scrolling
+        shown = "\n".join(screen_lines(app))
+        for node in app.report.tree().walk():  # every shape is on a line, uncut (as far as the tree is in view)
+            if node.shape and node.label.startswith("r_t"):
+                assert f"{list(node.shape)}" in shown
+        tree.scroll_end(animate=False)
+        await pilot.pause()
+        assert tree.scroll_y > 0
+        await pilot.press("1")
+        await settle(pilot)
+        assert tree.scroll_offset == (0, 0)  # the preset is read from its first line
+
+
+async def test_compare_at_80x24_stacks_the_trees_and_keeps_every_mark():
+    app = make_app(snapshot_mode=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3", "a")
+        await type_into(pilot, "num_layers", "2")
+        await settle(pilot)
+        await pilot.press("f3", "v")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CompareScreen) and screen.reports is not None
+        a, b = screen.query_one("#compare-a"), screen.query_one("#compare-b")
+        assert a.region.bottom <= b.region.y and a.region.width == b.region.width == 80  # A above B
+        for tree, side in ((a, "a"), (b, "b")):
+            assert tree.virtual_size.width <= tree.scrollable_content_region.width
+            lines = [tree.render_label(node, tree.rich_style, tree.rich_style).plain for node in _nodes(tree)
+                     if node.data.key in screen.marked[side]]
+            assert lines and all(MARK in line for line in lines)
+
+
+def _nodes(tree):
+    stack = [tree.root]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(node.children)
