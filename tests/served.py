@@ -26,11 +26,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(*args: str, env: dict[str, str] | None = None, log: Path | None = None, open_files: int | None = None):
+def serve(*args: str, env: dict[str, str] | None = None, log: Path | None = None, open_files: int | None = None,
+          cwd: Path | None = None):
     """Start `gru-tui serve` on a free loopback port; yield (base URL, token, what it printed up to its URL).
 
     ``log``: a file that gets its log (stderr) instead of the printed text; ``open_files``: its limit
-    on open files (soft and hard). Stopped at the end, with the app copies it started.
+    on open files (soft and hard); ``cwd``: where it runs. Stopped at the end, with the app copies it started.
     """
     port = free_port()
     token = "test-token-" + os.urandom(12).hex()
@@ -49,6 +50,7 @@ def serve(*args: str, env: dict[str, str] | None = None, log: Path | None = None
         env={**os.environ, **(env or {})},
         start_new_session=True,  # its own process group, so the app copies it starts stop with it
         preexec_fn=limit_open_files if open_files else None,
+        cwd=cwd,
     )
     if log is not None:
         stderr.close()  # the server holds its own copy

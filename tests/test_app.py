@@ -24,7 +24,7 @@ from gru_tui.app.screens.help import HelpScreen
 from gru_tui.app.widgets.choice import Choice
 from gru_tui.app.widgets.form import FOCUS_MARK
 from gru_tui.app.widgets.trace_tree import TraceTree, node_label
-from gru_tui.cli import build_app_parser, config_from_args
+from gru_tui.cli import build_parser, config_from_args
 from gru_tui.code import pytorch_code
 from gru_tui.config import FIRST_EXAMPLE, GRUConfig
 from gru_tui.shapes import derive
@@ -239,6 +239,22 @@ async def test_memory_guard_refuses_and_offers_to_run_anyway():
         assert not app.check_action("run_anyway", ()) and not app.query_one("#run-anyway").display
 
 
+async def test_a_served_copy_never_runs_past_the_memory_guard(monkeypatch):
+    """ctrl+g in a browser tab would let anyone on the class's page exhaust the server's memory (issue #9)."""
+    monkeypatch.setenv("TEXTUAL_DRIVER", "textual.drivers.web_driver:WebDriver")  # what textual-serve sets
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "hidden_size", str(1 << 20))
+        await settle(pilot)
+        assert "is free" in app.query_one("#summary-strip").plain  # refused by the guard
+        assert not app.check_action("run_anyway", ()) and not any(button.display for button in app.query("#run-anyway"))
+        await pilot.press("ctrl+g")
+        app.action_run_anyway()
+        await pilot.pause()
+        assert not any("memory guard overridden" in line for line in app.log_lines)
+
+
 async def test_open_nodes_stay_open_across_updates():
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -329,8 +345,8 @@ async def test_command_palette_lists_the_apps_actions():
 
 
 async def test_command_line_flags_prefill_the_form():
-    args = build_app_parser().parse_args(["--hidden-size", "20", "--num-layers", "3", "--bidirectional", "--dropout", "0.25"])
-    config = config_from_args(args, GRUConfig())
+    args = build_parser().parse_args(["--hidden-size", "20", "--num-layers", "3", "--bidirectional", "--dropout", "0.25"])
+    config = config_from_args(args)  # on top of the first worked example, as `gru-tui` starts without flags
     app = make_app(config=config)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -338,7 +354,7 @@ async def test_command_line_flags_prefill_the_form():
         assert app.query_one("#num_layers", Input).value == "3"
         assert app.query_one("#dropout", Input).value == "0.25"
         assert app.query_one("#bidirectional", Switch).value is True
-        assert app.query_one("#batch_first", Switch).value is False
+        assert app.query_one("#batch_first", Switch).value is FIRST_EXAMPLE.batch_first
         assert app.config == config and app.report.shapes() == trace(config).shapes()
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.server
 import importlib.util
+import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -35,9 +39,9 @@ def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, dict
     request = urllib.request.Request(url, headers=headers or {})
     try:
         with _opener.open(request, timeout=30) as response:
-            return response.status, response.read().decode(), dict(response.headers)
+            return response.status, response.read().decode("utf-8", "replace"), dict(response.headers)
     except urllib.error.HTTPError as error:
-        return error.code, error.read().decode(), dict(error.headers)
+        return error.code, error.read().decode("utf-8", "replace"), dict(error.headers)
 
 
 def cookie_name(url: str) -> str:
@@ -216,6 +220,247 @@ def test_loopback_names():
 def test_served_command_runs_this_python():
     assert served_command(False) .split()[1:] == ["-m", "gru_tui"]
     assert served_command(True).endswith(" -m gru_tui --follow")
+
+
+# -- what a tab may do (issue #9) ----------------------------------------------------------
+
+class Tab:
+    """A browser tab as textual-serve's page is one: the app's websocket, its frames and its messages."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.screen = ""  # every frame the app drew, as text
+        self.messages: list = []  # what the server said besides frames, e.g. ["deliver_file_start", key]
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self):
+        async for message in self.ws:
+            if message.type == aiohttp.WSMsgType.BINARY:
+                self.screen += message.data.decode("utf-8", "replace")
+            elif message.type == aiohttp.WSMsgType.TEXT:
+                self.messages.append(json.loads(message.data))
+
+    def text(self) -> str:
+        """What the app drew since the last ``shows``, without the terminal's escape sequences."""
+        return re.sub(r"\x1b\[[0-9;?]*[ -/]*[@-~]", "", self.screen)
+
+    async def keys(self, *keys: str) -> None:
+        """Each key in its own message, as xterm.js sends what is typed (a longer one reads as a paste)."""
+        for key in keys:
+            await self.ws.send_json(["stdin", key])
+
+    async def clear_field(self) -> None:
+        await self.keys("\x15")  # ctrl+u
+        await asyncio.sleep(1)  # a field's key bindings run after the characters already queued: let it land first
+
+    async def shows(self, text: str, timeout: float = 120) -> None:
+        """Wait until the app has drawn ``text`` since the last call (a deadline against hanging, not a timing check)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while text not in self.text():
+            assert asyncio.get_running_loop().time() < deadline, f"the app never drew {text!r}"
+            await asyncio.sleep(0.1)
+        self.screen = ""
+
+    async def download(self, session, base: str) -> tuple[str, str]:
+        """The next file the app delivers, fetched as the page does: (its name, its text)."""
+        for _ in range(600):
+            if self.messages:
+                break
+            await asyncio.sleep(0.1)
+        assert self.messages, f"no download; the app drew: {' '.join(self.text().split())[-3000:]!r}"
+        kind, key = self.messages.pop(0)
+        assert kind == "deliver_file_start"
+        async with session.get(f"{base}/download/{key}") as response:
+            assert response.status == 200
+            disposition = response.headers["Content-Disposition"]
+            assert disposition.startswith("attachment; filename=")
+            return disposition.split("filename=")[1], await response.text()
+
+
+@contextlib.asynccontextmanager
+async def tab(base: str, token: str, width: int = 100, height: int = 30):
+    headers = {"Origin": base, "Cookie": f"{cookie_name(base)}={token}"}
+    async with aiohttp.ClientSession(headers={"Cookie": headers["Cookie"]}) as session:
+        ws = await session.ws_connect(f"{base.replace('http:', 'ws:')}/ws?width={width}&height={height}", headers=headers,
+                                      max_msg_size=0)
+        opened = Tab(ws)
+        try:
+            yield opened, session
+        finally:
+            await ws.close()
+            opened._reader.cancel()
+
+
+F3 = "\x1bOR"  # the tree pane: its keys are the app's (a form field keeps letters typed in it)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("gru_tui.app") is None, reason="serves the real app, which this checkout lacks")
+async def test_a_served_copy_writes_nothing_on_the_server_and_downloads_instead(tmp_path):
+    """ctrl+s, x and s in a served copy: each file reaches the browser as a download; nothing appears on the server."""
+    workdir, home = tmp_path / "server-dir", tmp_path / "home"
+    workdir.mkdir()
+    home.mkdir()
+    with serve(cwd=workdir, env={"HOME": str(home), "XDG_DOWNLOAD_DIR": str(home / "Downloads")}) as (base, token, _):
+        async with tab(base, token) as (app, session):
+            await app.shows("nn.GRU(10, 32, batch_first=True)")
+            await app.keys(F3)
+            await app.keys("\x13")  # ctrl+s
+            await app.shows("Download the lesson as a handout")
+            assert "Overwrite" not in app.screen
+            await app.keys("\r")
+            name, text = await app.download(session, base)
+            assert name == "gru-lesson.md" and text.startswith("# nn.GRU(10, 32, batch_first=True)")
+            await app.shows("sent to your browser")
+
+            await app.keys("x")
+            await app.shows("Download the lesson as a handout")
+            await app.clear_field()
+            await app.keys(*"lesson.json")  # the extension decides the format
+            await app.shows("format: json, from the file name's extension")
+            await app.keys("\r")
+            name, text = await app.download(session, base)
+            assert name == "lesson.json" and json.loads(text)["output"]["shape"] == [1, 35, 32]
+
+            await app.keys("s")
+            await app.shows("Download the configuration")
+            await app.clear_field()
+            await app.keys(*"../../etc/gru.toml")  # a path on the server is not offered
+            await app.keys("\r")
+            await app.shows("a file name only")
+            await app.clear_field()
+            await app.keys(*"class.toml", "\r")
+            name, text = await app.download(session, base)
+            assert name == "class.toml" and "hidden_size = 32" in text
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and ("lesson" in p.name or p.suffix == ".toml")]
+    assert written == [] and list(workdir.iterdir()) == []
+
+
+@pytest.mark.skipif(importlib.util.find_spec("gru_tui.app") is None, reason="serves the real app, which this checkout lacks")
+async def test_a_tab_cannot_ask_for_a_huge_terminal(server):
+    """5000x5000 cells was 556 MiB in the app and 228 MB of frames: the size is capped, in the query and on resize."""
+    base, token = server
+    async with tab(base, token, width=5000, height=5000) as (app, _session):
+        await app.shows("nn.GRU(10, 32, batch_first=True)")
+        await app.ws.send_json(["resize", {"width": 10**9, "height": 10**9}])
+        await app.ws.send_str("not json")  # ignored, as is anything else a page would not send
+        await app.ws.send_json(["stdin", "\ud800"])
+        await app.keys("\x1bOS")  # f4: the app still answers
+        await app.shows("torchinfo")
+        rows = {int(row) for row in re.findall(r"\x1b\[(\d+);\d+H", app.screen)}
+        assert not rows or max(rows) <= 200
+
+
+def test_no_directory_listing_under_static(server):
+    base, token = server
+    cookie = {"Cookie": f"{cookie_name(base)}={token}"}
+    assert get(f"{base}/static/js/textual.js", cookie)[0] == 200
+    for listing in ("/static/", "/static/js/", "/static/js", "/static/fonts/"):
+        status, body, _ = get(f"{base}{listing}", cookie)
+        assert status in (403, 404) and "textual.js" not in body and "Index of" not in body
+
+
+def test_the_page_loads_nothing_from_elsewhere(server):
+    base, token = server
+    status, page, headers = get(f"{base}/", {"Cookie": f"{cookie_name(base)}={token}"})
+    assert status == 200 and "googleapis" not in page
+    assets = re.findall(r"(?:\bsrc=|\bhref=|\burl\()\"([^\"]*)", page)
+    assert assets and all(url.startswith(f"{base}/static/") for url in assets)  # every asset is this server's
+    assert "fonts/RobotoMono-VariableFont_wght.ttf" in page
+    assert "default-src 'self'" in headers["Content-Security-Policy"]  # and the browser refuses anything else
+    assert get(f"{base}/static/fonts/RobotoMono-VariableFont_wght.ttf", {"Cookie": f"{cookie_name(base)}={token}"})[0] == 200
+
+
+def test_the_token_is_never_logged_and_leaves_the_address(tmp_path):
+    log = tmp_path / "serve.log"
+    with serve(log=log) as (base, token, _printed):
+        status, _, headers = get(f"{base}/?fontsize=20&token={token}")
+        assert status == 303 and headers["Location"] == "/?fontsize=20"
+        # A link followed from another site: a page that moves on by itself, as a Strict cookie would not follow a 303.
+        status, page, headers = get(f"{base}/?token={token}", {"Sec-Fetch-Site": "cross-site"})
+        assert status == 200 and '<meta http-equiv="refresh" content="0; url=/">' in page and token not in page
+        assert headers["Set-Cookie"].startswith(f"{cookie_name(base)}={token};")
+        get(f"{base}/static/js/textual.js?token={token}")
+        get(f"{base}/?token=wrong-{token}")
+        time.sleep(0.5)
+    logged = log.read_text()
+    assert '"GET /" 303' in logged and '"GET /static/js/textual.js" 303' in logged
+    assert token not in logged
+
+
+def raw_request(base: str, data: bytes) -> bytes:
+    port = urllib.parse.urlsplit(base).port
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_bad_requests_get_400_and_one_line_each(tmp_path):
+    log = tmp_path / "serve.log"
+    with serve(log=log) as (base, token, _printed):
+        port = urllib.parse.urlsplit(base).port
+        host = f"Host: 127.0.0.1:{port}\r\n".encode()
+        cookie = f"Cookie: {cookie_name(base)}=".encode()
+        bad = [
+            b"GET / HTTP/1.1\r\n" + host + cookie + b"\xff\xfe\x80secret\r\nConnection: close\r\n\r\n",  # not UTF-8
+            b"GET /?" + b"a" * 9000 + b" HTTP/1.1\r\n" + host + b"Connection: close\r\n\r\n",  # a 9 KB URL
+            b"GET / HTTP/1.1\r\n" + host + b"X: " + b"b" * 9000 + b"\r\nConnection: close\r\n\r\n",  # a 9 KB header
+            b"NOT HTTP AT ALL\r\n\r\n",
+        ]
+        for request in bad:
+            assert re.match(rb"HTTP/1\.[01] 400 ", raw_request(base, request))
+        time.sleep(0.5)
+    logged = log.read_text()
+    assert "Traceback" not in logged and "aaaaaaaaaa" not in logged and "bbbbbbbbbb" not in logged
+    lines = logged.splitlines()
+    assert len(lines) <= len(bad) and all(len(line) < 400 for line in lines)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="sets the server's open-file limit (Linux)")
+def test_a_flood_of_half_open_connections_leaves_room_for_a_new_tab(tmp_path):
+    """3000 half-sent requests against a server allowed 1024 open files: a new tab still connects at once,
+    the flood's sockets are closed within seconds, the log stays short and has no traceback."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 3500:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+    log = tmp_path / "serve.log"
+    with serve(log=log, open_files=1024) as (base, token, _printed):
+        port = urllib.parse.urlsplit(base).port
+        flood = []
+        try:
+            started = time.monotonic()
+            for _ in range(3000):
+                sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+                sock.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Half: sent".encode())  # never finished
+                flood.append(sock)
+            opened = time.monotonic() - started
+            asked = time.monotonic()
+            status, page, _ = get(f"{base}/", {"Cookie": f"{cookie_name(base)}={token}"})
+            answered = time.monotonic() - asked
+            assert status == 200 and "data-session-websocket-url" in page
+            time.sleep(7)  # IDLE_SECONDS is 5: every half-sent request is closed by now
+            still_open = 0
+            for sock in flood:
+                sock.settimeout(0.01)
+                try:
+                    still_open += sock.recv(1) != b""
+                except socket.timeout:
+                    still_open += 1
+                except OSError:
+                    pass  # reset: closed
+            print(f"3000 half-open sockets opened in {opened:.1f} s; a new request answered in {answered * 1000:.0f} ms; "
+                  f"{still_open} still open after 7 s")
+            assert still_open == 0
+        finally:
+            for sock in flood:
+                sock.close()
+    logged = log.read_text()
+    assert "Traceback" not in logged and "Too many open files" not in logged
+    assert len(logged.splitlines()) < 100
 
 
 # -- in a real browser ---------------------------------------------------------------

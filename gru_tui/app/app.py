@@ -246,7 +246,7 @@ class GruTuiApp(TeachingMixin, App[None]):
         self._stop_ticker()
         self._refused = message.config
         self.refresh_bindings()
-        self._status(message.text, kind="warning", offer_force=True)
+        self._status(message.text, kind="warning", offer_force=not self.served)
         self._log(f"memory guard: {message.text}")
 
     def on_trace_failed(self, message: TraceFailed) -> None:
@@ -344,8 +344,8 @@ class GruTuiApp(TeachingMixin, App[None]):
         return list(by_action.values())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "run_anyway":
-            return self.stale or (self._refused is not None and self._refused == self.config)
+        if action == "run_anyway":  # never in a served copy: a browser tab must not push the server past its memory
+            return not self.served and (self.stale or (self._refused is not None and self._refused == self.config))
         return self.check_teaching_action(action)
 
     def form_ready(self, what: str) -> bool:
@@ -387,7 +387,7 @@ class GruTuiApp(TeachingMixin, App[None]):
             self._start_run(reuse=False)  # again, on the device: not an earlier run's report
 
     def action_run_anyway(self) -> None:
-        if not self.form_ready("a run"):
+        if self.served or not self.form_ready("a run"):
             return
         if self._refused is not None and self._refused == self.config:
             self._refused = None

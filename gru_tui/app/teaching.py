@@ -8,8 +8,6 @@ take the same path as an edit typed by hand (derived tree at once, then the devi
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from textual.binding import Binding
 from textual.widgets import Static
 
@@ -133,7 +131,7 @@ class TeachingMixin:
         self.push_screen(ExplainScreen(self.config))
 
     def action_export(self) -> None:
-        from ..handout import FORMATS, export
+        from ..handout import FORMATS, handout_text
         from .screens.save import SaveDialog
 
         if not self.form_ready("the handout"):
@@ -141,28 +139,33 @@ class TeachingMixin:
         report = self.report  # the lesson as it is now, before the dialog covers the screen
         screenshot = self.export_screenshot()
 
-        def write(path: Path, fmt: str, overwrite: bool) -> Path:
-            return export(report, path, fmt, overwrite=overwrite, screenshot=screenshot if fmt == "svg" else None)
+        def render(fmt: str) -> str:
+            return handout_text(report, fmt, screenshot)
 
-        self.push_screen(SaveDialog("Export the lesson as a handout", "gru-lesson.md", write, FORMATS), self._saved)
+        title = "Download the lesson as a handout" if self.served else "Export the lesson as a handout"
+        self.push_screen(SaveDialog(title, "gru-lesson.md", render, FORMATS, download=self.served), self._saved)
 
     def action_save_config(self) -> None:
-        from ..files import save_config
+        from ..files import config_toml
         from .screens.save import SaveDialog
 
         if not self.form_ready("saving"):
             return
         config = self.config
+        title = f"{'Download' if self.served else 'Save'} the configuration (TOML; gru-tui --config FILE loads it)"
+        self.push_screen(SaveDialog(title, "gru.toml", lambda _fmt: config_toml(config), download=self.served), self._saved)
 
-        def write(path: Path, _fmt: str, overwrite: bool) -> Path:
-            return save_config(config, path, overwrite=overwrite)
+    @property
+    def served(self) -> bool:
+        """Served to a browser (gru-tui serve): files go to the browser as downloads, never onto the server."""
+        from ..cli import _served_to_browser
 
-        self.push_screen(SaveDialog("Save the configuration (TOML; gru-tui --config FILE loads it)", "gru.toml", write), self._saved)
+        return _served_to_browser()
 
-    def _saved(self, path: Path | None) -> None:
-        if path is not None:
-            self.notify(str(path), title="Saved", timeout=4)
-            self._log(f"saved {path}")
+    def _saved(self, done: str | None) -> None:
+        if done is not None:
+            self.notify(done, title="Download" if self.served else "Saved", timeout=4)
+            self._log(f"{'download' if self.served else 'saved'}: {done}")
 
     def check_teaching_action(self, action: str) -> bool:
         """Lessons open from the main screen (not one over the other); a follower's form is the presenter's: no presets."""
