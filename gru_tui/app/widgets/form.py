@@ -1,5 +1,8 @@
 """The configuration form: one widget per GRUConfig field, with the field's name as its id.
 
+The kind (nn.GRU, nn.LSTM, nn.RNN) is the first choice; a field only one kind takes
+(proj_size, nonlinearity) is shown, and read, only while that kind is chosen.
+
 The form turns what is typed into a GRUConfig and lets the core validate it
 (``GRUConfig.validate``); it only knows how to read text as numbers. Every edit
 posts ``ConfigForm.Edited`` with either the new configuration or the errors by
@@ -18,13 +21,15 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static, Switch
 
-from ...config import DTYPES, ConfigError, GRUConfig, field_errors, parse_lengths, parse_number
+from ...config import DTYPES, OPTION_OF, ConfigError, GRUConfig, field_errors, parse_lengths, parse_number
+from ...kinds import KINDS, NONLINEARITIES
 from .choice import Choice
 
 # (field, label, tooltip). Sizes and dropout are typed; the order is nn.GRU's, then the input's.
 NUMBER_FIELDS = (
     ("input_size", "input_size", "features of each input step (nn.GRU's input_size)"),
     ("hidden_size", "hidden_size", "features of the hidden state h (nn.GRU's hidden_size)"),
+    ("proj_size", "proj_size", "LSTM only: h is projected to proj_size (below hidden_size; 0: none); c keeps hidden_size"),
     ("num_layers", "num_layers", "stacked GRU layers; layer k > 0 takes D*hidden_size features in"),
     ("dropout", "dropout", "dropout between layers, in [0, 1); only with num_layers > 1"),
     ("batch_size", "batch_size", "sequences in the batch (ignored when unbatched)"),
@@ -93,6 +98,12 @@ class ConfigForm(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         c = self._initial
+        kinds = [(f"nn.{kind.module}", mode) for mode, kind in KINDS.items()]
+        yield from self._row("mode", Choice(kinds, c.mode, id="mode", tooltip="the module: GRU (3 gates), LSTM (4, and a cell state c), RNN (none)"))
+        yield from self._row(
+            "nonlinearity",
+            Choice([(n, n) for n in NONLINEARITIES], c.nonlinearity, id="nonlinearity", tooltip="RNN only: h_t = tanh(...) or relu(...)"),
+        )
         for name, label, tooltip in NUMBER_FIELDS:
             value = f"{getattr(c, name):g}" if name in FLOAT_FIELDS else str(getattr(c, name))
             yield from self._row(label, FieldInput(value, id=name, compact=True, tooltip=tooltip))
@@ -121,8 +132,14 @@ class ConfigForm(VerticalScroll):
         self._fields[name] = widget
         self._labels[name] = (Label(classes="field-label"), label)
         self._show_label(name)
+        self._show_row(name, self._initial.mode)
         yield self._labels[name][0]
         yield widget
+
+    def _show_row(self, name: str, mode: str) -> None:
+        """Show a field only when it applies to the chosen kind (proj_size: LSTM; nonlinearity: RNN)."""
+        shown = OPTION_OF.get(name, mode) == mode
+        self._labels[name][0].display = self._fields[name].display = shown
 
     # -- reading -----------------------------------------------------------------
     def read(self) -> tuple[GRUConfig | None, dict[str, str]]:
@@ -136,7 +153,10 @@ class ConfigForm(VerticalScroll):
         """Each field's value, read from its text; and the message for each text that is not a value."""
         values: dict[str, Any] = {}
         unreadable: dict[str, str] = {}
+        mode = self._fields["mode"].value
         for name, field in self._fields.items():
+            if OPTION_OF.get(name, mode) != mode:
+                continue  # another kind's field, hidden: its default holds, and its text waits for that kind again
             try:
                 if name == "lengths":
                     values[name] = parse_lengths(field.value)
@@ -188,6 +208,7 @@ class ConfigForm(VerticalScroll):
                     field.value = value
                 if isinstance(field, Switch):  # its Changed is held back, so its on/off label is set here
                     self._show_label(name)
+        self._show_kind_fields()
         self._edited()
 
     def set_read_only(self, read_only: bool) -> None:
@@ -255,7 +276,14 @@ class ConfigForm(VerticalScroll):
 
     def on_choice_changed(self, event: Choice.Changed) -> None:
         event.stop()
+        if event.choice.id == "mode":
+            self._show_kind_fields()
         self._edited()
+
+    def _show_kind_fields(self) -> None:
+        mode = self._fields["mode"].value
+        for name in OPTION_OF:
+            self._show_row(name, mode)
 
     def _edited(self) -> None:
         config, errors = self.read()

@@ -1,6 +1,6 @@
-"""The strip that is always on screen: output and h_n in large plain text, and the state they are in.
+"""The strip that is always on screen: output and h_n (and an LSTM's c_n) in large plain text, and their state.
 
-Line one: ``output [1, 35, 64]    h_n [4, 1, 32]``. Line two: derived, running (with
+Line one: ``output [1, 35, 64]    h_n [4, 1, 32]`` (then ``c_n [4, 1, 32]`` for an LSTM). Line two: derived, running (with
 progress), traced, refused by the memory guard (with "run anyway"), failed, or
 not matching the form.
 """
@@ -55,10 +55,12 @@ class SummaryStrip(Vertical):
 
     def show(self, report: Report, state: str, *, kind: str = "info", progress: float | None = None,
              offer_force: bool = False) -> None:
-        """The report's output and h_n; ``state`` below, in the style of ``kind`` (info, traced, warning, error)."""
+        """The report's output, h_n and c_n; ``state`` below, in the style of ``kind`` (info, traced, warning, error)."""
         shapes = Text(output_text(report), style="bold")
-        shapes.append("    ")
-        shapes.append(f"h_n {format_shape(report.h_n.shape)}", style="bold")
+        for name, t in (("h_n", report.h_n), ("c_n", report.c_n)):
+            if t is not None:
+                shapes.append("    ")
+                shapes.append(f"{name} {format_shape(t.shape)}", style="bold")
         self.query_one("#shapes", Static).update(shapes)
         self.query_one("#status-text", Static).update(Text(state))
         self.plain = f"{shapes.plain}\n{state}"

@@ -1,0 +1,82 @@
+"""The app's form with the three kinds: the kind is the first choice, and only the fields that apply are shown.
+
+Every expected shape comes from torch (``run_module``) or from the tracing core run on the same
+configuration (``trace``), never from a literal.
+"""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from app_helpers import settle, type_into
+from gru_tui import trace
+from gru_tui.app import make_app
+from gru_tui.app.widgets.choice import Choice
+from gru_tui.config import FIRST_EXAMPLE
+from gru_tui.report import format_shape
+from torch_reference import run_module
+
+
+def shown(app, field: str) -> bool:
+    return app.query_one(f"#{field}").display
+
+
+async def test_the_kind_is_the_first_choice_and_picking_lstm_shows_proj_size():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        form = app.query_one("#form-column")
+        first = next(w for w in form.query("Input, Switch, Choice"))
+        assert first.id == "mode" and first.value == "gru"
+        assert not shown(app, "proj_size") and not shown(app, "nonlinearity")
+        mode = app.query_one("#mode", Choice)
+        mode.focus()
+        await pilot.press("enter", "l", "s", "enter")  # typed letters jump to nn.LSTM
+        await settle(pilot)
+        assert shown(app, "proj_size") and not shown(app, "nonlinearity")
+        await type_into(pilot, "proj_size", "8")
+        await settle(pilot)
+        config = FIRST_EXAMPLE.replace(mode="lstm", proj_size=8)
+        assert app.config == config and not app.report.derived
+        assert app.report.shapes() == trace(config).shapes()
+        _out, h_n, c_n, _params = run_module(config)
+        strip = app.query_one("#summary-strip").plain
+        assert f"h_n {format_shape(tuple(h_n.shape))}" in strip and f"c_n {format_shape(tuple(c_n.shape))}" in strip
+
+
+async def test_switching_away_from_lstm_keeps_its_proj_size_for_later_and_refuses_nothing():
+    config = FIRST_EXAMPLE.replace(mode="lstm", proj_size=8)
+    app = make_app(config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.config == config and shown(app, "proj_size")
+        mode = app.query_one("#mode", Choice)
+        mode.focus()
+        await pilot.press("enter", "r", "n", "n", "enter")
+        await settle(pilot)
+        # proj_size is hidden and not read: the RNN gets its default, not an error on a field no one sees
+        assert app.config == FIRST_EXAMPLE.replace(mode="rnn") and not shown(app, "proj_size") and shown(app, "nonlinearity")
+        assert "c_n" not in app.query_one("#summary-strip").plain
+        nonlinearity = app.query_one("#nonlinearity", Choice)
+        nonlinearity.focus()
+        await pilot.press("enter", "r", "e", "enter")
+        await settle(pilot)
+        assert app.config == FIRST_EXAMPLE.replace(mode="rnn", nonlinearity="relu")
+        assert any("relu(" in label for label in app.query_one("#trace-tree").labels())
+        mode.focus()
+        await pilot.press("enter", "l", "s", "enter")
+        await settle(pilot)
+        assert app.config == config and app.query_one("#proj_size", Input).value == "8"
+
+
+async def test_a_proj_size_torch_refuses_is_named_under_its_field():
+    app = make_app(FIRST_EXAMPLE.replace(mode="lstm"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await type_into(pilot, "proj_size", str(FIRST_EXAMPLE.hidden_size))
+        await settle(pilot)
+        message = str(app.query_one("#proj_size-error").render())
+        assert "smaller than hidden_size" in message
+        typed = str(FIRST_EXAMPLE.hidden_size)
+        # the last good tree stays: the one for the text before the last key (3 of 32)
+        assert app.report.config == FIRST_EXAMPLE.replace(mode="lstm", proj_size=int(typed[:-1]))
