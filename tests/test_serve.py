@@ -524,6 +524,14 @@ async def test_in_chromium():
                     break
                 await asyncio.sleep(0.25)
             assert APP_TEXT in screen_text(browser)
+            # Nothing leaves the server (issue #14): no font service, no other host; the font is the server's copy.
+            requested = [e["params"]["request"]["url"] for e in browser.events if e.get("method") == "Network.requestWillBeSent"]
+            websockets = [e["params"]["url"] for e in browser.events if e.get("method") == "Network.webSocketCreated"]
+            assert requested and websockets
+            assert all(url.startswith(f"{base}/") or url.startswith("data:") for url in requested), requested
+            assert websockets == [base.replace("http:", "ws:") + "/ws?width=" + websockets[0].split("width=")[1]]
+            assert f"{base}/?token={token}" in requested and await browser.evaluate("location.search") == ""  # token gone
+            assert await browser.wait_for("[...document.fonts].some(f => f.family.includes('Roboto Mono') && f.status === 'loaded')")
             await asyncio.sleep(1)  # let the canvas paint the frames that arrived, for the picture only
             shot = await browser.screenshot(ARTIFACTS / "serve-app.png")
             assert shot.read_bytes().startswith(b"\x89PNG")  # kept under test-artifacts/ for a person to look at
@@ -533,6 +541,18 @@ async def test_in_chromium():
             try:
                 await browser.goto(f"http://127.0.0.1:{site.server_address[1]}/")
                 assert await browser.wait_for("document.title !== 'waiting' && document.title") == "refused"
+            finally:
+                site.shutdown()
+                site.server_close()
+
+            # The address followed from another site (a link in the class's chat): the app opens, the token leaves
+            # the address bar, though a SameSite=Strict cookie does not go along a redirect another site started.
+            await browser.call("Network.clearBrowserCookies")
+            site = foreign_site(f'<!doctype html><a href="{base}/?token={token}">the class</a>')
+            try:
+                await browser.goto(f"http://localhost:{site.server_address[1]}/")  # localhost: another site than 127.0.0.1
+                await browser.evaluate("document.querySelector('a').click()")
+                await browser.wait_for(f"location.href === '{base}/' && document.body.classList.contains('-first-byte')")
             finally:
                 site.shutdown()
                 site.server_close()
