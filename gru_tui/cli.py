@@ -1,7 +1,10 @@
 """The command line: ``gru-tui`` (the app), ``gru-tui trace`` (headless report), ``gru-tui serve``.
 
-Bad values end with exit status 2 and one ``error: <field>: ...`` line on stderr,
-never a traceback. Textual is imported only when the app is started.
+One rule for defaults: the app and ``trace`` both start from the first worked example
+(``FIRST_EXAMPLE``, or the file given with ``--config``), and each flag changes only what
+it names. Bad values end with exit status 2 and one ``error: <field>: ...`` line on stderr,
+never a traceback; a misused flag gets the usage of its own command. Textual is imported
+only when the app is started.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import os
 import sys
 from typing import Sequence
 
-from .config import FIRST_EXAMPLE, ConfigError, GRUConfig, parse_lengths
+from .config import DTYPES, FIRST_EXAMPLE, ConfigError, GRUConfig, parse_lengths, parse_number
+from .kinds import MODES, NONLINEARITIES
 
 CONFIG_FLAGS = (
     # (flag, config field, type)
@@ -29,13 +33,30 @@ CONFIG_FLAGS = (
     ("--proj-size", "proj_size", int),
     ("--nonlinearity", "nonlinearity", str),
 )
-# Checked by the configuration (one `error: field: ...` line), not by argparse; the metavar lists the choices.
-METAVARS = {"mode": "{gru,lstm,rnn}", "nonlinearity": "{tanh,relu}"}
+# Values are read as text and checked by the configuration (one `error: field: ...` line), not by argparse.
+CHOICES = {"mode": MODES, "nonlinearity": NONLINEARITIES, "dtype": DTYPES}
 FLAG_HELP = {
-    "mode": "the module: nn.GRU (default), nn.LSTM or nn.RNN",
+    "mode": "the module: nn.GRU, nn.LSTM or nn.RNN",
+    "input_size": "features of each input step",
+    "hidden_size": "features of the hidden state h",
+    "num_layers": "stacked layers; layer k > 0 takes D*hidden_size features in",
+    "batch_size": "sequences in the batch (none with --unbatched)",
+    "seq_len": "time steps of each sequence",
+    "dropout": "dropout between layers, in [0, 1); only with more than one layer",
+    "dtype": "the dtype of the weights and the input",
+    "device": "where the real forward runs: cpu, cuda, cuda:N, mps, or meta (shapes only)",
     "proj_size": "LSTM only: project h to this size, below hidden_size (0: none); c keeps hidden_size",
-    "nonlinearity": "RNN only: tanh (default) or relu",
+    "nonlinearity": "RNN only: the nonlinearity of h_t",
+    "bias": "bias_ih and bias_hh in every layer and direction",
+    "batch_first": "input and output are (batch, seq, feature); h0 and h_n never are",
+    "bidirectional": "a reverse direction in every layer: D = 2",
+    "unbatched": "one sequence without a batch dimension: input (seq, input_size)",
+    "with_h0": "pass an initial hidden state h0, shaped like h_n",
 }
+DEFAULTS_RULE = (
+    "Every start, the app's and trace's, begins from the first worked example: input_size 10, hidden_size 32, "
+    "1 layer, batch_first, batch 1, seq_len 35 (or from --config FILE); each flag changes only what it names."
+)
 MAX_ARGUMENT = 4096  # characters in one command-line argument (a path may be this long on Linux)
 SWITCHES = (
     ("--bias", "bias"),
@@ -46,30 +67,48 @@ SWITCHES = (
 )
 
 
+def _default(dest: str) -> str:
+    value = getattr(FIRST_EXAMPLE, dest)
+    return ("on" if value else "off") if isinstance(value, bool) else f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("module configuration (named as the arguments of nn.GRU, nn.LSTM, nn.RNN)")
+    group = parser.add_argument_group(
+        "module configuration (named as the arguments of nn.GRU, nn.LSTM, nn.RNN)", DEFAULTS_RULE
+    )
     for flag, dest, kind in CONFIG_FLAGS:
-        group.add_argument(
-            flag, dest=dest, type=kind, default=argparse.SUPPRESS, metavar=METAVARS.get(dest, dest.upper()),
-            help=FLAG_HELP.get(dest),
-        )
+        choices = CHOICES.get(dest)
+        metavar = "{" + ",".join(choices) + "}" if choices else "P" if kind is float else "N" if kind is int else dest.upper()
+        group.add_argument(flag, dest=dest, default=argparse.SUPPRESS, metavar=metavar,
+                           help=f"{FLAG_HELP[dest]} (default {_default(dest)})")
     for flag, dest in SWITCHES:
-        group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS)
+        group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                           help=f"{FLAG_HELP[dest]} (default {_default(dest)})")
     group.add_argument(
         "--lengths", default=argparse.SUPPRESS, metavar="7,5,2",
-        help="per-sequence lengths: the batch is packed (batch size defaults to their count)",
+        help="per-sequence lengths, whole numbers between commas: the batch is packed (batch size defaults to their count; "
+             "default: none, not packed)",
     )
     group.add_argument("--config", dest="config_file", default=None, metavar="FILE.toml", help="load a configuration file first; flags override it")
 
 
-def config_from_args(args: argparse.Namespace, base: GRUConfig) -> GRUConfig:
+def config_from_args(args: argparse.Namespace, base: GRUConfig = FIRST_EXAMPLE) -> GRUConfig:
     """The configuration the flags describe, on top of ``base`` (or of --config FILE when given)."""
+    from .devices import device_name
+
     if getattr(args, "config_file", None):
         from .files import load_config
 
         base = load_config(args.config_file)
-    values = {dest: getattr(args, dest) for _f, dest, _k in CONFIG_FLAGS if hasattr(args, dest)}
+    values = {
+        dest: getattr(args, dest) if kind is str else parse_number(dest, getattr(args, dest), decimal=kind is float)
+        for _f, dest, kind in CONFIG_FLAGS if hasattr(args, dest)
+    }
+    if "device" in values:
+        values["device"] = device_name(values["device"])  # cpu:0 is the cpu, as torch reads it
     values.update({dest: getattr(args, dest) for _f, dest in SWITCHES if hasattr(args, dest)})
+    if values.get("batch_size", 1) != 1 and values.get("unbatched", base.unbatched):
+        raise ConfigError("batch_size", "an unbatched input has no batch dimension: leave out --batch-size or --unbatched")
     if hasattr(args, "lengths"):
         lengths = parse_lengths(args.lengths)
         values["lengths"] = lengths
@@ -79,22 +118,31 @@ def config_from_args(args: argparse.Namespace, base: GRUConfig) -> GRUConfig:
     return config.validate(check_device=False)
 
 
-def has_config_flags(args: argparse.Namespace) -> bool:
-    dests = [d for _f, d, _k in CONFIG_FLAGS] + [d for _f, d in SWITCHES] + ["lengths"]
-    return any(hasattr(args, d) for d in dests) or bool(getattr(args, "config_file", None))
-
-
 def build_parser() -> argparse.ArgumentParser:
+    """``gru-tui``: the app's own flags, and the commands (each parses its own: see ``main``)."""
     parser = argparse.ArgumentParser(
         prog="gru-tui",
-        description="See every tensor shape a PyTorch nn.GRU (or nn.LSTM, nn.RNN) forward pass produces, live.",
-        epilog="Without a command, opens the app (flags prefill its form). Commands: trace, serve.",
+        description="See every tensor shape a PyTorch nn.GRU (or nn.LSTM, nn.RNN) forward pass produces, live. "
+                    "Without a command, opens the app; the flags below prefill its form.",
+        epilog="gru-tui trace --help and gru-tui serve --help list each command's own flags.",
     )
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"gru-tui {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{trace,serve}")
-    trace = sub.add_parser("trace", help="print the shape report of one configuration and exit")
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="{trace,serve}")
+    sub.add_parser("trace", help="print the shape report of one configuration and exit")
+    sub.add_parser("serve", help="serve the app to web browsers, token-protected")
+    add_config_flags(parser)
+    parser.add_argument("--present", action="store_true", help="broadcast this configuration to `gru-tui serve --follow` viewers")
+    # Set by `gru-tui serve --follow` on the copies it serves: follow the presenter, read-only.
+    parser.add_argument("--follow", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def build_trace_parser() -> argparse.ArgumentParser:
+    trace = argparse.ArgumentParser(
+        prog="gru-tui trace", description="Print the shape report of one configuration (traced on its device) and exit."
+    )
     add_config_flags(trace)
     trace.add_argument("--json", action="store_true", help="print the report as JSON")
     trace.add_argument("--ascii", action="store_true", default=None, help="plain ASCII tree (automatic without a UTF-8 terminal)")
@@ -102,18 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--derived", action="store_true", help="print the shapes from the rules alone, without running torch")
     trace.add_argument("--handout", metavar="FILE.md|.json|.svg", help="also write the lesson handout (Markdown, JSON or an SVG of the tree, by the suffix)")
     trace.add_argument("--overwrite", action="store_true", help="let --handout replace an existing file")
-    # Listed for --help only: main() hands `serve` to gru_tui.serve, which parses its own flags.
-    sub.add_parser("serve", help="serve the app to web browsers, token-protected (see gru-tui serve --help)")
-    return parser
-
-
-def build_app_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gru-tui", description="Open the app; flags prefill its form.")
-    add_config_flags(parser)
-    parser.add_argument("--present", action="store_true", help="broadcast this configuration to `gru-tui serve --follow` viewers")
-    # Set by `gru-tui serve --follow` on the copies it serves: follow the presenter, read-only.
-    parser.add_argument("--follow", action="store_true", help=argparse.SUPPRESS)
-    return parser
+    return trace
 
 
 def fail(message: str, status: int = 2) -> int:
@@ -127,16 +164,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if too_long is not None:  # argparse and the checks would echo it whole; a device name of megabytes costs seconds
         return fail(f"an argument of {len(too_long):,} characters ({too_long[:20]!r}...); at most {MAX_ARGUMENT:,}")
     try:
+        # Each command parses its own arguments, so its errors show its own usage.
         if argv and argv[0] == "trace":
-            return run_trace(build_parser().parse_args(argv))
+            return run_trace(build_trace_parser().parse_args(argv[1:]))
         if argv and argv[0] == "serve":
             from .serve import main as serve_main
 
             return serve_main(argv[1:])
-        if argv and argv[0] in ("-h", "--help", "--version"):
-            build_parser().parse_args(argv)
-            return 0
-        return run_app(build_app_parser().parse_args(argv))
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command:  # flags before it: `gru-tui --num-layers 2 trace`
+            parser.error(f"put the command first: gru-tui {args.command} [flags]")
+        return run_app(args)
     except ConfigError as error:
         return fail(str(error))
     except KeyboardInterrupt:
@@ -147,7 +186,7 @@ def run_trace(args: argparse.Namespace) -> int:
     from .tracing import TraceError, trace
     from .shapes import derive
 
-    config = config_from_args(args, GRUConfig())
+    config = config_from_args(args)
     if args.handout is not None and not args.handout.strip():
         return fail("handout: give a file name ending in .md, .json or .svg")
     try:
@@ -179,7 +218,7 @@ def run_trace(args: argparse.Namespace) -> int:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    config = config_from_args(args, GRUConfig()) if has_config_flags(args) else FIRST_EXAMPLE
+    config = config_from_args(args)
     if args.present and args.follow:
         return fail("--present and --follow: a copy either presents or follows, not both")
     if not _served_to_browser() and (not sys.stdout.isatty() or not sys.stdin.isatty()):

@@ -35,9 +35,15 @@ def available_devices() -> list[DeviceInfo]:
     return devices
 
 
-def normalize_device(name: str) -> str:
-    """'cuda' means the current CUDA device, as torch reads it; write it out as cuda:N."""
+def device_name(name: str) -> str:
+    """The name as the device list writes it, without torch: 'CPU:0' is cpu (torch takes and ignores a cpu index)."""
     name = name.strip().lower()
+    return "cpu" if name.startswith("cpu:") and name[4:].isdigit() else name
+
+
+def normalize_device(name: str) -> str:
+    """``device_name``, and 'cuda' means the current CUDA device, as torch reads it; write it out as cuda:N."""
+    name = device_name(name)
     if name == "cuda":
         import torch
 

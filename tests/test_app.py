@@ -24,7 +24,7 @@ from gru_tui.app.screens.help import HelpScreen
 from gru_tui.app.widgets.choice import Choice
 from gru_tui.app.widgets.form import FOCUS_MARK
 from gru_tui.app.widgets.trace_tree import TraceTree, node_label
-from gru_tui.cli import build_app_parser, config_from_args
+from gru_tui.cli import build_parser, config_from_args
 from gru_tui.code import pytorch_code
 from gru_tui.config import FIRST_EXAMPLE, GRUConfig
 from gru_tui.shapes import derive
@@ -345,8 +345,8 @@ async def test_command_palette_lists_the_apps_actions():
 
 
 async def test_command_line_flags_prefill_the_form():
-    args = build_app_parser().parse_args(["--hidden-size", "20", "--num-layers", "3", "--bidirectional", "--dropout", "0.25"])
-    config = config_from_args(args, GRUConfig())
+    args = build_parser().parse_args(["--hidden-size", "20", "--num-layers", "3", "--bidirectional", "--dropout", "0.25"])
+    config = config_from_args(args)  # on top of the first worked example, as `gru-tui` starts without flags
     app = make_app(config=config)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -354,7 +354,7 @@ async def test_command_line_flags_prefill_the_form():
         assert app.query_one("#num_layers", Input).value == "3"
         assert app.query_one("#dropout", Input).value == "0.25"
         assert app.query_one("#bidirectional", Switch).value is True
-        assert app.query_one("#batch_first", Switch).value is False
+        assert app.query_one("#batch_first", Switch).value is FIRST_EXAMPLE.batch_first
         assert app.config == config and app.report.shapes() == trace(config).shapes()
 
 

@@ -26,7 +26,7 @@ from gru_tui.app.screens.quiz import QuizScreen
 from gru_tui.app.screens.save import SaveDialog
 from gru_tui.app.teaching import FOLLOW_BANNER
 from gru_tui.app.widgets.trace_tree import TraceTree, node_label
-from gru_tui.cli import build_app_parser, config_from_args
+from gru_tui.cli import build_parser, config_from_args
 from gru_tui.config import FIRST_EXAMPLE, GRUConfig
 from gru_tui.files import load_config
 from gru_tui.follow import ENV_FILE
@@ -316,7 +316,7 @@ async def test_save_configuration_then_load_it_back(tmp_path):
         assert "exists" in app.screen.message  # the same refusal as handouts
 
     # `gru-tui --config FILE` opens the app on it, form and tree.
-    reopened = make_app(config_from_args(build_app_parser().parse_args(["--config", str(target)]), GRUConfig()))
+    reopened = make_app(config_from_args(build_parser().parse_args(["--config", str(target)])))
     async with reopened.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert reopened.config == config and reopened.report.shapes() == trace(config).shapes()

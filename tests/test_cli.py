@@ -6,7 +6,12 @@ import sys
 
 import pytest
 
-from gru_tui import GRUConfig, trace
+from pathlib import Path
+
+from gru_tui import GRUConfig, derive, trace
+from gru_tui.cli import CONFIG_FLAGS, SWITCHES, build_parser, build_trace_parser, config_from_args
+from gru_tui.config import FIRST_EXAMPLE
+from gru_tui.report import format_shape
 from torch_reference import run_module
 
 
@@ -30,8 +35,8 @@ def test_packed_json():
     assert d["config"]["batch_size"] == 3  # batch size follows the lengths when not given
     assert d["output"]["data_shape"] == [14, 4]
     assert d["output"]["batch_sizes"] == [3, 3, 2, 2, 2, 1, 1]
-    assert d["output"]["padded_shape"] == [7, 3, 4]
-    assert d["input"]["shape"] == [7, 3, 3]  # the padded tensor the user packs
+    assert d["output"]["padded_shape"] == [3, 7, 4]  # batch_first, as every start: the first worked example's layout
+    assert d["input"]["shape"] == [3, 7, 3]  # the padded tensor the user packs
 
 
 def test_text_tree_writes_shapes_like_the_write_up():
@@ -48,8 +53,8 @@ def test_text_tree_writes_shapes_like_the_write_up():
     "args, config",
     [
         (["--mode", "lstm", "--proj-size", "8", "--num-layers", "2", "--bidirectional", "--h0"],
-         GRUConfig(mode="lstm", proj_size=8, num_layers=2, bidirectional=True, with_h0=True)),
-        (["--mode", "rnn", "--nonlinearity", "relu", "--unbatched"], GRUConfig(mode="rnn", nonlinearity="relu", unbatched=True)),
+         FIRST_EXAMPLE.replace(mode="lstm", proj_size=8, num_layers=2, bidirectional=True, with_h0=True)),
+        (["--mode", "rnn", "--nonlinearity", "relu", "--unbatched"], FIRST_EXAMPLE.replace(mode="rnn", nonlinearity="relu", unbatched=True)),
     ],
     ids=["lstm-proj", "rnn-relu"],
 )
@@ -66,8 +71,8 @@ def test_other_kinds_json_equals_trace_to_dict(args, config):
 def test_other_kinds_text_tree_shows_their_equations():
     lstm = run("trace", "--mode", "lstm", "--proj-size", "4")
     assert lstm.returncode == 0, lstm.stderr
-    assert "nn.LSTM(10, 32, proj_size=4)" in lstm.stdout and "c_t = f_t ⊙ c_(t-1) + i_t ⊙ g_t" in lstm.stdout
-    _out, h_n, c_n, _params = run_module(GRUConfig(mode="lstm", proj_size=4))
+    assert "nn.LSTM(10, 32, batch_first=True, proj_size=4)" in lstm.stdout and "c_t = f_t ⊙ c_(t-1) + i_t ⊙ g_t" in lstm.stdout
+    _out, h_n, c_n, _params = run_module(FIRST_EXAMPLE.replace(mode="lstm", proj_size=4))
     assert f"c_n  {list(c_n.shape)}" in lstm.stdout and f"h_n  {list(h_n.shape)}" in lstm.stdout
     rnn = run("trace", "--mode", "rnn", "--nonlinearity", "relu", "--ascii")
     assert rnn.returncode == 0, rnn.stderr
@@ -97,6 +102,12 @@ def test_ascii_tree():
         (["--mode", "lstm", "--proj-size", "32"], "proj_size"),  # as torch: smaller than hidden_size (32)
         (["--mode", "lstm", "--nonlinearity", "relu"], "nonlinearity"),
         (["--mode", "rnn", "--nonlinearity", "sigmoid"], "nonlinearity"),
+        (["--hidden-size", "2.5"], "hidden_size"),  # was argparse's usage block
+        (["--input-size", "1e3"], "input_size"),
+        (["--dropout", "3,5"], "dropout"),
+        (["--lengths", "7,,5"], "lengths"),  # was read as 7,5
+        (["--lengths", "7 5 2"], "lengths"),  # was read as 752
+        (["--unbatched", "--batch-size", "4"], "batch_size"),  # was ignored
     ],
 )
 def test_bad_value_is_one_line_exit_2(args, field):
@@ -113,10 +124,45 @@ def test_unknown_flag_is_argparse_exit_2():
     assert "unrecognized arguments" in result.stderr
 
 
-def test_non_integer_size_is_refused_by_name():
-    result = run("trace", "--hidden-size", "abc")
-    assert result.returncode == 2
-    assert "--hidden-size" in result.stderr and "Traceback" not in result.stderr
+def test_a_misused_flag_gets_the_usage_of_its_own_command():
+    result = run("trace", "--bogus")
+    assert result.returncode == 2 and result.stderr.startswith("usage: gru-tui trace ")  # was gru-tui's
+    result = run("--bogus")
+    assert result.returncode == 2 and result.stderr.startswith("usage: gru-tui ") and "unrecognized arguments" in result.stderr
+
+
+def test_help_at_every_level_shows_every_flag_with_its_meaning_default_and_choices():
+    top = run("--help")
+    assert top.returncode == 0
+    for text in ("--hidden-size", "--present", "trace", "serve", "first worked example", "(default 32)", "{float32,float64"):
+        assert text in top.stdout, text  # the app's own flags, not only the commands
+    trace_help = run("trace", "--help").stdout
+    flags = [flag for flag, _dest, _kind in CONFIG_FLAGS] + [flag for flag, _dest in SWITCHES]
+    for flag in flags:
+        entry = " ".join(trace_help.split(f"  {flag}", 1)[1].split("\n  -", 1)[0].split())  # as wrapped
+        assert "(default " in entry, flag
+    assert "{tanh,relu}" in trace_help and "{gru,lstm,rnn}" in trace_help and "--json" in trace_help
+
+
+def test_cpu_with_an_index_is_the_cpu_as_torch_reads_it():
+    result = run("trace", "--derived", "--device", "cpu:0", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["config"]["device"] == "cpu"
+
+
+def test_one_rule_for_defaults_the_app_trace_and_the_readme_share():
+    assert config_from_args(build_parser().parse_args([])) == FIRST_EXAMPLE  # `gru-tui`
+    assert config_from_args(build_trace_parser().parse_args([])) == FIRST_EXAMPLE  # `gru-tui trace`
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    app_flags = "--num-layers 2 --bidirectional"
+    assert f"gru-tui {app_flags}" in readme
+    config = config_from_args(build_parser().parse_args(app_flags.split()))
+    assert config == config_from_args(build_trace_parser().parse_args(app_flags.split()))
+    # The README's worked examples table: the app started with these flags shows these shapes.
+    report = derive(config)
+    row = f"| 2 layers, bidirectional | `{format_shape(report.output.shape)}` | `{format_shape(report.h_n.shape)}` |"
+    assert row in readme
+    assert "first worked example" in readme and "first worked example" in run("trace", "--help").stdout
 
 
 def test_memory_guard_exits_cleanly():
