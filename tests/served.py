@@ -93,6 +93,7 @@ class Browser:
         self.session, self.ws, self.proc, self.profile = session, ws, proc, profile
         self._id = 0
         self.events: list[dict] = []
+        self._browser_ws = None  # the browser-wide endpoint, opened for settings a page cannot make
 
     @classmethod
     async def start(cls) -> "Browser":
@@ -127,7 +128,24 @@ class Browser:
         await browser.call("Network.enable")
         return browser
 
+    async def allow_downloads(self, directory: Path) -> None:
+        """Save downloads into ``directory`` (headless chromium refuses them otherwise), for every tab."""
+        lines = (Path(self.profile.name) / "DevToolsActivePort").read_text().split()
+        self._browser_ws = await self.session.ws_connect(f"ws://127.0.0.1:{lines[0]}{lines[1]}", max_msg_size=0)
+        await self._browser_ws.send_json({"id": 1, "method": "Browser.setDownloadBehavior",
+                                          "params": {"behavior": "allow", "downloadPath": str(directory)}})
+        while (await self._browser_ws.receive_json()).get("id") != 1:
+            pass
+
+    async def press(self, key: str, code: str, key_code: int, modifiers: int = 0, text: str | None = None) -> None:
+        """A key pressed and released in the page (modifiers: 2 is ctrl), as a person types it: a user gesture."""
+        down = {"type": "keyDown", "key": key, "code": code, "windowsVirtualKeyCode": key_code, "modifiers": modifiers}
+        await self.call("Input.dispatchKeyEvent", **down, **({"text": text} if text else {}))
+        await self.call("Input.dispatchKeyEvent", **{**down, "type": "keyUp"})
+
     async def close(self) -> None:
+        if self._browser_ws is not None:
+            await self._browser_ws.close()
         await self.ws.close()
         await self.session.close()
         stop_group(self.proc)

@@ -593,3 +593,41 @@ async def test_follow_mode_in_chromium(tmp_path):
             await browser.screenshot(ARTIFACTS / "serve-follow.png")
         finally:
             await browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(importlib.util.find_spec("gru_tui.app") is None, reason="serves the real app, which this checkout lacks")
+async def test_export_in_chromium_is_a_download(tmp_path):
+    """ctrl+s, enter in the page: the handout lands in the browser's downloads, and nowhere on the server."""
+    downloads, workdir = tmp_path / "downloads", tmp_path / "server-dir"
+    downloads.mkdir()
+    workdir.mkdir()
+    with serve(cwd=workdir) as (base, token, _printed):
+        browser = await Browser.start()
+        try:
+            await browser.allow_downloads(downloads)
+            await browser.goto(f"{base}/?token={token}")
+            await browser.wait_for("document.body.classList.contains('-first-byte')")
+            for _ in range(240):
+                await browser.evaluate("1")  # collect the websocket frames that arrived meanwhile
+                if APP_TEXT in screen_text(browser):
+                    break
+                await asyncio.sleep(0.25)
+            await browser.evaluate("document.querySelector('.xterm-helper-textarea').focus()")
+            await browser.press("F3", "F3", 114)
+            await browser.press("s", "KeyS", 83, modifiers=2)  # ctrl+s
+            for _ in range(240):
+                await browser.evaluate("1")
+                if "Download the lesson as a handout" in screen_text(browser):
+                    break
+                await asyncio.sleep(0.25)
+            await browser.press("Enter", "Enter", 13, text="\r")
+            handout = downloads / "gru-lesson.md"
+            for _ in range(240):
+                if handout.exists():
+                    break
+                await asyncio.sleep(0.25)
+            assert handout.read_text().startswith("# nn.GRU(10, 32, batch_first=True)")
+        finally:
+            await browser.close()
+    assert list(workdir.iterdir()) == []
