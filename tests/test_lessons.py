@@ -8,7 +8,7 @@ import sys
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -356,6 +356,39 @@ def test_any_one_wrong_dimension_gets_torch_message_and_a_working_fix(seed, data
     kwargs = {"input_shape": tuple(shape)} if target == "input" else {"h0_shape": tuple(shape)}
     e, _ = check_explanation(c, **kwargs)
     assert e.findings and e.needs_fix
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), data=st.data())
+def test_the_explainer_calls_a_pair_wrong_exactly_when_torch_refuses_it(seed, data):
+    """Random configurations, random input and h0 shapes (any rank, sizes near the right ones): the explainer's
+    rules find a problem exactly when nn.GRU refuses the pair, and its fix runs and keeps what was right."""
+    c = random_config(random.Random(seed)).replace(lengths=None, mode="gru", proj_size=0, nonlinearity="tanh")
+    D_L = c.num_directions * c.num_layers
+    sizes = st.sampled_from(sorted({1, 2, 3, c.input_size, c.hidden_size, c.batch_size, c.seq_len, D_L, 2 * c.hidden_size}))
+    input_shape = tuple(data.draw(st.lists(sizes, min_size=1, max_size=4), label="input"))
+    h0_shape = data.draw(st.none() | st.lists(sizes, min_size=1, max_size=4).map(tuple), label="h0")
+    try:
+        e = explain(c, input_shape=input_shape, h0_shape=h0_shape)
+    except ConfigError:
+        reject()  # too large for the explainer to run: refused by field (test_too_large_a_shape_is_refused_by_field)
+    refused = torch_error(c, input_shape, h0_shape) is not None
+    assert bool(e.problems) == refused == (not e.ran), e.lines()
+    assert e.fix_checked and torch_error(c, e.fix_input_shape, e.fix_h0_shape) is None, e.lines()
+    if refused and len(input_shape) == (2 if c.unbatched else 3) and input_shape[-1] == c.input_size:
+        assert e.fix_input_shape == input_shape  # only h0 was wrong: the input stays as typed
+    if not refused:
+        assert not e.problems and "Fix:" not in "\n".join(e.lines())
+
+
+def test_a_pair_torch_runs_is_not_called_wrong():
+    """Issue #14: batch 2 with its h0 runs in torch; the explainer said h0's batch must be the configuration's 1."""
+    c = PRESETS["one-layer"].config
+    e = explain(c, input_shape=(2, 7, 10), h0_shape=(1, 2, 32))
+    assert e.ran and not e.problems and e.output_shape == (2, 7, 32)
+    assert "must match" not in "\n".join(e.lines()) and "torch read batch = 2, seq = 7" in "\n".join(e.lines())
+    e = explain(c, input_shape=(2, 7, 12))  # the fix changes the features only, not batch and seq
+    assert not e.ran and e.fix_input_shape == (2, 7, 10)
 
 
 def test_teaching_modules_import_without_textual_or_torch():

@@ -2,6 +2,12 @@
 
 PyTorch's own message is shown as it is; the explanation says which rule the shape
 broke, and the suggested fix is run too, so it is known to work before it is shown.
+
+torch's rules are about the pair itself: batch and seq may be anything, h0 must match
+the input as torch reads it (its batch, not the configuration's batch_size). So the
+explainer names a *problem* exactly when torch refuses the pair (the tests check this
+against torch over random configurations and shapes), and otherwise only *notes* how
+torch read an input the configuration did not mean. A fix changes only what was wrong.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ class Explanation:
     error: str | None  # PyTorch's exact message; None when the module ran
     output_shape: Shape | None
     h_n_shape: Shape | None
-    findings: tuple[str, ...]  # what does not fit the configuration, and the rule why
+    problems: tuple[str, ...]  # why torch refuses the pair, rule by rule: empty exactly when it runs
+    notes: tuple[str, ...]  # how torch read an input this configuration does not mean
     fix_input_shape: Shape
     fix_h0_shape: Shape | None
     fix_output_shape: Shape | None  # measured by running the fix
@@ -37,6 +44,10 @@ class Explanation:
     @property
     def ran(self) -> bool:
         return self.error is None
+
+    @property
+    def findings(self) -> tuple[str, ...]:
+        return self.problems + self.notes
 
     @property
     def needs_fix(self) -> bool:
@@ -52,14 +63,16 @@ class Explanation:
             lines = [f"PyTorch refused {given}:", f"  {self.error}"]
         else:
             lines = [f"PyTorch ran {given}: output {format_shape(self.output_shape)}, h_n {format_shape(self.h_n_shape)}."]
-            if self.findings:
+            if self.notes:
                 lines.append("It ran, but not as this configuration means it:")
         lines += [f"- {finding}" for finding in self.findings]
         if self.needs_fix:
             fix = f"input {format_shape(self.fix_input_shape)}" + (f", h0 {format_shape(self.fix_h0_shape)}" if self.fix_h0_shape else "")
+            # Refused: the nearest pair torch runs. Ran, read otherwise: the pair this configuration means.
+            what = "Fix" if self.error is not None else "For this configuration"
             if self.fix_checked:
                 lines.append(
-                    f"Fix: {fix}. Checked: nn.GRU runs it and gives output {format_shape(self.fix_output_shape)}, "
+                    f"{what}: {fix}. Checked: nn.GRU runs it and gives output {format_shape(self.fix_output_shape)}, "
                     f"h_n {format_shape(self.fix_h_n_shape)}."
                 )
             else:
@@ -92,11 +105,15 @@ def explain(config: GRUConfig, input_shape: Shape | None = None, h0_shape: Shape
 
     gru = _module(c)
     output_shape, h_n_shape, error = _run(gru, input_shape, h0_shape)
-    findings = _input_findings(c, input_shape, expected_input)
-    if h0_shape is not None:
-        findings += _h0_findings(c, h0_shape, expected_h0)
-    fix_h0 = expected_h0 if h0_shape is not None else None
-    fix_output, fix_h_n, fix_error = _run(gru, expected_input, fix_h0)
+    problems = refusals(c, input_shape, h0_shape)
+    notes = _input_notes(c, input_shape, expected_input)
+    if problems:  # the nearest pair torch runs: the input's own batch and seq kept when it has the meant layout
+        near = len(input_shape) == len(expected_input) and not _wrong_order(c, input_shape, expected_input)
+        fix_input = (*input_shape[:-1], c.input_size) if near else expected_input
+        fix_h0 = _h0_for(c, fix_input) if h0_shape is not None else None
+    else:
+        fix_input, fix_h0 = expected_input, expected_h0 if h0_shape is not None else None
+    fix_output, fix_h_n, fix_error = _run(gru, fix_input, fix_h0)
     return Explanation(
         config=config,
         input_shape=input_shape,
@@ -104,8 +121,9 @@ def explain(config: GRUConfig, input_shape: Shape | None = None, h0_shape: Shape
         error=error,
         output_shape=output_shape,
         h_n_shape=h_n_shape,
-        findings=tuple(findings),
-        fix_input_shape=expected_input,
+        problems=tuple(problems),
+        notes=tuple(notes),
+        fix_input_shape=fix_input,
         fix_h0_shape=fix_h0,
         fix_output_shape=fix_output,
         fix_h_n_shape=fix_h_n,
@@ -159,59 +177,87 @@ def _input_layout(c: GRUConfig) -> str:
     return "(batch, seq, input_size)" if c.batch_first else "(seq, batch, input_size)"
 
 
-def _input_findings(c: GRUConfig, got: Shape, expected: Shape) -> list[str]:
-    if got == expected:
+def _h0_for(c: GRUConfig, input_shape: Shape) -> Shape:
+    """The h0 torch takes with this input: (D*num_layers, the input's batch as torch reads it, hidden_size)."""
+    if len(input_shape) == 2:
+        return (c.num_directions * c.num_layers, c.hidden_size)
+    batch = input_shape[0] if c.batch_first else input_shape[1]
+    return (c.num_directions * c.num_layers, batch, c.hidden_size)
+
+
+def _wrong_order(c: GRUConfig, got: Shape, expected: Shape) -> bool:
+    return got[-1] != c.input_size and len(got) == len(expected) and sorted(got) == sorted(expected)
+
+
+def refusals(c: GRUConfig, input_shape: Shape, h0_shape: Shape | None) -> list[str]:
+    """Why nn.GRU refuses this input (and h0), one rule each; empty exactly when it runs them."""
+    got = input_shape
+    if len(got) not in (2, 3):
+        return [f"nn.GRU takes a 3-D input (batched) or a 2-D one (unbatched); this one has {len(got)} dimension{'s' if len(got) != 1 else ''}. "
+                f"Here: {_input_layout(c)} = {format_shape(derive(c).input.shape)}."]
+    problems = []
+    if got[-1] != c.input_size:
+        if _wrong_order(c, got, derive(c).input.shape):
+            problems.append(f"The sizes are right but in the wrong order: with batch_first={c.batch_first} the input is "
+                            f"{_input_layout(c)} = {format_shape(derive(c).input.shape)}.")
+        else:
+            problems.append(f"The last dimension holds the features and must equal input_size = {c.input_size}; here it is {got[-1]}.")
+    if h0_shape is not None:
+        problems += _h0_problems(c, h0_shape, _h0_for(c, got))
+    return problems
+
+
+def _input_notes(c: GRUConfig, got: Shape, expected: Shape) -> list[str]:
+    """How torch reads an input it may run, where this configuration means another one."""
+    if got == expected or len(got) not in (2, 3):
         return []
     layout = f"{_input_layout(c)} = {format_shape(expected)}"
-    if len(got) not in (2, 3):
-        return [f"nn.GRU takes a 3-D input (batched) or a 2-D one (unbatched); this one has {len(got)} dimension{'s' if len(got) != 1 else ''}. Here: {layout}."]
-    findings = []
     if len(got) == 2 and not c.unbatched:
-        findings.append(f"A 2-D input is read as one unbatched sequence (seq, input_size), with no batch dimension. A batch is 3-D: {layout}.")
-    elif len(got) == 3 and c.unbatched:
-        findings.append(f"A 3-D input is read as a batch. An unbatched input is 2-D: {layout}.")
-    if got[-1] != c.input_size:
-        if len(got) == len(expected) and sorted(got) == sorted(expected):
-            findings.append(f"The sizes are right but in the wrong order: with batch_first={c.batch_first} the input is {layout}.")
-        else:
-            findings.append(f"The last dimension holds the features and must equal input_size = {c.input_size}; here it is {got[-1]}.")
-    elif len(got) == len(expected) == 3:
-        batch, seq = (got[0], got[1]) if c.batch_first else (got[1], got[0])
-        read = f"torch read batch = {batch}, seq = {seq}"
-        if got[:2] == expected[1::-1]:
-            findings.append(f"Batch and seq are swapped: with batch_first={c.batch_first} the input is {layout}, so {read}.")
-        else:
-            findings.append(f"{read} (batch_first={c.batch_first}: {_input_layout(c)}); the configuration has batch_size = {c.batch_size}, seq_len = {c.seq_len}.")
-    elif len(got) == len(expected) == 2:
-        findings.append(f"torch read seq = {got[0]}; the configuration has seq_len = {c.seq_len}.")
-    return findings
+        return [f"A 2-D input is read as one unbatched sequence (seq, input_size), with no batch dimension. A batch is 3-D: {layout}."]
+    if len(got) == 3 and c.unbatched:
+        return [f"A 3-D input is read as a batch. An unbatched input is 2-D: {layout}."]
+    if _wrong_order(c, got, expected):
+        return []  # a problem of its own
+    if len(got) == 2:
+        return [f"torch read seq = {got[0]}; the configuration has seq_len = {c.seq_len}."] if got[0] != c.seq_len else []
+    batch, seq = (got[0], got[1]) if c.batch_first else (got[1], got[0])
+    read = f"torch read batch = {batch}, seq = {seq}"
+    if (batch, seq) == (c.batch_size, c.seq_len):
+        return []
+    if got[:2] == expected[1::-1]:
+        return [f"Batch and seq are swapped: with batch_first={c.batch_first} the input is {layout}, so {read}."]
+    return [f"{read} (batch_first={c.batch_first}: {_input_layout(c)}); the configuration has batch_size = {c.batch_size}, seq_len = {c.seq_len}."]
 
 
-def _h0_findings(c: GRUConfig, got: Shape, expected: Shape) -> list[str]:
+def _h0_problems(c: GRUConfig, got: Shape, expected: Shape) -> list[str]:
+    """h0 against the one torch takes with this input (``expected``, from the input's own batch)."""
     if got == expected:
         return []
     D, L, H = c.num_directions, c.num_layers, c.hidden_size
-    layout = "(D*num_layers, hidden_size)" if c.unbatched else "(D*num_layers, batch, hidden_size)"
+    batched = len(expected) == 3
+    layout = "(D*num_layers, batch, hidden_size)" if batched else "(D*num_layers, hidden_size)"
     if len(got) != len(expected):
-        kind = "an unbatched" if c.unbatched else "a batched"
+        kind = "a batched" if batched else "an unbatched"
         return [f"h0 is {len(expected)}-D for {kind} input: {layout} = {format_shape(expected)}; this one is {len(got)}-D."]
-    if len(got) == 3 and got[0] != got[1] and got[:2] == expected[1::-1]:
+    if batched and got[0] != got[1] and got[:2] == expected[1::-1] and got[2] == expected[2]:
         if c.batch_first:
             return [
                 f"h0 is laid out {layout} = {format_shape(expected)} even with batch_first=True: "
                 "batch_first applies to the input and the output only, never to h0 or h_n."
             ]
         return [f"h0 is laid out {layout} = {format_shape(expected)}: D*num_layers first, then batch."]
-    findings = []
+    problems = []
     if got[0] != expected[0]:
-        findings.append(
+        problems.append(
             f"h0's first dimension is D x num_layers = {D} x {L} = {D * L}, one initial state per layer and direction; here it is {got[0]}."
         )
-    if len(got) == 3 and got[1] != expected[1]:
-        findings.append(f"h0's batch dimension must match the input's batch, {expected[1]}; here it is {got[1]}.")
+    if batched and got[1] != expected[1]:
+        where = "first" if c.batch_first else "second"
+        problems.append(f"h0's batch dimension must match the input's batch, {expected[1]} (its {where} dimension with "
+                        f"batch_first={c.batch_first}); here it is {got[1]}.")
     if got[-1] != H:
-        finding = f"h0's last dimension is hidden_size = {H}; here it is {got[-1]}."
+        problem = f"h0's last dimension is hidden_size = {H}; here it is {got[-1]}."
         if D == 2 and got[-1] == D * H:
-            finding += " The directions are not concatenated in h0: each has its own slot in the first dimension."
-        findings.append(finding)
-    return findings
+            problem += " The directions are not concatenated in h0: each has its own slot in the first dimension."
+        problems.append(problem)
+    return problems
