@@ -20,6 +20,7 @@ shape, dtype and device of the intermediate layer outputs are kept, not their va
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -92,7 +93,25 @@ def trace(
     except (Cancelled, ConfigError, TraceError):
         raise
     except Exception as error:  # torch's own refusals and out-of-memory, as one sentence
-        raise TraceError(f"{config.device}: torch failed: {_one_line(error)}") from error
+        raise TraceError(f"{config.device}: {_failure_text(error, config)}") from error
+
+
+# What torch's allocators say when a tensor does not fit: CPU ("you tried to allocate N bytes"), CUDA, MPS.
+_NO_MEMORY = ("can't allocate memory", "not enough memory", "out of memory")
+_ASKED = re.compile(r"allocate (\d+) bytes|[Tt]ried to allocate ([\d.]+ [KMGT]?i?B)")
+
+
+def _failure_text(error: BaseException, config: GRUConfig) -> str:
+    """A failed run in words: an allocation that did not fit says how much it needed, not the allocator's trace."""
+    text = str(error)
+    if not isinstance(error, MemoryError) and not any(words in text for words in _NO_MEMORY):
+        return f"torch failed: {_one_line(error)}"
+    from .summary import human_bytes
+
+    asked = _ASKED.search(text)
+    tensor = "" if asked is None else f" (one tensor of {human_bytes(int(asked[1])) if asked[1] else asked[2]} did not fit)"
+    return (f"not enough memory: needed about {human_bytes(estimate_run_bytes(config))} for this run{tensor}; "
+            "make the configuration smaller, or pick meta (shapes only)")
 
 
 def _one_line(error: BaseException) -> str:

@@ -281,6 +281,20 @@ def test_memory_guard_refuses_and_force_is_explained():
     assert "--force" in str(info.value) and "GiB" in str(info.value)
 
 
+def test_an_allocation_that_does_not_fit_is_said_in_words():
+    """Past the guard (--force, ctrl+g), torch's allocator fails: "not enough memory: needed ...", not its C++ trace."""
+    from gru_tui.shapes import estimate_run_bytes
+    from gru_tui.summary import human_bytes
+    from gru_tui.tracing import TraceError
+
+    huge = GRUConfig(batch_size=1 << 24, seq_len=1 << 20, input_size=1024)  # a 64 PiB input: beyond any address space
+    with pytest.raises(TraceError) as info:
+        trace(huge, force=True)
+    message = str(info.value)
+    assert message.startswith(f"cpu: not enough memory: needed about {human_bytes(estimate_run_bytes(huge))}")
+    assert "enforce fail" not in message and "did not fit" in message
+
+
 def test_cancellation_stops_a_run():
     from gru_tui.tracing import Cancelled
 
