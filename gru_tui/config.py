@@ -43,10 +43,20 @@ class ConfigError(ValueError):
 
 MAX_MESSAGE = 400  # characters of a ConfigError's message
 MAX_DEVICE_NAME = 64  # "cuda:0", "privateuseone:0": a longer one is a mistake
+# Characters typed in one field (a number, lengths, a shape): far more than any value needs, and fewer than
+# the 4,300 digits past which Python refuses to read a whole number.
+MAX_FIELD_TEXT = 4000
 
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else f"{text[:limit - 30]}… ({len(text):,} characters)"
+
+
+def check_field_text(name: str, text: str) -> str:
+    """``text`` as typed into the field ``name``; ConfigError when it is longer than MAX_FIELD_TEXT."""
+    if len(text) > MAX_FIELD_TEXT:
+        raise ConfigError(name, f"is {len(text):,} characters long; at most {MAX_FIELD_TEXT:,}")
+    return text
 
 
 @dataclass(frozen=True)
@@ -217,7 +227,7 @@ def parse_number(name: str, text: str, *, decimal: bool = False) -> int | float:
 
     Ranges are ``validate``'s to check; ``3.5`` or ``12a`` for a whole number is refused here.
     """
-    text = text.strip()
+    text = check_field_text(name, text).strip()
     if not text:
         raise ConfigError(name, "is empty: type a number")
     if decimal and _DECIMAL.fullmatch(text):
@@ -233,7 +243,7 @@ def parse_lengths(text: str) -> tuple[int, ...] | None:
 
     Every part between commas must be a whole number: '7,,5' and '7 5 2' are refused, not read as 7,5 or 752.
     """
-    if not text.strip():
+    if not check_field_text("lengths", text).strip():
         return None
     parts = [part.strip() for part in text.split(",")]
     if not all(_WHOLE.fullmatch(part) for part in parts):

@@ -10,7 +10,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from ..config import ConfigError, GRUConfig
+from ..config import ConfigError, GRUConfig, check_field_text
 from ..report import Node, Packed, Report, format_shape
 from .presets import PRESETS
 
@@ -23,7 +23,7 @@ def parse_shape(text: str, field: str = "shape") -> tuple[int, ...]:
 
     Raises ConfigError (a ValueError) naming ``field`` when the text is not a shape.
     """
-    stripped = text.strip()
+    stripped = check_field_text(field, text).strip()
     match = _SHAPE_TEXT.match(stripped)
     if not stripped or not match:
         raise ConfigError(field, f"type a shape as whole numbers, such as [1, 35, 64]; got {text!r}")
