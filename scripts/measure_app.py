@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import subprocess
 import sys
@@ -41,10 +40,12 @@ def first_frame_in_tmux(command: list[str], marker: str, repeat: int) -> list[fl
     """
     import shlex
     import shutil
+    import tempfile
 
     if not shutil.which("tmux"):
         return []
-    tmux = ["tmux", "-L", f"gru-tui-measure-{os.getpid()}", "-f", "/dev/null"]
+    home = tempfile.mkdtemp(prefix="gru-tui-tmux-")  # the server's socket, removed with it at the end
+    tmux = ["tmux", "-S", f"{home}/socket", "-f", "/dev/null"]
     samples = []
     try:
         for _ in range(repeat):
@@ -56,6 +57,7 @@ def first_frame_in_tmux(command: list[str], marker: str, repeat: int) -> list[fl
             subprocess.run([*tmux, "kill-session", "-t", "m"], check=True)
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
     return samples
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +27,9 @@ def focused(label: str) -> str:
 
 class Terminal:
     def __init__(self, width: int, height: int):
-        self.tmux = ["tmux", "-L", f"gru-tui-test-{os.getpid()}-{time.monotonic_ns()}", "-f", "/dev/null"]
+        # A socket of its own in a directory of its own, removed by close(): `-L name` left one in /tmp/tmux-UID per run.
+        self.home = Path(tempfile.mkdtemp(prefix="gru-tui-tmux-"))
+        self.tmux = ["tmux", "-S", str(self.home / "socket"), "-f", "/dev/null"]
         self.width, self.height = width, height
 
     def start(self, command: str) -> None:
@@ -54,6 +57,18 @@ class Terminal:
 
     def close(self) -> None:
         subprocess.run([*self.tmux, "kill-server"], capture_output=True)
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+@pytest.mark.tmux
+def test_a_terminal_leaves_no_tmux_server_or_socket_behind():
+    terminal = Terminal(80, 24)
+    terminal.start("true")
+    socket = Path(terminal.tmux[2])
+    assert socket.exists()
+    terminal.close()
+    assert not socket.exists() and not terminal.home.exists()
+    assert subprocess.run([*terminal.tmux, "has-session"], capture_output=True).returncode != 0  # no server
 
 
 @pytest.mark.tmux
