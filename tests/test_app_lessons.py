@@ -133,7 +133,27 @@ async def test_quiz_hides_the_answers_names_the_wrong_dimension_and_its_rule_and
         await pilot.press("escape")
         await pilot.press("q")  # the session, and its score, go on
         await screen_settled(pilot)
-        assert app.screen.session.score == "1/3"
+        assert app.screen.session.score == "1/2"  # the new question is not answered yet: not counted
+
+
+async def test_quiz_shows_no_score_before_an_answer_and_a_skipped_question_is_not_wrong():
+    app = make_app()  # the first worked example: also the first preset, which the quiz must not ask again
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3", "q")
+        await screen_settled(pilot)
+        quiz = app.screen
+        heading = str(quiz.query_one("#quiz-question").render())
+        assert heading.startswith("Question 1\n") and "score" not in heading  # was "score 0/1" before any answer
+        await pilot.press("ctrl+n")  # skipped
+        await screen_settled(pilot)
+        assert quiz.session.current != FIRST_EXAMPLE  # Q2 was Q1 again
+        output, h_n = torch_shapes(quiz.session.current)
+        quiz.query_one("#predict-output", Input).focus()
+        await pilot.press(*output, "tab", *h_n, "enter")
+        await pilot.pause()
+        assert quiz.session.score == "1/1"  # the skipped question does not count as wrong
+        assert "Question 2 · score 1/1" in str(quiz.query_one("#quiz-question").render())
 
 
 async def test_quiz_names_the_field_of_an_unreadable_answer():
@@ -146,7 +166,7 @@ async def test_quiz_names_the_field_of_an_unreadable_answer():
         await pilot.press(*"1, 35, 32", "tab", *"one", "enter")
         await pilot.pause()
         assert app.screen.feedback.startswith("h_n: type a shape")
-        assert app.screen.session.score == "0/1"  # not graded: no answer given yet
+        assert app.screen.session.score == "0/0"  # not graded: no answer given yet
         assert app.screen.focused.id == "predict-h_n"
 
 

@@ -168,6 +168,16 @@ def test_quiz_session_scores_first_answers():
         session.answer(report, output, h_n)  # the first question's report, not the current one
 
 
+def test_quiz_session_does_not_ask_a_preset_again_nor_count_a_skipped_question():
+    session = QuizSession(seed=3)
+    session.ask(PRESETS["one-layer"].config.replace(device="meta"))  # the app's first question: the form's
+    assert session.score == "0/0"  # nothing answered, nothing wrong
+    second = session.next_config()
+    assert second == PRESETS["stacked"].config  # not the first preset again
+    assert session.answer(trace(second), *torch_shapes(second)).correct
+    assert session.score == "1/1" and session.asked == 2
+
+
 def test_quiz_session_asks_about_a_given_configuration_and_keeps_its_order():
     session = QuizSession(seed=3)
     mine = PRESETS["bidirectional"].config.replace(hidden_size=20)

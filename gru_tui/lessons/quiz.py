@@ -265,18 +265,24 @@ class QuizSession:
 
     The first questions are the presets, in order; then random small configurations.
     ``next_config()`` asks a question; ``answer()`` grades it. Only the first answer
-    to a question counts toward the score; later tries get feedback but no points.
+    to a question counts toward the score; later tries get feedback but no points. The
+    score is of the questions answered: one skipped (ctrl+n before answering) is not wrong.
+    A preset already asked is not asked again (the app's first question is the form's).
     """
 
     def __init__(self, seed: int | None = None, presets: bool = True):
         self.random = random.Random(seed)
         self._queue = [p.config for p in PRESETS.values()] if presets else []
         self.asked = 0
+        self.answered = 0
         self.correct = 0
         self.current: GRUConfig | None = None
         self._answered = False
+        self._seen: set[GRUConfig] = set()  # the questions asked so far, on the cpu
 
     def next_config(self) -> GRUConfig:
+        while self._queue and self._queue[0].replace(device="cpu") in self._seen:
+            self._queue.pop(0)
         return self.ask(self._queue.pop(0) if self._queue else random_config(self.random))
 
     def ask(self, config: GRUConfig) -> GRUConfig:
@@ -284,6 +290,7 @@ class QuizSession:
         self.current = config
         self.asked += 1
         self._answered = False
+        self._seen.add(config.replace(device="cpu"))
         return self.current
 
     def answer(self, report: Report, predicted_output, predicted_h_n) -> Grade:
@@ -294,12 +301,14 @@ class QuizSession:
         result = grade(report, predicted_output, predicted_h_n)
         if not self._answered:
             self._answered = True
+            self.answered += 1
             self.correct += result.correct
         return result
 
     @property
     def score(self) -> str:
-        return f"{self.correct}/{self.asked}"
+        """Right first answers of the questions answered."""
+        return f"{self.correct}/{self.answered}"
 
 
 def random_config(rng: random.Random) -> GRUConfig:

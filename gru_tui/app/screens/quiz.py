@@ -88,7 +88,8 @@ class QuizScreen(Screen[None]):
     def _show_question(self, state: str) -> None:
         config = self.session.current
         assert config is not None
-        text = Text(f"Question {self.session.asked} · score {self.session.score}\n", style="bold")
+        score = f" · score {self.session.score}" if self.session.answered else ""  # none before a first answer
+        text = Text(f"Question {self.session.asked}{score}\n", style="bold")
         text.append(f"{gru_call(config)} — {state}")
         self.query_one("#quiz-question", Static).update(text)
 
