@@ -188,7 +188,7 @@ async def test_a_device_this_machine_lacks_is_named_at_the_field():
         await settle(pilot)
         message = str(app.query_one("#device-error").render())
         assert "cuda:7" in message and "not available" in message
-        assert "run failed" in app.query_one("#summary-strip").plain
+        assert "run failed: device: 'cuda:7' is not available" in app.query_one("#summary-strip").plain  # was "device: device:"
         assert app.report.derived  # the derived tree stays on screen
 
 
@@ -324,6 +324,9 @@ async def test_help_explains_the_shape_rules_and_lists_every_key():
         assert "batch_first` never applies to `h_n`" in text and "D x num_layers" in text and "Packed" in text
         for binding in app.command_bindings():
             assert binding.description in text
+        # How to close it, and the lesson screens' own keys (were missing): the quiz's next question, esc back.
+        assert "esc (or f1, ?, q) closes this help" in text
+        assert "| quiz | `^n` | Next question" in text and "| compare | `esc` | Back" in text
         await pilot.press("escape")
         await settle(pilot)
         assert not isinstance(app.screen, HelpScreen)
@@ -341,6 +344,19 @@ async def test_command_palette_lists_the_apps_actions():
         results = app.screen.query_one("CommandList")
         prompts = [str(results.get_option_at_index(i).prompt) for i in range(results.option_count)]
         assert any("Expand all" in p for p in prompts)
+        await pilot.press("escape")
+
+
+async def test_no_two_palette_entries_share_a_name():
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"theme")
+        await pilot.pause(0.3)  # the palette searches in the background; this waits, it asserts no timing
+        results = app.screen.query_one("CommandList")
+        names = [str(results.get_option_at_index(i).prompt).splitlines()[0] for i in range(results.option_count)]
+        assert len(names) >= 2 and len(names) == len(set(names)), names  # were "Theme" twice
         await pilot.press("escape")
 
 

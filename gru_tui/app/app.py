@@ -62,7 +62,8 @@ class GruTuiApp(TeachingMixin, App[None]):
         Binding("ctrl+r", "rerun", "Re-run", id="rerun", tooltip="Run the configuration on its device again"),
         Binding("ctrl+g", "run_anyway", "Run anyway", id="run_anyway",
                 tooltip="Run although the memory estimate exceeds what the device has free"),
-        Binding("ctrl+t", "toggle_theme", "Theme", id="toggle_theme", show=False,
+        # Not "Theme": the palette has Textual's own "Theme" command (pick any theme) beside it.
+        Binding("ctrl+t", "toggle_theme", "Dark / light theme", id="toggle_theme", show=False,
                 tooltip="Switch between the dark and the light theme"),
         Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Leave gru-tui", priority=True),
         # Over SSH people press ctrl+c to stop things: it stops the run; with none under way, it quits.

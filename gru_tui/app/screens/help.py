@@ -14,13 +14,23 @@ from textual.widgets import Markdown
 
 
 def help_markdown(bindings: list[Binding], key_display: Callable[[Binding], str]) -> str:
-    """help.md with its {keys} replaced by a table of the bindings, keys written as the footer writes them."""
+    """help.md with its {keys} replaced by a table of the bindings, and {screen_keys} by one of each other
+    screen's own keys (the quiz's ctrl+n, esc back, this help's close), keys written as the footer writes them."""
+    from .compare import CompareScreen
+    from .explain import ExplainScreen
+    from .quiz import QuizScreen
+
+    def keys(binding: Binding) -> str:
+        return ", ".join(key_display(dataclasses.replace(binding, key=key.strip())) for key in binding.key.split(","))
+
     text = resources.files("gru_tui.app").joinpath("help.md").read_text(encoding="utf-8")
     rows = ["| key | action |", "| --- | --- |"]
-    for binding in bindings:
-        keys = ", ".join(key_display(dataclasses.replace(binding, key=key.strip())) for key in binding.key.split(","))
-        rows.append(f"| `{keys}` | {binding.description}: {binding.tooltip} |")
-    return text.replace("{keys}", "\n".join(rows))
+    rows += [f"| `{keys(binding)}` | {binding.description}: {binding.tooltip} |" for binding in bindings]
+    screens = {"quiz": QuizScreen, "compare": CompareScreen, "why error?": ExplainScreen, "this help": HelpScreen}
+    screen_rows = ["| screen | key | action |", "| --- | --- | --- |"]
+    screen_rows += [f"| {name} | `{keys(binding)}` | {binding.description}: {binding.tooltip} |"
+                    for name, screen in screens.items() for binding in screen.BINDINGS if isinstance(binding, Binding)]
+    return text.replace("{keys}", "\n".join(rows)).replace("{screen_keys}", "\n".join(screen_rows))
 
 
 class HelpScreen(ModalScreen[None]):
