@@ -87,7 +87,8 @@ def handout_format(path: str | os.PathLike[str], chosen: str | None = None) -> s
     suffix = Path(path).suffix.lstrip(".").lower().replace("markdown", "md")
     fmt = suffix if suffix in FORMATS else chosen
     if fmt not in FORMATS:
-        raise ValueError(f"handout format must be one of {', '.join(FORMATS)} (from the file name or given), got {suffix!r}")
+        what = "is a directory" if Path(path).is_dir() else f"ends in .{suffix}" if suffix else "has no extension"
+        raise ValueError(f"{path} {what}: give a file name ending in .md, .json or .svg")
     return fmt
 
 

@@ -99,9 +99,15 @@ def test_svg_draws_the_tree_or_keeps_the_apps_screenshot(tmp_path, report):
 
 
 def test_export_refuses_an_unknown_format(tmp_path, report):
-    with pytest.raises(ValueError, match="handout format must be one of md, json, svg"):
+    with pytest.raises(ValueError, match=r"lesson.docx ends in .docx: give a file name ending in .md, .json or .svg"):
         export(report, tmp_path / "lesson.docx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_directory_as_handout_is_named_as_one(tmp_path):
+    result = run("trace", "--derived", "--handout", str(tmp_path))
+    assert result.returncode == 2  # was "the format is ''"
+    assert result.stderr == f"error: handout: {tmp_path} is a directory: give a file name ending in .md, .json or .svg\n"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -122,4 +128,4 @@ def test_trace_writes_a_handout_and_asks_before_replacing_it(tmp_path):
     assert run("trace", "--handout", str(path), "--overwrite").returncode == 0
     assert "bidirectional=True" not in path.read_text()
     result = run("trace", "--handout", str(tmp_path / "lesson.pdf"))
-    assert result.returncode == 2 and "handout format must be one of md, json, svg" in result.stderr
+    assert result.returncode == 2 and "lesson.pdf ends in .pdf: give a file name ending in .md, .json or .svg" in result.stderr
