@@ -425,18 +425,21 @@ def terminal_size(width: object, height: object) -> tuple[int, int]:
 
 def connection_cap(open_files: int, max_copies: int) -> int:
     """How many connections may be open: below the open-file limit, leaving room for the app copies' pipes,
-    a backlog accepted at once, and the server's own files."""
-    return max(16, min(MAX_CONNECTIONS, open_files - BACKLOG - 4 * max_copies - 64))
+    the server's own files, and what a flood has in flight (asyncio accepts up to BACKLOG at once, before
+    any of them makes room, and a closed connection's file is released a moment later)."""
+    return max(16, min(MAX_CONNECTIONS, open_files - 4 * BACKLOG - 4 * max_copies - 64))
 
 
 def make_room(connections: list, cap: int, keep: set) -> None:
     """Before a new connection is taken on at the cap: close the oldest ones that carry no tab's app.
 
-    ``connections`` is oldest first (aiohttp's order). A flood of half-open sockets thus
-    cannot lock a new tab out: it pushes out the flood's oldest, not the tab.
+    ``connections`` is oldest first (aiohttp's order), and holds the ones closing until they have
+    closed: those no longer count. A flood of half-open sockets thus cannot lock a new tab
+    out: it pushes out the flood's oldest, not the tab.
     """
-    excess = len(connections) + 1 - cap
-    for handler in connections:
+    open_ = [handler for handler in connections if handler.transport is not None and not handler.transport.is_closing()]
+    excess = len(open_) + 1 - cap
+    for handler in open_:
         if excess <= 0:
             break
         if handler not in keep:
