@@ -13,7 +13,7 @@ from .tree import gru_call
 
 
 def pytorch_code(config: GRUConfig, report: Report | None = None) -> str:
-    """Runnable code building the GRU, its input and h0, running it and printing the shapes.
+    """Runnable code building the module (GRU, LSTM or RNN), its input and initial state, running it, printing the shapes.
 
     The expected shapes are written as comments, from ``report`` (measured) when
     given, else from the rules.
@@ -25,7 +25,8 @@ def pytorch_code(config: GRUConfig, report: Report | None = None) -> str:
         lines.append("from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence")
     device = f', device="{c.device}"' if c.device != "cpu" else ""
     dtype = f", dtype=torch.{c.dtype}" if c.dtype != "float32" else ""
-    lines += ["", f"gru = {gru_call(c)[:-1]}{device}{dtype})"]
+    name = c.mode  # the module's variable: gru, lstm or rnn
+    lines += ["", f"{name} = {gru_call(c)[:-1]}{device}{dtype})"]
 
     inp = report.input
     padded_input = inp.padded if isinstance(inp, Packed) else inp
@@ -35,22 +36,27 @@ def pytorch_code(config: GRUConfig, report: Report | None = None) -> str:
             f"x = pack_padded_sequence(x, torch.tensor({list(c.lengths or ())}), "
             f"batch_first={c.batch_first}, enforce_sorted=False)"
         )
-    if report.h0 is not None:
-        lines.append(f"h0 = torch.randn({', '.join(map(str, report.h0.shape))}{device}{dtype})  # {_dims(report.h0)}")
-        lines.append("output, h_n = gru(x, h0)")
-    else:
-        lines.append("output, h_n = gru(x)")
+    # An LSTM's state is the pair (h, c), in and out; a tensor alone where the pair belongs is torch's error.
+    states = [("h0", report.h0), ("c0", report.c0)]
+    for state, t in states:
+        if t is not None:
+            lines.append(f"{state} = torch.randn({', '.join(map(str, t.shape))}{device}{dtype})  # {_dims(t)}")
+    cell = c.kind.has_cell
+    hx = ("(h0, c0)" if cell else "h0") if report.h0 is not None else ""
+    lines.append(f"output, {'(h_n, c_n)' if cell else 'h_n'} = {name}(x{', ' + hx if hx else ''})")
     lines.append("")
     if isinstance(report.output, Packed):
         padded = report.output.padded
         lines += [
-            f"print(list(output.data.shape))  # {format_shape(report.output.data.shape)}  (sum of lengths, D*hidden_size)",
+            f"print(list(output.data.shape))  # {format_shape(report.output.data.shape)}  {_dims(report.output.data)}",
             f"padded, lengths = pad_packed_sequence(output, batch_first={c.batch_first})",
             f"print(list(padded.shape))  # {format_shape(padded.shape)}  {_dims(padded)}",
         ]
     else:
         lines.append(f"print(list(output.shape))  # {format_shape(report.output.shape)}  {_dims(report.output)}")
-    lines.append(f"print(list(h_n.shape))  # {format_shape(report.h_n.shape)}  {_dims(report.h_n)}")
+    for state, t in (("h_n", report.h_n), ("c_n", report.c_n)):
+        if t is not None:
+            lines.append(f"print(list({state}.shape))  # {format_shape(t.shape)}  {_dims(t)}")
     return "\n".join(lines) + "\n"
 
 

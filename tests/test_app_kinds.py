@@ -80,3 +80,44 @@ async def test_a_proj_size_torch_refuses_is_named_under_its_field():
         typed = str(FIRST_EXAMPLE.hidden_size)
         # the last good tree stays: the one for the text before the last key (3 of 32)
         assert app.report.config == FIRST_EXAMPLE.replace(mode="lstm", proj_size=int(typed[:-1]))
+
+
+async def test_a_preset_without_a_key_loads_from_the_command_palette():
+    from textual.command import CommandPalette
+
+    from gru_tui.lessons import PRESETS
+
+    preset = next(p for p in PRESETS.values() if not p.key)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*f"Load preset: {preset.title}")
+        await pilot.pause(0.3)  # the palette searches in the background; this waits, it asserts no timing
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.config == preset.config and preset.title in app.title
+
+
+async def test_the_quiz_asks_for_c_n_beside_h_n_for_an_lstm_and_grades_it():
+    from gru_tui.lessons import PRESETS
+
+    config = PRESETS["lstm-proj"].config
+    app = make_app(config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3", "q")
+        await settle(pilot)
+        screen = app.screen
+        assert screen.query_one("#predict-c_n").display
+        out, h_n, c_n, _params = run_module(config)
+        wrong_c_n = (*c_n.shape[:-1], config.proj_size)  # projected, as h_n is: the usual mistake
+        screen.query_one("#predict-output", Input).focus()
+        # enter moves to the next empty field, the last one grades
+        await pilot.press(*format_shape(tuple(out.shape)), "enter", *format_shape(tuple(h_n.shape)), "enter",
+                          *format_shape(wrong_c_n), "enter")
+        await pilot.pause()
+        assert "c_n: you wrote" in screen.feedback and "never the cell state" in screen.feedback
+        assert "output: " in screen.feedback and "h_n: " in screen.feedback

@@ -25,6 +25,7 @@ from gru_tui.app.screens.explain import ExplainScreen
 from gru_tui.app.screens.quiz import QuizScreen
 from gru_tui.app.screens.save import SaveDialog
 from gru_tui.app.teaching import FOLLOW_BANNER
+from gru_tui.app.widgets.note_line import NoteLine
 from gru_tui.app.widgets.trace_tree import TraceTree, node_label
 from gru_tui.cli import build_parser, config_from_args
 from gru_tui.config import FIRST_EXAMPLE, GRUConfig
@@ -64,16 +65,20 @@ async def test_each_preset_key_loads_its_configuration_and_the_tree_is_torchs():
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("f3")  # digits type into form fields; elsewhere they load presets
-        for number, preset in enumerate(PRESETS.values(), 1):
-            await pilot.press(str(number))
+        keyed = [preset for preset in PRESETS.values() if preset.key]
+        assert len(keyed) == 10  # 1-9 and 0; the rest are in the command palette
+        for preset in keyed:
+            await pilot.press(preset.key)
             await settle(pilot)
             assert app.config == preset.config
             assert not app.report.derived  # the load took the edit's path: derived at once, then the device run
             assert app.query_one("#trace-tree", TraceTree).labels() == labels_of(trace(preset.config))
             assert preset.title in app.title
-        form_lengths = app.query_one("#lengths", Input).value  # the form shows it too
-        assert form_lengths == ",".join(map(str, PRESETS["unbatched"].config.lengths or ()))
-        assert app.query_one("#unbatched", Switch).value is True
+            assert app.query_one("#mode").value == preset.config.mode  # the form shows it too
+            if preset.id == "unbatched":
+                form_lengths = app.query_one("#lengths", Input).value
+                assert form_lengths == ",".join(map(str, preset.config.lengths or ()))
+                assert app.query_one("#unbatched", Switch).value is True
 
 
 async def test_a_preset_loads_from_the_command_palette():
@@ -315,6 +320,19 @@ async def test_export_json_and_svg_and_an_unwritable_path(tmp_path):
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, SaveDialog) and app.screen.message.startswith("cannot write")
+
+
+async def test_saved_says_the_whole_path_of_a_file_named_without_a_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3", "s")
+        await type_path(pilot, "class.toml")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert (tmp_path / "class.toml").exists()
+        assert str(tmp_path / "class.toml") in app.query_one(NoteLine).plain  # the directory too, not "class.toml"
 
 
 async def test_save_configuration_then_load_it_back(tmp_path):

@@ -18,6 +18,9 @@ from gru_tui.report import Packed
         GRUConfig(input_size=3, hidden_size=4, batch_size=3, seq_len=7, lengths=(7, 5, 2), dtype="float64"),
         GRUConfig(input_size=3, hidden_size=4, unbatched=True, seq_len=5, bias=False, dropout=0.5, num_layers=2),
         GRUConfig(input_size=3, hidden_size=4, device="meta"),
+        GRUConfig(mode="lstm", input_size=10, hidden_size=32, proj_size=8, num_layers=2, bidirectional=True, with_h0=True),
+        GRUConfig(mode="lstm", input_size=3, hidden_size=4, batch_size=3, seq_len=7, lengths=(7, 5, 2), with_h0=True),
+        GRUConfig(mode="rnn", nonlinearity="relu", input_size=3, hidden_size=4, unbatched=True, with_h0=True),
     ],
 )
 def test_code_prints_the_report_shapes(config):
@@ -30,4 +33,5 @@ def test_code_prints_the_report_shapes(config):
     assert printed[0] == str(list(first))
     if isinstance(report.output, Packed):
         assert printed[1] == str(list(report.output.padded.shape))
-    assert printed[-2] == str(list(report.h_n.shape))
+    states = [t for t in (report.h_n, report.c_n) if t is not None]
+    assert printed[-1 - len(states):-1] == [str(list(t.shape)) for t in states]

@@ -17,15 +17,26 @@ from gru_tui.config import ConfigError
 from gru_tui.lessons import (
     PRESETS, QuizSession, compare, config_differences, explain, expected_shapes, grade, parse_shape, quiz_tree,
 )
-from gru_tui.lessons.quiz import random_config
+from gru_tui.kinds import MODES
+from gru_tui.lessons.quiz import questions, random_config
 from gru_tui.tree import render_text
-from torch_reference import torch_shapes
+from torch_reference import run_module, torch_shapes
+
+
+def torch_answers(c: GRUConfig) -> dict[str, tuple[int, ...]]:
+    """What the quiz asks for, as plain torch gives it: output (a packed one's .data), h_n, and an LSTM's c_n."""
+    out, h_n, c_n, _params = run_module(c)
+    out = out.data if c.packed else out
+    answers = {"output": tuple(out.shape), "h_n": tuple(h_n.shape), "c_n": tuple(c_n.shape) if c_n is not None else None}
+    return {name: answers[name] for name in questions(c)}
 
 
 # -- presets --------------------------------------------------------------------------
 
 def test_presets_are_the_worked_examples_then_packed_then_unbatched():
-    assert list(PRESETS) == ["one-layer", "stacked", "bidirectional", "packed", "unbatched"]
+    assert list(PRESETS)[:5] == ["one-layer", "stacked", "bidirectional", "packed", "unbatched"]
+    assert [p.key for p in list(PRESETS.values())[:5]] == ["1", "2", "3", "4", "5"]  # the keys they always had
+    assert all(p.config.mode == "gru" for p in list(PRESETS.values())[:5])
     for preset_id, layers, bidirectional in (("one-layer", 1, False), ("stacked", 2, False), ("bidirectional", 2, True)):
         c = PRESETS[preset_id].config
         assert (c.num_layers, c.bidirectional, c.hidden_size) == (layers, bidirectional, 32)
@@ -35,7 +46,24 @@ def test_presets_are_the_worked_examples_then_packed_then_unbatched():
     assert trace(PRESETS["unbatched"].config).input.shape == (35, 10)
     for preset in PRESETS.values():
         assert preset.title and preset.description
-        assert expected_shapes(trace(preset.config)) == dict(zip(("output", "h_n"), torch_shapes(preset.config)))
+        assert expected_shapes(trace(preset.config)) == torch_answers(preset.config)
+
+
+@pytest.mark.parametrize("mode", ["lstm", "rnn"])
+def test_every_kind_has_the_three_worked_examples(mode):
+    """The seed's three worked examples as an LSTM and an RNN: the GRU's configuration, another kind."""
+    for preset_id in ("one-layer", "stacked", "bidirectional"):
+        assert PRESETS[f"{mode}-{preset_id}"].config == PRESETS[preset_id].config.replace(mode=mode)
+
+
+def test_an_lstm_with_proj_size_is_a_preset_and_keys_are_unique():
+    proj = [p for p in PRESETS.values() if p.config.proj_size]
+    assert proj and proj[0].key
+    c = proj[0].config
+    answers = torch_answers(c)
+    assert answers["h_n"][-1] == c.proj_size and answers["c_n"][-1] == c.hidden_size  # the one people get wrong
+    keys = [p.key for p in PRESETS.values() if p.key]
+    assert len(keys) == len(set(keys)) and set(keys) <= set("1234567890")
 
 
 # -- quiz -----------------------------------------------------------------------------
@@ -52,16 +80,37 @@ def test_parse_shape_refuses_with_the_field(text):
     assert error.value.field == "h_n" and error.value.message
 
 
-def graded(preset_id: str, output, h_n):
-    return grade(trace(PRESETS[preset_id].config), output, h_n)
+def graded(preset_id: str, output, h_n, c_n=None):
+    return grade(trace(PRESETS[preset_id].config), output, h_n, c_n)
 
 
 @pytest.mark.parametrize("preset_id", list(PRESETS))
 def test_torch_own_shapes_are_graded_right(preset_id):
-    output, h_n = torch_shapes(PRESETS[preset_id].config)
-    result = graded(preset_id, output, str(list(h_n)))
+    answers = torch_answers(PRESETS[preset_id].config)
+    result = graded(preset_id, answers["output"], str(list(answers["h_n"])), answers.get("c_n"))
     assert result.correct and result.output.rules == () and result.h_n.wrong_dims == ()
-    assert result.feedback()[0].endswith("is right.")
+    assert [part.name for part in result.parts] == list(answers)
+    assert all(line.endswith("is right.") for line in result.feedback())
+
+
+@pytest.mark.parametrize(
+    "h_n_from, c_n_from, wrong, rule",
+    [
+        ("proj_size", "proj_size", "c_n", "c_n_hidden"),  # c_n is never projected
+        ("hidden_size", "hidden_size", "h_n", "h_n_hidden"),  # h_n is
+    ],
+)
+def test_c_n_against_h_n_with_proj_size(h_n_from, c_n_from, wrong, rule):
+    """The answer people get wrong: with proj_size, h_n ends in proj_size and c_n in hidden_size."""
+    c = PRESETS["lstm-proj"].config
+    right = torch_answers(c)
+    size = {"proj_size": c.proj_size, "hidden_size": c.hidden_size}
+    answer = {**right, "h_n": (*right["h_n"][:-1], size[h_n_from]), "c_n": (*right["c_n"][:-1], size[c_n_from])}
+    result = grade(trace(c), answer["output"], answer["h_n"], answer["c_n"])
+    part = getattr(result, wrong)
+    assert not result.correct and not part.correct and rule in [r.id for r in part.rules]
+    assert all(p.correct for p in result.parts if p is not part)
+    assert "proj_size" in part.rules[0].text
 
 
 @pytest.mark.parametrize(
@@ -111,19 +160,21 @@ def test_rules_use_the_configuration_numbers():
     assert "7 + 5 + 2 = 14" in packed.output.rules[0].text
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10**6), which=st.sampled_from(["output", "h_n"]), data=st.data())
-def test_any_single_wrong_dimension_is_found_with_a_rule(seed, which, data):
-    c = random_config(random.Random(seed))
-    right = dict(zip(("output", "h_n"), torch_shapes(c)))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), data=st.data())
+def test_any_single_wrong_dimension_is_found_with_a_rule(seed, data):
+    """Over the three kinds: output, h_n, and an LSTM's c_n."""
+    c = random_config(random.Random(seed), MODES)
+    right = torch_answers(c)
+    which = data.draw(st.sampled_from(list(right)))
     report = trace(c)
     index = data.draw(st.integers(0, len(right[which]) - 1))
     wrong = list(right[which])
     wrong[index] = data.draw(st.integers(1, 80).filter(lambda n: n != right[which][index]))
     answer = {**right, which: tuple(wrong)}
-    result = grade(report, answer["output"], answer["h_n"])
+    result = grade(report, *answer.values())
     part = getattr(result, which)
-    assert not result.correct and getattr(result, "h_n" if which == "output" else "output").correct
+    assert not result.correct and all(p.correct for p in result.parts if p is not part)
     assert [(e.index, e.expected, e.got) for e in part.wrong_dims] == [(index, right[which][index], wrong[index])]
     assert part.rules
 
@@ -133,23 +184,26 @@ def test_the_quiz_tree_hides_what_would_give_the_answer_away(preset_id):
     report = trace(PRESETS[preset_id].config.replace(with_h0=True))
     tree = quiz_tree(report)
     keys = [node.key for node in tree.walk()]
-    assert keys[:2] == ["root", "input"] and keys[-2:] == ["output", "h_n"]
-    assert not any(key.startswith(("layer", "h0")) for key in keys)
-    assert all(node.shape is None for node in tree.children[-2:])
+    asked = list(questions(report.config))
+    assert keys[:2] == ["root", "input"] and keys[-len(asked):] == asked
+    assert not any(key.startswith(("layer", "h0", "c0")) for key in keys)
+    assert all(node.shape is None for node in tree.children[-len(asked):])
     text = render_text(tree)
-    output, h_n = torch_shapes(report.config)
-    assert str(list(output)) not in text and str(list(h_n)) not in text
+    assert not any(str(list(shape)) in text for shape in torch_answers(report.config).values())
     assert (".data" in text) == report.config.packed
 
 
 def test_random_questions_are_valid_and_unambiguous():
     rng = random.Random(7)
-    kinds = set()
-    for _ in range(60):
-        c = random_config(rng)
+    kinds, modes = set(), set()
+    for _ in range(80):
+        c = random_config(rng, MODES)
         c.validate(check_device=False)
         kinds.add("packed" if c.packed else "unbatched" if c.unbatched else "batched")
+        modes.add((c.mode, bool(c.proj_size) or c.nonlinearity == "relu"))
     assert kinds == {"packed", "unbatched", "batched"}
+    assert modes == {("gru", False), ("lstm", False), ("lstm", True), ("rnn", False), ("rnn", True)}
+    assert {random_config(rng).mode for _ in range(20)} == {"gru"}  # by default: a GRU, as the explainer's tests use
 
 
 def test_quiz_session_scores_first_answers():

@@ -18,12 +18,14 @@ from .widgets.form import ConfigForm
 
 FOLLOW_BANNER = "following the presenter — read-only"
 
-# Keys 1-5 load the presets in PRESETS' order; letters work outside text fields (and from whole-number fields).
+# Keys 1-9 and 0 load the presets that have one (the rest are in the command palette, GruTuiCommands);
+# letters work outside text fields (and from whole-number fields).
 LESSON_BINDINGS = [
     *(
-        Binding(str(n), f"load_preset('{preset.id}')", f"Load preset: {preset.title}", id=f"preset.{preset.id}",
+        Binding(preset.key, f"load_preset('{preset.id}')", f"Load preset: {preset.title}", id=f"preset.{preset.id}",
                 show=False, tooltip=preset.description)
-        for n, preset in enumerate(PRESETS.values(), 1)
+        for preset in PRESETS.values()
+        if preset.key
     ),
     Binding("q", "quiz", "Quiz", id="quiz", tooltip="Predict the output and h_n shapes; the app grades them and keeps score"),
     Binding("a", "pin", "Pin as A", id="compare.pin_a", show=False,

@@ -1,4 +1,4 @@
-"""Predict the shape: the learner types the output and h_n shapes, the grade says what is wrong and why.
+"""Predict the shape: the learner types the output and h_n shapes (and an LSTM's c_n), the grade says what is wrong and why.
 
 The expected shapes come from the Report (measured by torch in the app); the
 rules only explain the difference, they never decide what is right.
@@ -11,10 +11,16 @@ import re
 from dataclasses import dataclass
 
 from ..config import ConfigError, GRUConfig, check_field_text
+from ..kinds import MODES
 from ..report import Node, Packed, Report, format_shape
 from .presets import PRESETS
 
-QUESTIONS = ("output", "h_n")
+QUESTIONS = ("output", "h_n", "c_n")  # c_n only for an LSTM: ``questions(config)``
+
+
+def questions(config: GRUConfig) -> tuple[str, ...]:
+    """What the quiz asks for this configuration: output and h_n, and c_n for an LSTM."""
+    return QUESTIONS if config.kind.has_cell else QUESTIONS[:2]
 _SHAPE_TEXT = re.compile(r"^[\[(]?\s*(\d+(?:\s*[,x×\s]\s*\d+)*)\s*,?\s*[\])]?$")
 
 
@@ -50,7 +56,7 @@ class DimError:
 
 @dataclass(frozen=True)
 class TensorGrade:
-    name: str  # "output" or "h_n"
+    name: str  # "output", "h_n" or "c_n"
     expected: tuple[int, ...]
     got: tuple[int, ...]
     wrong_dims: tuple[DimError, ...]  # empty when the number of dimensions differs
@@ -78,23 +84,29 @@ class Grade:
     config: GRUConfig
     output: TensorGrade
     h_n: TensorGrade
+    c_n: TensorGrade | None = None  # an LSTM's, when it was asked
+
+    @property
+    def parts(self) -> tuple[TensorGrade, ...]:
+        return (self.output, self.h_n) + ((self.c_n,) if self.c_n is not None else ())
 
     @property
     def correct(self) -> bool:
-        return self.output.correct and self.h_n.correct
+        return all(part.correct for part in self.parts)
 
     def feedback(self) -> list[str]:
-        return self.output.feedback() + self.h_n.feedback()
+        return [line for part in self.parts for line in part.feedback()]
 
 
 def expected_shapes(report: Report) -> dict[str, tuple[int, ...]]:
-    """What the quiz asks for: the output (a PackedSequence's data when packed) and h_n, as torch gave them."""
+    """What the quiz asks for: the output (a PackedSequence's data when packed), h_n and an LSTM's c_n, as torch gave them."""
     out = report.output.data.shape if isinstance(report.output, Packed) else report.output.shape
-    return {"output": tuple(out), "h_n": tuple(report.h_n.shape)}
+    cell = {"c_n": tuple(report.c_n.shape)} if report.c_n is not None else {}
+    return {"output": tuple(out), "h_n": tuple(report.h_n.shape), **cell}
 
 
 def quiz_tree(report: Report) -> Node:
-    """The tree a learner sees while predicting: the module and its input, output and h_n hidden.
+    """The tree a learner sees while predicting: the module and its input, output and h_n (and c_n) hidden.
 
     Everything else would give the answer away: h0 is laid out like h_n, and the
     layers show their outputs and slots in h_n.
@@ -109,23 +121,30 @@ def quiz_tree(report: Report) -> Node:
             *(node for node in full.children if node.key == "input"),
             Node("output", "output  ?", note=output_note),
             Node("h_n", "h_n  ?", note="predict its shape"),
+            *((Node("c_n", "c_n  ?", note="predict its shape"),) if report.c_n is not None else ()),
         ),
     )
 
 
-def grade(report: Report, predicted_output: tuple[int, ...] | str, predicted_h_n: tuple[int, ...] | str) -> Grade:
-    """Compare the learner's predictions with the report's shapes; strings are parsed (ConfigError names the field)."""
-    got = {
-        "output": parse_shape(predicted_output, "output") if isinstance(predicted_output, str) else tuple(predicted_output),
-        "h_n": parse_shape(predicted_h_n, "h_n") if isinstance(predicted_h_n, str) else tuple(predicted_h_n),
-    }
+Shape = tuple[int, ...] | str
+
+
+def grade(report: Report, predicted_output: Shape, predicted_h_n: Shape, predicted_c_n: Shape | None = None) -> Grade:
+    """Compare the learner's predictions with the report's shapes; strings are parsed (ConfigError names the field).
+
+    ``predicted_c_n`` is graded for an LSTM when given.
+    """
+    predicted = {"output": predicted_output, "h_n": predicted_h_n, "c_n": predicted_c_n}
     expected = expected_shapes(report)
     c = report.config
-    return Grade(
-        config=c,
-        output=_grade_tensor("output", expected["output"], got["output"], _output_rules, c),
-        h_n=_grade_tensor("h_n", expected["h_n"], got["h_n"], _h_n_rules, c),
-    )
+    parts = {}
+    for name, explain in (("output", _output_rules), ("h_n", _h_n_rules), ("c_n", _c_n_rules)):
+        value = predicted[name]
+        if name not in expected or value is None:
+            continue
+        got = parse_shape(value, name) if isinstance(value, str) else tuple(value)
+        parts[name] = _grade_tensor(name, expected[name], got, explain, c)
+    return Grade(config=c, **parts)
 
 
 def _grade_tensor(name, expected, got, explain, config) -> TensorGrade:
@@ -138,36 +157,51 @@ def _grade_tensor(name, expected, got, explain, config) -> TensorGrade:
 
 # -- the rules, worded with the configuration's own numbers -----------------------
 
-def _d_times_layers(c: GRUConfig) -> Rule:
+def _h(c: GRUConfig) -> tuple[str, int]:
+    """The name and size of h's features: proj_size for an LSTM that projects, else hidden_size."""
+    return ("proj_size", c.proj_size) if c.proj_size else ("hidden_size", c.hidden_size)
+
+
+def _d_times_layers(c: GRUConfig, name: str = "h_n") -> Rule:
     D, L = c.num_directions, c.num_layers
-    return Rule("d_times_layers", f"h_n's first dimension is D x num_layers = {D} x {L} = {D * L}: one final state per layer and direction.")
+    return Rule("d_times_layers", f"{name}'s first dimension is D x num_layers = {D} x {L} = {D * L}: one final state per layer and direction.")
 
 
-def _h_n_ignores_batch_first(c: GRUConfig) -> Rule:
+def _h_n_ignores_batch_first(c: GRUConfig, name: str = "h_n") -> Rule:
     extra = " even though batch_first=True" if c.batch_first else ""
+    size = "hidden_size" if name == "c_n" else _h(c)[0]
     return Rule(
         "h_n_ignores_batch_first",
-        f"batch_first never applies to h_n: it is (D*num_layers, batch, hidden_size){extra}; batch_first changes only the input and the output.",
+        f"batch_first never applies to {name}: it is (D*num_layers, batch, {size}){extra}; batch_first changes only the input and the output.",
     )
 
 
-def _h_n_hidden(c: GRUConfig) -> Rule:
-    both = " The directions are not concatenated in h_n: each has its own slot in the first dimension." if c.bidirectional else ""
-    return Rule("h_n_hidden", f"h_n's last dimension is hidden_size = {c.hidden_size}.{both}")
+def _h_n_hidden(c: GRUConfig, name: str = "h_n") -> Rule:
+    both = f" The directions are not concatenated in {name}: each has its own slot in the first dimension." if c.bidirectional else ""
+    size, n = _h(c)
+    projected = " (an LSTM's proj_size projects h: every step of the output and h_n)" if c.proj_size else ""
+    return Rule("h_n_hidden", f"h_n's last dimension is {size} = {n}{projected}.{both}")
 
 
-def _h_n_last_step(c: GRUConfig) -> Rule:
-    return Rule("h_n_last_step", "h_n keeps only the last time step of each layer and direction: it has no seq dimension.")
+def _c_n_hidden(c: GRUConfig, name: str = "c_n") -> Rule:
+    both = " The directions are not concatenated in c_n: each has its own slot in the first dimension." if c.bidirectional else ""
+    why = f": proj_size ({c.proj_size}) projects h, never the cell state c" if c.proj_size else ""
+    return Rule("c_n_hidden", f"c_n's last dimension is hidden_size = {c.hidden_size}{why}.{both}")
+
+
+def _h_n_last_step(c: GRUConfig, name: str = "h_n") -> Rule:
+    return Rule("h_n_last_step", f"{name} keeps only the last time step of each layer and direction: it has no seq dimension.")
 
 
 def _output_d_hidden(c: GRUConfig) -> Rule:
-    D, H = c.num_directions, c.hidden_size
+    D, (size, n) = c.num_directions, _h(c)
     why = ": the forward and reverse states are concatenated" if c.bidirectional else ""
-    return Rule("output_d_hidden", f"The output's last dimension is D*hidden_size = {D} x {H} = {D * H}{why}.")
+    return Rule("output_d_hidden", f"The output's last dimension is D*{size} = {D} x {n} = {D * n}{why}.")
 
 
 def _output_layout(c: GRUConfig) -> Rule:
-    layout = "(batch, seq, D*hidden_size)" if c.batch_first else "(seq, batch, D*hidden_size)"
+    size = _h(c)[0]
+    layout = f"(batch, seq, D*{size})" if c.batch_first else f"(seq, batch, D*{size})"
     return Rule("output_layout", f"With batch_first={c.batch_first} the output is laid out {layout}, like the input.")
 
 
@@ -182,22 +216,27 @@ def _batch(c: GRUConfig) -> Rule:
 def _packed_data(c: GRUConfig) -> Rule:
     lengths = c.lengths or ()
     total = sum(lengths)
+    size, n = _h(c)
     return Rule(
         "packed_data",
-        f"A PackedSequence's data is (sum of lengths, D*hidden_size) = ({' + '.join(map(str, lengths))} = {total}, "
-        f"{c.num_directions * c.hidden_size}): only the real steps, batch and time folded into one dimension.",
+        f"A PackedSequence's data is (sum of lengths, D*{size}) = ({' + '.join(map(str, lengths))} = {total}, "
+        f"{c.num_directions * n}): only the real steps, batch and time folded into one dimension.",
     )
 
 
 def _unbatched(c: GRUConfig) -> Rule:
+    size = _h(c)[0]
+    cell = ", c_n (D*num_layers, hidden_size)" if c.kind.has_cell else ""
     return Rule(
         "unbatched",
-        "An unbatched input has no batch dimension, and neither do the results: output (seq, D*hidden_size), h_n (D*num_layers, hidden_size).",
+        f"An unbatched input has no batch dimension, and neither do the results: output (seq, D*{size}), "
+        f"h_n (D*num_layers, {size}){cell}.",
     )
 
 
 def _batched(c: GRUConfig) -> Rule:
-    return Rule("batched", "A batched input keeps its batch dimension in the output and h_n, even when batch_size is 1.")
+    states = "h_n and c_n" if c.kind.has_cell else "h_n"
+    return Rule("batched", f"A batched input keeps its batch dimension in the output and {states}, even when batch_size is 1.")
 
 
 def _rank_rules(c: GRUConfig, got: tuple[int, ...], expected: tuple[int, ...]) -> list[Rule]:
@@ -212,23 +251,32 @@ def _swapped_first_two(expected, got) -> bool:
     return len(got) >= 2 and got[0] != got[1] and got[:2] == expected[1::-1] and got[2:] == expected[2:]
 
 
-def _h_n_rules(c: GRUConfig, expected, got, wrong) -> list[Rule]:
+def _state_rules(name: str, last_rule, c: GRUConfig, expected, got, wrong) -> list[Rule]:
+    """h_n's and c_n's rules: laid out alike, (D*num_layers, batch, size); only what sets the size differs."""
     if len(got) != len(expected):
-        return _rank_rules(c, got, expected) + ([_h_n_last_step(c)] if len(got) > len(expected) and c.seq_len in got else [])
+        return _rank_rules(c, got, expected) + ([_h_n_last_step(c, name)] if len(got) > len(expected) and c.seq_len in got else [])
     if _swapped_first_two(expected, got):
-        return [_h_n_ignores_batch_first(c)]
+        return [_h_n_ignores_batch_first(c, name)]
     rules = []
     last = len(expected) - 1
     for e in wrong:
         if e.index == 0:
-            rules.append(_d_times_layers(c))
+            rules.append(_d_times_layers(c, name))
         elif e.index == last:
-            rules.append(_h_n_hidden(c))
+            rules.append(last_rule(c, name))
         elif e.got == c.seq_len and c.seq_len != c.batch_size:
-            rules.append(_h_n_last_step(c))
+            rules.append(_h_n_last_step(c, name))
         else:
             rules.append(_batch(c))
     return rules
+
+
+def _h_n_rules(c: GRUConfig, expected, got, wrong) -> list[Rule]:
+    return _state_rules("h_n", _h_n_hidden, c, expected, got, wrong)
+
+
+def _c_n_rules(c: GRUConfig, expected, got, wrong) -> list[Rule]:
+    return _state_rules("c_n", _c_n_hidden, c, expected, got, wrong)
 
 
 def _output_rules(c: GRUConfig, expected, got, wrong) -> list[Rule]:
@@ -283,7 +331,7 @@ class QuizSession:
     def next_config(self) -> GRUConfig:
         while self._queue and self._queue[0].replace(device="cpu") in self._seen:
             self._queue.pop(0)
-        return self.ask(self._queue.pop(0) if self._queue else random_config(self.random))
+        return self.ask(self._queue.pop(0) if self._queue else random_config(self.random, MODES))
 
     def ask(self, config: GRUConfig) -> GRUConfig:
         """Make ``config`` the current question (the app asks about the form's configuration this way)."""
@@ -293,12 +341,12 @@ class QuizSession:
         self._seen.add(config.replace(device="cpu"))
         return self.current
 
-    def answer(self, report: Report, predicted_output, predicted_h_n) -> Grade:
+    def answer(self, report: Report, predicted_output, predicted_h_n, predicted_c_n=None) -> Grade:
         """Grade an answer to the current question (``report`` is the traced current configuration)."""
         # The app may trace the question on its chosen device: only the device may differ.
         if self.current is None or report.config.replace(device="cpu") != self.current.replace(device="cpu"):
             raise ValueError("this report is not for the current question; call next_config() and trace its configuration")
-        result = grade(report, predicted_output, predicted_h_n)
+        result = grade(report, predicted_output, predicted_h_n, predicted_c_n)
         if not self._answered:
             self._answered = True
             self.answered += 1
@@ -311,9 +359,14 @@ class QuizSession:
         return f"{self.correct}/{self.answered}"
 
 
-def random_config(rng: random.Random) -> GRUConfig:
-    """A small configuration whose dimensions all differ, so every wrong dimension says which rule was missed."""
+def random_config(rng: random.Random, modes: tuple[str, ...] = ("gru",)) -> GRUConfig:
+    """A small configuration whose dimensions all differ, so every wrong dimension says which rule was missed.
+
+    Of the kinds in ``modes`` (the quiz asks about all three); an LSTM projects half the
+    time (c_n against h_n is the one people get wrong), an RNN uses relu half the time.
+    """
     while True:
+        mode = rng.choice(modes)
         num_layers = rng.choice((1, 2, 3))
         bidirectional = rng.random() < 0.5
         kind = rng.choice(("batched", "batched", "packed", "unbatched"))
@@ -332,7 +385,12 @@ def random_config(rng: random.Random) -> GRUConfig:
             seq_len=seq_len,
             unbatched=kind == "unbatched",
             lengths=lengths,
+            mode=mode,
         )
+        if mode == "lstm" and rng.random() < 0.5:
+            config = config.replace(proj_size=rng.choice([p for p in (2, 3, 5, 7) if p < config.hidden_size]))
+        elif mode == "rnn" and rng.random() < 0.5:
+            config = config.replace(nonlinearity="relu")
         if _all_dims_differ(config):
             return config.validate(check_device=False)
 
@@ -342,8 +400,10 @@ def _all_dims_differ(c: GRUConfig) -> bool:
     sizes = [c.seq_len, c.num_layers * D, c.hidden_size, c.input_size]
     if not c.unbatched:
         sizes.append(c.batch_size)
+    if c.proj_size:
+        sizes.append(c.proj_size)
     if c.bidirectional:
-        sizes.append(D * c.hidden_size)
+        sizes.append(D * c.state_size)
     if c.packed:
         sizes.append(sum(c.lengths or ()))
     return len(set(sizes)) == len(sizes)

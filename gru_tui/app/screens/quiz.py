@@ -1,4 +1,4 @@
-"""Predict the shape: the tree without output and h_n, two fields for the learner's shapes, the grade and the score.
+"""Predict the shape: the tree without output and h_n (and an LSTM's c_n), a field for each, the grade and the score.
 
 The question is traced on its device first (the expected shapes are torch's, never
 the rules'); the fields take answers once it has landed. The first question is the
@@ -17,6 +17,7 @@ from textual.widgets import Button, Footer, Input, Label, Static
 
 from ...config import ConfigError, GRUConfig
 from ...lessons import QuizSession, quiz_tree
+from ...lessons.quiz import questions
 from ...report import Report
 from ...tree import gru_call
 from ..messages import LessonTraced
@@ -47,6 +48,8 @@ class QuizScreen(Screen[None]):
                         tooltip="The output's shape (a PackedSequence's .data when packed)")
             yield Label("h_n", classes="quiz-label")
             yield Input(placeholder="a shape", id="predict-h_n", compact=True, tooltip="h_n's shape")
+            yield Label("c_n", classes="quiz-label", id="label-c_n")
+            yield Input(placeholder="a shape", id="predict-c_n", compact=True, tooltip="An LSTM's c_n: its shape")
             yield Button("Next (ctrl+n)", id="quiz-next", compact=True, tooltip="Ask about the next configuration")
         yield Static("", id="quiz-feedback")
         yield Footer()
@@ -62,6 +65,8 @@ class QuizScreen(Screen[None]):
         for field in self.query(Input):
             field.value = ""
             field.disabled = True  # until torch has given the answer to compare with
+        asked = "c_n" in questions(config)  # an LSTM's: its own field, beside h_n
+        self.query_one("#label-c_n").display = self.query_one("#predict-c_n").display = asked
         self._show_question("tracing the question…")
         self.trace_question(config)
 
@@ -83,7 +88,8 @@ class QuizScreen(Screen[None]):
         for field in self.query(Input):
             field.disabled = False
         self.query_one("#predict-output", Input).focus()
-        self._show_question("predict the shapes of output and h_n, then press enter")
+        names = questions(self.report.config)
+        self._show_question(f"predict the shapes of {', '.join(names[:-1])} and {names[-1]}, then press enter")
 
     def _show_question(self, state: str) -> None:
         config = self.session.current
@@ -96,18 +102,20 @@ class QuizScreen(Screen[None]):
     # -- answers -------------------------------------------------------------------
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.input.id == "predict-output" and not self.query_one("#predict-h_n", Input).value.strip():
-            self.query_one("#predict-h_n", Input).focus()  # the second field next, as a form would
+        fields = [self.query_one(f"#predict-{name}", Input) for name in questions(self.session.current)]
+        later = fields[fields.index(event.input) + 1:] if event.input in fields else []
+        empty = next((field for field in later if not field.value.strip()), None)
+        if empty is not None:
+            empty.focus()  # the next empty field, as a form would
             return
         self.check()
 
     def check(self) -> None:
         if self.report is None:
             return
-        output = self.query_one("#predict-output", Input).value
-        h_n = self.query_one("#predict-h_n", Input).value
+        answers = [self.query_one(f"#predict-{name}", Input).value for name in questions(self.report.config)]
         try:
-            result = self.session.answer(self.report, output, h_n)
+            result = self.session.answer(self.report, *answers)
         except ConfigError as error:
             self._show_feedback(f"{error.field}: {error.message}", correct=False)
             self.query_one(f"#predict-{error.field}", Input).focus()
