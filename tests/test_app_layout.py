@@ -107,3 +107,12 @@ def _nodes(tree):
         node = stack.pop()
         yield node
         stack.extend(node.children)
+
+
+async def test_the_shapes_line_wraps_whole_at_80x24():
+    big = FIRST_EXAMPLE.replace(hidden_size=(1 << 20) - 1, bidirectional=True, batch_size=8, lengths=(35,) * 8, device="meta")
+    app = make_app(big, snapshot_mode=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        shapes = app.query_one("#summary-strip").plain.splitlines()[0]
+        assert len(shapes) > 78 and set(shapes.split()) <= screen_words(app)
