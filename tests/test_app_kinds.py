@@ -121,3 +121,30 @@ async def test_the_quiz_asks_for_c_n_beside_h_n_for_an_lstm_and_grades_it():
         await pilot.pause()
         assert "c_n: you wrote" in screen.feedback and "never the cell state" in screen.feedback
         assert "output: " in screen.feedback and "h_n: " in screen.feedback
+
+
+async def test_the_explainer_names_h0_alone_where_an_lstm_takes_the_pair():
+    import torch
+
+    from gru_tui.app.screens.explain import ExplainScreen
+    from test_app_lessons import screen_settled
+    from torch_reference import build
+
+    config = FIRST_EXAMPLE.replace(mode="lstm", num_layers=2)
+    app = make_app(config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3", "w")
+        await screen_settled(pilot)
+        screen = app.screen
+        assert isinstance(screen, ExplainScreen) and screen.query_one("#explain-c0").display
+        _out, h_n, c_n, _params = run_module(config.replace(with_h0=True))
+        try:  # torch's own words for h0 alone, computed here
+            build(config)(torch.zeros(1, config.seq_len, config.input_size), torch.zeros(h_n.shape))
+        except Exception as error:
+            torch_message = str(error)
+        await pilot.press(*format_shape(tuple(h_n.shape)), "enter")  # h0 typed, c0 left empty
+        await screen_settled(pilot)
+        assert torch_message in screen.result and "the pair (h0, c0)" in screen.result
+        assert f"(h0, c0) ({format_shape(tuple(h_n.shape))}, {format_shape(tuple(c_n.shape))})" in screen.result
+        assert "Checked: nn.LSTM runs it" in screen.result

@@ -1,5 +1,5 @@
-"""The shape-error explainer: type a (wrong) input or h0 shape; the real nn.GRU runs it, PyTorch's own
-message is shown as it is, with what the shape broke and a fix that has been run too (``lessons.explain``)."""
+"""The shape-error explainer: type a (wrong) input or h0 shape (and an LSTM's c0); the real module runs it, PyTorch's
+own message is shown as it is, with what the shape broke and a fix that has been run too (``lessons.explain``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from ...tree import gru_call
 from ..messages import Explained
 from ..widgets.title_bar import TitleBar
 
-FIELDS = {"input_shape": "#explain-input", "h0_shape": "#explain-h0"}
+FIELDS = {"input_shape": "#explain-input", "h0_shape": "#explain-h0", "c0_shape": "#explain-c0"}
 
 
 class ExplainScreen(Screen[None]):
@@ -43,7 +43,14 @@ class ExplainScreen(Screen[None]):
             yield Input(format_shape(right), id="explain-input", compact=True, tooltip="The input tensor's shape, e.g. [35, 1, 10]")
             yield Label("h0", classes="quiz-label")
             yield Input(placeholder="none", id="explain-h0", compact=True, tooltip="h0's shape; empty: no h0")
-            yield Button("Run (enter)", id="explain-run", compact=True, tooltip="Run nn.GRU on these shapes")
+            # An LSTM's state is the pair (h0, c0): leave c0 empty to pass h0 alone, the mistake torch names hidden[1] for.
+            c0 = (Label("c0", classes="quiz-label"),
+                  Input(placeholder="none: h0 alone", id="explain-c0", compact=True,
+                        tooltip="c0's shape: h0 and c0 are passed as the pair (h0, c0); empty: h0 alone"))
+            for widget in c0:
+                widget.display = self.config.kind.has_cell
+                yield widget
+            yield Button("Run (enter)", id="explain-run", compact=True, tooltip=f"Run nn.{self.config.kind.module} on these shapes")
         with VerticalScroll(id="explain-body"):
             yield Static("", id="explain-result")
         yield Footer()
@@ -63,14 +70,19 @@ class ExplainScreen(Screen[None]):
     def run_shapes(self) -> None:
         try:
             input_shape = parse_shape(self.query_one("#explain-input", Input).value, "input_shape")
-            h0_text = self.query_one("#explain-h0", Input).value
-            h0_shape = parse_shape(h0_text, "h0_shape") if h0_text.strip() else None
+            h0_shape, c0_shape = (self._shape(name) for name in ("h0", "c0"))
         except ConfigError as error:
             self._show(f"{error.field}: {error.message}", error=True)
             return
-        self._request = (self.config, input_shape, h0_shape)
-        self._show("running nn.GRU…", error=False)
+        self._request = (self.config, input_shape, h0_shape, c0_shape)
+        self._show(f"running nn.{self.config.kind.module}…", error=False)
         self.explain(self._request)
+
+    def _shape(self, name: str) -> tuple[int, ...] | None:
+        """h0's or c0's shape as typed; None when empty (c0's field is an LSTM's only)."""
+        field = self.query_one(f"#explain-{name}", Input)
+        text = field.value if field.display else ""
+        return parse_shape(text, f"{name}_shape") if text.strip() else None
 
     def explain(self, request: tuple) -> None:
         self.app.runner.explain(request, self.post_message)

@@ -1,0 +1,100 @@
+"""The shape-error explainer for nn.LSTM and nn.RNN, against torch itself: the pair (h0, c0), a tensor where the
+pair belongs and the reverse, proj_size's h0 against c0."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import strategies as st
+
+from gru_tui.config import ConfigError, GRUConfig
+from gru_tui.kinds import MODES
+from gru_tui.lessons import PRESETS, explain
+from gru_tui.lessons.quiz import random_config
+from torch_reference import build, run_module
+
+
+def torch_error(c: GRUConfig, input_shape, h0_shape=None, c0_shape=None) -> str | None:
+    """PyTorch's own message for this call (the state as the pair (h0, c0) when c0 is given), computed here."""
+    module = build(c.replace(dropout=0.0))
+    h0 = torch.zeros(h0_shape) if h0_shape else None
+    state = (h0, torch.zeros(c0_shape)) if c0_shape else h0
+    try:
+        with torch.no_grad():
+            module(torch.zeros(input_shape), *([state] if state is not None else []))
+    except Exception as error:  # whatever torch raises, its text is what the explainer must show
+        return str(error)
+    return None
+
+
+def state_shapes(c: GRUConfig) -> tuple:
+    """(h0, c0 or None) shapes as torch takes them for the configuration."""
+    _out, h_n, c_n, _params = run_module(c.replace(lengths=None))
+    return tuple(h_n.shape), tuple(c_n.shape) if c_n is not None else None
+
+
+@pytest.mark.parametrize("preset_id", ["lstm-proj", "lstm-one-layer"])
+def test_h0_alone_where_an_lstm_takes_the_pair(preset_id):
+    c = PRESETS[preset_id].config
+    h0, c0 = state_shapes(c)
+    e = explain(c, h0_shape=h0)
+    assert e.error == torch_error(c, e.input_shape, h0) and not e.ran
+    assert any("the pair (h0, c0)" in problem for problem in e.problems)
+    assert (e.fix_h0_shape, e.fix_c0_shape) == (h0, c0) and torch_error(c, e.fix_input_shape, h0, c0) is None
+    assert e.fix_c_n_shape == c0
+
+
+@pytest.mark.parametrize("preset_id", ["one-layer", "rnn-one-layer"])
+def test_the_pair_given_to_a_gru_or_an_rnn(preset_id):
+    c = PRESETS[preset_id].config
+    h0, _ = state_shapes(c)
+    e = explain(c, h0_shape=h0, c0_shape=h0)
+    assert e.error == torch_error(c, e.input_shape, h0, h0) and not e.ran
+    assert any("no cell state" in problem for problem in e.problems)
+    assert (e.fix_h0_shape, e.fix_c0_shape) == (h0, None) and torch_error(c, e.fix_input_shape, h0) is None
+
+
+def test_with_proj_size_c0_keeps_hidden_size_and_h0_does_not():
+    c = PRESETS["lstm-proj"].config
+    h0, c0 = state_shapes(c)
+    assert h0[-1] == c.proj_size and c0[-1] == c.hidden_size
+    projected_c0 = explain(c, h0_shape=h0, c0_shape=h0)  # c0 projected like h0: the usual mistake
+    assert projected_c0.error == torch_error(c, projected_c0.input_shape, h0, h0)
+    assert "hidden[1]" in projected_c0.error and "never the cell state" in "\n".join(projected_c0.lines())
+    unprojected_h0 = explain(c, h0_shape=c0, c0_shape=c0)
+    assert "hidden[0]" in unprojected_h0.error and "h0 too" in "\n".join(unprojected_h0.lines())
+    right = explain(c, h0_shape=h0, c0_shape=c0)
+    assert right.ran and not right.needs_fix and right.c_n_shape == c0
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), data=st.data())
+def test_the_explainer_calls_a_call_wrong_exactly_when_torch_refuses_it_for_every_kind(seed, data):
+    """Random configurations of the three kinds; random input, h0 and c0 shapes near the right ones (c0 given: the
+    pair (h0, c0) is passed): a problem is named exactly when torch refuses, and the fix runs."""
+    c = random_config(random.Random(seed), MODES).replace(lengths=None)
+    D_L = c.num_directions * c.num_layers
+    sizes = st.sampled_from(sorted({1, 2, 3, c.input_size, c.hidden_size, c.state_size, c.batch_size, c.seq_len, D_L}))
+    input_shape = tuple(data.draw(st.lists(sizes, min_size=2, max_size=3), label="input"))
+    h0_shape = data.draw(st.none() | st.lists(sizes, min_size=2, max_size=3).map(tuple), label="h0")
+    c0_shape = data.draw(st.none() | st.lists(sizes, min_size=2, max_size=3).map(tuple), label="c0")
+    try:
+        e = explain(c, input_shape=input_shape, h0_shape=h0_shape, c0_shape=c0_shape)
+    except ConfigError:
+        reject()  # too large for the explainer to run
+    refused = torch_error(c, input_shape, h0_shape, c0_shape) is not None
+    assert bool(e.problems) == refused == (not e.ran), e.lines()
+    assert e.fix_checked and torch_error(c, e.fix_input_shape, e.fix_h0_shape, e.fix_c0_shape) is None, e.lines()
+
+
+def test_one_tensor_an_lstm_reads_as_the_pair_is_a_note_not_a_problem():
+    """Unbatched, no proj_size: a tensor (2, D*num_layers, hidden_size) runs, as h0 = t[0], c0 = t[1]."""
+    c = PRESETS["lstm-one-layer"].config.replace(unbatched=True, batch_first=False)
+    h0, c0 = state_shapes(c)
+    stacked = (2, *h0)
+    assert torch_error(c, (c.seq_len, c.input_size), stacked) is None
+    e = explain(c, h0_shape=stacked)
+    assert e.ran and not e.problems and any("read it as the pair" in note for note in e.notes)
