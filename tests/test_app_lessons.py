@@ -429,3 +429,22 @@ def test_follow_mode_across_two_real_terminals(tmp_path):
     finally:
         presenter.close()
         follower.close()
+
+
+async def test_the_export_format_follows_the_file_names_extension(tmp_path):
+    """lesson.json with the format left at md held Markdown (issue #14); the CLI's --handout goes by the suffix too."""
+    import json
+
+    app = make_app(snapshot_mode=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await pilot.press("x")
+        dialog = app.screen
+        assert dialog.fmt == "md"
+        await type_path(pilot, str(tmp_path / "lesson.json"))
+        await pilot.pause()
+        assert dialog.fmt == "json" and dialog.message == "format: json, from the file name's extension"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert json.loads((tmp_path / "lesson.json").read_text())["output"]["shape"] == [1, 35, 32]
