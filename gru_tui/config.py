@@ -279,7 +279,8 @@ def field_errors(values: Mapping[str, Any], known: Mapping[str, str] | None = No
     return {name: errors[name] for name in values if name in errors} | errors  # in the fields' order
 
 
-FIELD_NAMES = tuple(f.name for f in dataclasses.fields(GRUConfig))
+# The kind first, as the form and to_dict() have it: it says what the rest means.
+FIELD_NAMES = ("mode", *(f.name for f in dataclasses.fields(GRUConfig) if f.name != "mode"))
 # The fields only one kind takes, and that kind; their defaults are what every other kind must keep.
 OPTION_OF = {kind.option: kind.mode for kind in KINDS.values() if kind.option}
 OPTION_DEFAULTS = {f.name: f.default for f in dataclasses.fields(GRUConfig) if f.name in OPTION_OF}

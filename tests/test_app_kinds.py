@@ -148,3 +148,28 @@ async def test_the_explainer_names_h0_alone_where_an_lstm_takes_the_pair():
         assert torch_message in screen.result and "the pair (h0, c0)" in screen.result
         assert f"(h0, c0) ({format_shape(tuple(h_n.shape))}, {format_shape(tuple(c_n.shape))})" in screen.result
         assert "Checked: nn.LSTM runs it" in screen.result
+
+
+async def test_compare_a_gru_with_an_lstm_lists_c_n_and_the_parameter_counts():
+    from gru_tui.app.screens.compare import CompareScreen
+    from gru_tui.lessons import summary_differences
+    from test_app_lessons import screen_settled
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3", "a")  # pin the GRU as A
+        mode = app.query_one("#mode", Choice)
+        mode.focus()
+        await pilot.press("enter", "l", "s", "enter")
+        await settle(pilot)
+        await pilot.press("f3", "v")
+        await screen_settled(pilot)
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        assert "c_n" in screen.marked["b"] and "c_n" not in screen.marked["a"]
+        text = str(screen.query_one("#compare-differences").render())
+        a, b = trace(FIRST_EXAMPLE), trace(FIRST_EXAMPLE.replace(mode="lstm"))
+        (label, count_a, count_b), *_ = summary_differences(a, b)
+        assert label == "parameters" and f"{count_a:,}" in text and f"{count_b:,}" in text
+        assert "mode: gru → lstm" in str(screen.query_one("#compare-configs").render())

@@ -98,3 +98,24 @@ def test_one_tensor_an_lstm_reads_as_the_pair_is_a_note_not_a_problem():
     assert torch_error(c, (c.seq_len, c.input_size), stacked) is None
     e = explain(c, h0_shape=stacked)
     assert e.ran and not e.problems and any("read it as the pair" in note for note in e.notes)
+
+
+def test_compare_a_gru_with_an_lstm_marks_the_gate_rows_c_n_and_the_parameter_counts():
+    from gru_tui import trace
+    from gru_tui.lessons import compare, config_differences, summary_differences
+
+    a = PRESETS["bidirectional"].config
+    b = PRESETS["lstm-bidirectional"].config
+    report_a, report_b = trace(a), trace(b)
+    diffs = {d.key: d for d in compare(report_a, report_b)}
+    _out, _h_n, _c_n, params_a = run_module(a)
+    _out, _h_n, c_n, params_b = run_module(b)
+    weight = "layer0.forward.weight_ih_l0"
+    assert (diffs[weight].a.shape, diffs[weight].b.shape) == (tuple(params_a["weight_ih_l0"]), tuple(params_b["weight_ih_l0"]))
+    assert diffs["c_n"].kind == "only_b" and diffs["c_n"].b.shape == tuple(c_n.shape)
+    assert diffs["layer0.forward.step.r_t"].kind == "only_a" and diffs["layer0.forward.step.c_t"].kind == "only_b"
+    assert "output" not in diffs and "h_n" not in diffs  # the same shapes: the kinds differ inside
+    counts = {label: (x, y) for label, x, y in summary_differences(report_a, report_b)}
+    total = lambda params: sum(torch.Size(shape).numel() for shape in params.values())  # noqa: E731
+    assert counts["parameters"] == (total(params_a), total(params_b))
+    assert config_differences(a, b)[0] == ("mode", "gru", "lstm")  # the kind first, as the form has it

@@ -4,7 +4,7 @@ No textual import: the app, the handouts and the tests share these. Every expect
 shape comes from a Report (from torch) or from running torch, never typed in.
 """
 
-from .compare import Difference, compare, config_differences
+from .compare import Difference, compare, config_differences, describe_figure, summary_differences
 from .explain import Explanation, explain
 from .presets import PRESETS, Preset
 from .quiz import DimError, Grade, QuizSession, Rule, TensorGrade, expected_shapes, grade, parse_shape, quiz_tree
@@ -23,6 +23,8 @@ __all__ = [
     "QuizSession",
     "compare",
     "config_differences",
+    "summary_differences",
+    "describe_figure",
     "Difference",
     "explain",
     "Explanation",

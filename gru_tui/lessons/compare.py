@@ -59,6 +59,23 @@ def config_differences(a: GRUConfig, b: GRUConfig) -> list[tuple[str, Any, Any]]
     return [(name, getattr(a, name), getattr(b, name)) for name in FIELD_NAMES if getattr(a, name) != getattr(b, name)]
 
 
+SUMMARY_FIGURES = (("parameters", "total_params"), ("mult-adds", "mult_adds"))
+
+
+def summary_differences(report_a: Report, report_b: Report) -> list[tuple[str, int, int]]:
+    """(figure, in A, in B) for the parameter and mult-add counts that differ: a GRU's 3 gates against an LSTM's 4."""
+    return [
+        (label, report_a.summary[key], report_b.summary[key])
+        for label, key in SUMMARY_FIGURES
+        if report_a.summary[key] != report_b.summary[key]
+    ]
+
+
+def describe_figure(label: str, a: int, b: int) -> str:
+    ratio = f" ({b / a:.2f}x)" if a else ""
+    return f"{label}: {a:,}  vs  {b:,}{ratio}"
+
+
 def _by_key(root: Node) -> dict[str, Node]:
     return {node.key: node for node in root.walk() if node.key != "root"}
 

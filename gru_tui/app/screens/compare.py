@@ -16,7 +16,7 @@ from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from ...config import GRUConfig
-from ...lessons import compare, config_differences
+from ...lessons import compare, config_differences, describe_figure, summary_differences
 from ...report import Node, Report
 from ...tree import gru_call
 from ..messages import LessonTraced
@@ -98,6 +98,7 @@ class CompareScreen(Screen[None]):
         self._say(fields)
         lines = [f"{len(differences)} shape{'s' if len(differences) != 1 else ''} differ:" if differences else "No shape differs."]
         lines += [f"{MARK}{d.describe()}" for d in differences]
+        lines += [f"{MARK}{describe_figure(*figure)}" for figure in summary_differences(report_a, report_b)]
         self.query_one("#compare-differences", Static).update(Text("\n".join(lines)))
 
     def _say(self, state: str) -> None:
