@@ -21,18 +21,30 @@ from .tree import gru_call, render_text
 
 FORMATS = ("md", "json", "svg")
 
-SHAPE_RULES = (
-    "output: (batch, seq, D*hidden_size) with batch_first=True, else (seq, batch, D*hidden_size); "
-    "packed, its data is (sum of lengths, D*hidden_size); unbatched, (seq, D*hidden_size).",
-    "h_n: (D*num_layers, batch, hidden_size) whatever batch_first says; unbatched, (D*num_layers, hidden_size). "
-    "D is 2 when bidirectional, else 1.",
-)
+def shape_rules(c) -> list[str]:
+    """The rules the handout's shapes follow, for its kind: h is proj_size wide for a projecting LSTM, c never is."""
+    h = "proj_size" if c.proj_size else "hidden_size"
+    rows = f"{c.kind.gate_count}*hidden_size" if c.kind.gate_count > 1 else "hidden_size"
+    rules = [
+        f"output: (batch, seq, D*{h}) with batch_first=True, else (seq, batch, D*{h}); "
+        f"packed, its data is (sum of lengths, D*{h}); unbatched, (seq, D*{h}).",
+        f"h_n: (D*num_layers, batch, {h}) whatever batch_first says; unbatched, (D*num_layers, {h}). "
+        "D is 2 when bidirectional, else 1.",
+    ]
+    if c.kind.has_cell:
+        rules.append("c_n: (D*num_layers, batch, hidden_size), laid out like h_n; proj_size never applies to c. "
+                     "h0 and c0 are passed as the pair (h0, c0).")
+    rules.append(f"weight_ih_lk: ({rows}, features in), one block of rows per gate ({c.kind.stacked('W_i')}); "
+                 f"layer k > 0 takes D*{h} features in.")
+    if c.proj_size:
+        rules.append("weight_hr_lk: (proj_size, hidden_size), applied at every step: h_t = W_hr (o_t ⊙ tanh(c_t)).")
+    return rules
 
 
 def markdown_handout(report: Report) -> str:
     c = report.config
-    source = "derived from the shape rules (not yet run)" if report.derived else f"traced from the real nn.GRU on {c.device}"
-    config_rows = [(name, _value_text(value)) for name, value in c.to_dict().items()]
+    source = "derived from the shape rules (not yet run)" if report.derived else f"traced from the real nn.{c.kind.module} on {c.device}"
+    config_rows = [(name, _value_text(value)) for name, value in c.to_dict().items() if c.applies(name)]
     parts = [
         f"# {gru_call(c)}",
         "",
@@ -60,7 +72,7 @@ def markdown_handout(report: Report) -> str:
         "",
         "## The shape rules",
         "",
-        *(f"- {rule}" for rule in SHAPE_RULES),
+        *(f"- {rule}" for rule in shape_rules(c)),
     ]
     return "\n".join(parts) + "\n"
 

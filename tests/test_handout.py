@@ -48,6 +48,23 @@ def test_markdown_code_runs_and_prints_the_reports_shapes(report):
     assert result.stdout.splitlines() == [str(list(report.output.shape)), str(list(report.h_n.shape))]
 
 
+def test_an_lstm_handout_names_its_kind_c_n_and_the_projection():
+    from torch_reference import run_module
+
+    c = PRESETS["lstm-proj"].config
+    report = trace(c)
+    md = markdown_handout(report)
+    assert md.startswith("# nn.LSTM(") and "traced from the real nn.LSTM on cpu" in md
+    assert f"| proj_size | {c.proj_size} |" in md and "| nonlinearity |" not in md  # only the fields that apply
+    assert "c_n: (D*num_layers, batch, hidden_size)" in md and "weight_hr_lk: (proj_size, hidden_size)" in md
+    result = subprocess.run([sys.executable, "-c", fenced(md, "python")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out, h_n, c_n, _params = run_module(c)
+    assert result.stdout.splitlines() == [str(list(t.shape)) for t in (out, h_n, c_n)]
+    rnn = markdown_handout(trace(PRESETS["rnn-one-layer"].config))
+    assert "| mode | rnn |" in rnn and "| nonlinearity | tanh |" in rnn and "| proj_size |" not in rnn
+
+
 def test_packed_markdown(tmp_path):
     report = trace(PRESETS["packed"].config)
     md = markdown_handout(report)
