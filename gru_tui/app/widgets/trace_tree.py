@@ -30,19 +30,22 @@ SHAPE_PATTERN = r"(?<=  )\[[0-9, ×]+\]"  # node_line writes two spaces before a
 def node_label(node: Node, width: int | None = None) -> Text:
     """The core's line for the node, with the device its tensor lives on; shapes in bold.
 
-    Within ``width`` cells: without the device, then the note, then the dims' meaning; cut (…) only past that.
+    Within ``width`` cells: without the device, then the note, then the dims' meaning; past that the name is
+    cut (…), never the shape.
     """
-    for shorter in (node, dataclasses.replace(node, device=None), dataclasses.replace(node, device=None, note=""),
-                    dataclasses.replace(node, device=None, note="", dims=())):
+    bare = dataclasses.replace(node, device=None, note="", dims=())
+    for shorter in (node, dataclasses.replace(node, device=None), dataclasses.replace(node, device=None, note=""), bare):
         text = Text(node_line(shorter))
         if shorter.device is not None:
             text.append(f"  · {shorter.device}", style="dim")
         if width is None or text.cell_len <= width:
             break
+    else:
+        room = max(width - (text.cell_len - len(node.label)), 1)  # what the name may keep beside the shape
+        text = Text(node_line(dataclasses.replace(bare, label=node.label[: room - 1] + "…")))
+        text.truncate(width, overflow="ellipsis")  # a shape wider than the tree: cut too, as a last resort
     text.highlight_regex(SHAPE_PATTERN, "bold")
     text.highlight_regex(r"— .*?(?=  · |$)", "italic")
-    if width is not None:
-        text.truncate(max(width, 1), overflow="ellipsis")
     return text
 
 
