@@ -45,7 +45,7 @@ def tree_texts(app) -> list[str]:
 
 
 def busy(app) -> bool:
-    return any(w.is_running or w.state.name == "PENDING" for w in app.workers)
+    return app.busy
 
 
 def press_now(app, char: str) -> None:

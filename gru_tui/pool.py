@@ -122,9 +122,12 @@ class Pool:
         """Stop every worker (killed, and reaped) and the pool's thread; safe to call more than once."""
         self._stopping = True
         self._wake()
+        workers = list(self._workers)
+        for worker in workers:  # every one signalled first, so they end together, not one after another
+            self._signal(worker)
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=REAP_SECONDS)
-        for worker in list(self._workers):
+        for worker in workers:
             self._kill(worker)
         if self._listener is not None:
             try:
@@ -371,16 +374,20 @@ class Pool:
     def _kill(self, worker: _Worker) -> None:
         """End a worker at once (its job is no longer wanted, or the pool closes) and reap it."""
         self._forget(worker)
-        if worker.process.poll() is None:
-            try:
-                os.killpg(worker.process.pid, signal.SIGKILL)  # its own session: any child it made goes too
-            except OSError:
-                worker.process.kill()
+        self._signal(worker)
         try:
             worker.process.wait(timeout=REAP_SECONDS)
         except subprocess.TimeoutExpired:
             pass
         worker.stderr.close()
+
+    @staticmethod
+    def _signal(worker: _Worker) -> None:
+        if worker.process.poll() is None:
+            try:
+                os.killpg(worker.process.pid, signal.SIGKILL)  # its own session: any child it made goes too
+            except OSError:
+                worker.process.kill()
 
     def _forget(self, worker: _Worker) -> None:
         if worker in self._workers:

@@ -23,7 +23,8 @@ from typing import Any, Callable
 from .config import ConfigError
 from .jobs import Job, JobError, WorkerInfo
 
-# A lower priority for the worker, so a long CPU run leaves the interface its share of the cores.
+# A lower priority for the worker, so a long CPU run leaves the interface its share of the cores
+# (benchmarks/bench_worker.py measures it; GRU_TUI_WORKER_NICE overrides it for that).
 NICENESS = 10
 PARENT_POLL_SECONDS = 0.1
 
@@ -33,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     conn = Connection(int(argv[0]))
     _exit_with_parent()
     try:
-        os.nice(NICENESS)
-    except OSError:
+        os.nice(int(os.environ.get("GRU_TUI_WORKER_NICE", NICENESS)))
+    except (OSError, ValueError):
         pass
     info = _load_torch()
     conn.send(("ready", info))

@@ -152,7 +152,11 @@ class GruTuiApp(TeachingMixin, App[None]):
             self._runner.close()
 
     def on_unmount(self) -> None:
-        self._stop_workers()  # every worker process ends with the app
+        self._stop_workers()  # every worker process ends with the app, however it ends
+
+    async def action_quit(self) -> None:
+        self._stop_workers()  # first: a run's process ends while the interface closes
+        self.exit()
 
     # -- edits ------------------------------------------------------------------------
     def on_config_form_edited(self, event: ConfigForm.Edited) -> None:
@@ -200,11 +204,11 @@ class GruTuiApp(TeachingMixin, App[None]):
         self._log(why)
         return True
 
-    def action_stop_or_quit(self) -> None:
+    async def action_stop_or_quit(self) -> None:
         if self._stop_run("run cancelled (ctrl+c)"):
             self._status("run stopped — ctrl+r runs it again, ctrl+c again quits", kind="warning")
         else:
-            self.exit()
+            await self.action_quit()
 
     # -- results ------------------------------------------------------------------------
     def on_trace_started(self, message: TraceStarted) -> None:

@@ -1,0 +1,195 @@
+"""`gru-tui serve` for a class (issue #10): memory per tab, and every tab's latency while all of them edit.
+
+A real server and real tabs: each is the app's websocket, as textual-serve's page opens it.
+
+1. Memory: 1, 10 and 30 tabs open, each traced once; RSS of the server, of the tabs' app copies
+   (mean resident and mean unique: what each copy holds alone) and of the pool's workers; the cost
+   of one more tab is (total at N - total at 1) / (N - 1).
+2. Thirty tabs, each changing its configuration every 2 s (staggered): per change, the time until
+   its derived tree shows the new shape, and until its traced tree lands ("traced on cpu").
+   Two workloads: the seed's worked examples (keys 1-5: the same configurations across tabs, which
+   the pool runs once and shares) and a hidden_size of each tab's own (nothing shared: every change
+   is a run of its own).
+
+    python benchmarks/bench_serve.py [--quick]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import tempfile
+import sys
+import time
+from pathlib import Path
+
+from _common import REPO, Table, guarded, percentile, run_script, seconds
+
+sys.path.insert(0, str(Path(REPO) / "tests"))
+
+import psutil  # noqa: E402
+
+from gru_tui.config import FIRST_EXAMPLE  # noqa: E402
+from gru_tui.lessons import PRESETS  # noqa: E402
+from gru_tui.report import format_shape  # noqa: E402
+from gru_tui.shapes import derive  # noqa: E402
+
+F2, F3 = "\x1bOQ", "\x1bOR"
+TAB, CTRL_U = "\t", "\x15"
+EVERY = 2.0  # seconds between one tab's changes
+GOAL_TRACED = 2.0  # issue #10: the traced tree within 2 s (p95) with 30 tabs
+
+
+def measure_memory(tag: str) -> dict[str, float]:
+    from processes import tagged
+
+    server, copies, workers = [], [], []
+    for pid, command in tagged(tag):
+        if command.startswith("/bin/sh"):
+            continue
+        (workers if "gru_tui.worker" in command else server if " serve " in command else copies).append(pid)
+
+    def info(pids):
+        out = []
+        for pid in pids:
+            try:
+                full = psutil.Process(pid).memory_full_info()
+            except psutil.Error:
+                continue
+            out.append((full.rss, full.uss))
+        return out
+
+    copy_info, worker_info, server_info = info(copies), info(workers), info(server)
+    return {
+        "copies": len(copy_info), "workers": len(worker_info),
+        "server_rss": sum(r for r, _ in server_info),
+        "copy_rss": statistics.mean(r for r, _ in copy_info) if copy_info else 0,
+        "copy_uss": statistics.mean(u for _, u in copy_info) if copy_info else 0,
+        "worker_rss": sum(r for r, _ in worker_info),
+        "total": sum(r for r, _ in copy_info + worker_info + server_info),
+    }
+
+
+async def class_benchmark(counts: tuple[int, ...], rounds: int) -> tuple[list[tuple[int, dict]], dict[str, list]]:
+    import contextlib
+
+    from served import serve
+    from test_serve import tab
+
+    tag = os.urandom(6).hex()
+    memory, latencies = [], {}
+    log = Path(tempfile.gettempdir()) / f"gru-tui-bench-serve-{tag}.log"  # its log, read if a tab gets stuck
+    with serve("--max-copies", str(max(counts) + 2), env={"GRU_TUI_TEST_TAG": tag}, log=log) as (base, token, _):
+        async with contextlib.AsyncExitStack() as stack:
+            tabs = []
+            for count in counts:
+                new = []
+                while len(tabs) + len(new) < count:
+                    opened, _session = await stack.enter_async_context(tab(base, token))
+                    new.append(opened)
+                await asyncio.gather(*(t.shows("traced on cpu", timeout=600) for t in new))
+                tabs += new
+                await asyncio.sleep(1.0)
+                memory.append((count, measure_memory(tag)))
+            shown = {t: FIRST_EXAMPLE for t in tabs}
+            latencies["the worked examples (keys 1-5)"] = await edit_all(tabs, rounds, True, shown)
+            latencies["a hidden_size of its own"] = await edit_all(tabs, rounds, False, shown)
+    return memory, latencies
+
+
+async def edit_all(tabs, rounds: int, presets: bool, shown: dict) -> list[tuple[float, float]]:
+    """Every tab changes its configuration ``rounds`` times, EVERY seconds apart, staggered across tabs.
+
+    ``shown``: each tab's configuration, kept up to date.
+    """
+    seed = [preset for preset in PRESETS.values() if preset.key in tuple("12345")]  # the seed's worked examples
+    results: list[tuple[float, float]] = []
+
+    async def one(index: int, tab) -> None:
+        await asyncio.sleep(EVERY * index / len(tabs))
+        tab.screen = ""
+        if presets:
+            await tab.keys(F3)  # the tree pane: digits load the worked examples there
+            await drawn(tab, "Expand all", time.perf_counter())  # its keys in the footer: the tree has the focus
+        else:
+            await tab.keys(F2)  # the form, then its hidden_size field
+            await asyncio.sleep(1.0)
+            await tab.keys(TAB)
+            await asyncio.sleep(1.0)
+        current = 0
+        for round_ in range(rounds):
+            if not presets:  # cleared first, alone: a key bound to an action (ctrl+u) can land after the digits sent with it
+                await tab.keys(CTRL_U)
+                await asyncio.sleep(0.3)
+            started = time.perf_counter()
+            tab.screen = ""
+            if presets:
+                current = (current + 1 + index % (len(seed) - 1)) % len(seed)  # never the one shown
+                shown[tab] = seed[current].config
+                await tab.keys(seed[current].key)
+            else:
+                hidden = 40 + index * rounds + round_  # this tab's own: no other tab asks it
+                shown[tab] = shown[tab].replace(hidden_size=hidden)
+                await tab.keys(str(hidden))
+            derived = await drawn(tab, "h_n " + format_shape(derive(shown[tab]).h_n.shape), started)
+            traced = await drawn(tab, "traced on cpu", started, after="h_n " + format_shape(derive(shown[tab]).h_n.shape))
+            results.append((derived, traced))
+            await asyncio.sleep(max(0.0, EVERY - (time.perf_counter() - started)))
+
+    await asyncio.gather(*(one(i, t) for i, t in enumerate(tabs)))
+    return results
+
+
+async def drawn(tab, text: str, started: float, after: str | None = None, timeout: float = 120) -> float:
+    """Seconds from ``started`` until the tab's frames hold ``text`` (drawn after ``after``, when given)."""
+    while True:
+        frames = tab.text()
+        if after is not None:
+            frames = frames[frames.find(after):] if after in frames else ""
+        if text in frames:
+            return time.perf_counter() - started
+        if time.perf_counter() - started > timeout:
+            raise RuntimeError(f"the tab never drew {text!r}; it drew: {' '.join(tab.text().split())[-1500:]}")
+        await asyncio.sleep(0.005)
+
+
+def mib(n: float) -> str:
+    return f"{n / 2**20:,.0f} MiB"
+
+
+def run(quick: bool = False, device: str = "cpu") -> list[Table]:
+    counts = (1, 5) if quick else (1, 10, 30)
+    rounds = 3 if quick else 8
+    memory_table = Table("Memory of `gru-tui serve` by open tabs (each traced once)",
+                         ["tabs", "server", "app copy: resident", "app copy: its own", "workers (all)", "workers",
+                          "total", "one more tab"])
+    latency_table = Table(f"{counts[-1]} tabs, each changing its configuration every {EVERY:.0f} s, {rounds} times",
+                          ["workload", "changes", "derived p50", "derived p95", "traced p50", "traced p95",
+                           "traced p95 within 2 s"])
+
+    def measure():
+        memory, latencies = asyncio.run(class_benchmark(counts, rounds))
+        first_total = memory[0][1]["total"]
+        for count, m in memory:
+            extra = mib((m["total"] - first_total) / (count - 1)) if count > 1 else "-"
+            memory_table.add(count, mib(m["server_rss"]), mib(m["copy_rss"]), mib(m["copy_uss"]), mib(m["worker_rss"]),
+                             m["workers"], mib(m["total"]), extra)
+        for name, results in latencies.items():
+            derived = [d for d, _ in results]
+            traced = [t for _, t in results]
+            latency_table.add(name, len(results), seconds(statistics.median(derived)), seconds(percentile(derived, 95)),
+                              seconds(statistics.median(traced)), seconds(percentile(traced, 95)),
+                              "yes" if percentile(traced, 95) <= GOAL_TRACED else "NO")
+    guarded(memory_table, "serve", measure)
+    memory_table.notes.append("before (issue #10): 248 MiB resident per copy, each with its own torch; 30 tabs about 4.7 GiB")
+    latency_table.notes.append("clock: from the keys sent over the tab's websocket to the text in the frames it gets back")
+    return [memory_table, latency_table]
+
+
+def main(argv=None) -> None:
+    run_script(__doc__, run, argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""The device worker process (issue #10): a live interface while a run computes, cancel, quit.
+
+1. Edit to tree while a device run computes: the app on seq 100,000, hidden 4,096, batch 1; ten
+   edits of hidden_size between 512 and 4,096, each typed while a run computes (every edit kills
+   the run and, 150 ms later, starts the next); the clock runs from the last key to the new h_n
+   shape in ``#trace-tree``. At 80x24 and 120x40, for the worker settings that could help: its
+   niceness (default 10) and torch's intra-op threads (default: torch's, one per core).
+2. Cancel: a run computing its first layer is cancelled; the time until its process is gone, and
+   the CPU time it used after the cancel (from /proc, read every millisecond).
+3. Quit during a run, in tmux: ctrl+q and SIGTERM; the time until every process of the app is gone.
+
+    python benchmarks/bench_worker.py [--quick]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shlex
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from _common import REPO, Table, child_env, guarded, percentile, run_script, seconds
+
+from gru_tui.config import GRUConfig
+
+LIVE = GRUConfig(input_size=10, hidden_size=4096, seq_len=100_000, batch_size=1, batch_first=True)
+EDITS = (512, 4096, 1024, 3072, 2048, 768, 3584, 1536, 2560, 4000)
+GOAL = 0.050  # issue #10: edit to tree p95 within 50 ms while a run computes
+LONG = GRUConfig(input_size=64, hidden_size=1024, num_layers=2, batch_size=4, seq_len=20_000)
+
+LIVE_SCRIPT = r"""
+import asyncio, json, sys, time
+sys.path.insert(0, "benchmarks")
+from bench_latency import press_now, tree_texts, wait_until
+from gru_tui.app import make_app
+from gru_tui.report import format_shape
+from gru_tui.shapes import derive
+from bench_worker import LIVE, EDITS
+
+async def main(width, height):
+    app = make_app(config=LIVE)
+    times, computing = [], 0
+    async with app.run_test(size=(width, height)) as pilot:
+        strip = lambda: app.query_one("#summary-strip").plain
+        if not await wait_until(lambda: "layer 0" in strip(), 120):
+            raise RuntimeError("the first run never started: " + strip())
+        field = app.query_one("#hidden_size")
+        for hidden in EDITS:
+            computing += await wait_until(lambda: "layer 0" in strip(), 30)  # a run computes as the edit is typed
+            needle = format_shape(derive(app.config.replace(hidden_size=hidden)).h_n.shape)
+            field.focus()
+            await pilot.press("home", "ctrl+k", *str(hidden)[:-1])
+            start = time.perf_counter()
+            press_now(app, str(hidden)[-1])
+            if not await wait_until(lambda: any(needle in t for t in tree_texts(app)), 10.0):
+                raise RuntimeError(f"the tree never showed {needle}")
+            times.append(time.perf_counter() - start)
+    print(json.dumps({"times": times, "computing": computing}))
+
+asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
+"""
+
+
+def live_latencies(width: int, height: int, env: dict[str, str]) -> dict:
+    done = subprocess.run([sys.executable, "-c", LIVE_SCRIPT, str(width), str(height)], capture_output=True, text=True,
+                          cwd=REPO, env={**child_env(), **env}, timeout=900)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(done.stderr.strip()[-600:])
+    return json.loads(lines[-1])
+
+
+def cpu_seconds(pid: int) -> tuple[float, float] | None:
+    """(user, system) CPU seconds of a live process; None once it has ended."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] == "Z":
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cancel_once() -> tuple[float, float, float]:
+    """(seconds until the cancelled run's process is gone, user and system CPU seconds it used after the cancel)."""
+    from gru_tui.jobs import Job
+    from gru_tui.pool import Pool, PoolClient
+
+    pool = Pool().start()
+    try:
+        computing = threading.Event()
+        client = PoolClient(pool.connect(), lambda kind, payload: None)
+        client.submit("main", Job("trace", (LONG, False)),
+                      lambda kind, payload: computing.set() if kind == "progress" and "layer 0" in payload[1] else None)
+        if not computing.wait(180):
+            raise RuntimeError("the run never started")
+        time.sleep(1.0)  # well into the layer
+        (pid,) = pool.busy_pids()
+        at_cancel = cpu_seconds(pid)
+        start = time.perf_counter()
+        client.cancel("main")
+        last = at_cancel
+        while (now := cpu_seconds(pid)) is not None:
+            last = now
+            time.sleep(0.001)
+        return time.perf_counter() - start, last[0] - at_cancel[0], last[1] - at_cancel[1]
+    finally:
+        pool.close()
+
+
+def quit_once(how: str) -> float:
+    """Seconds from ctrl+q or SIGTERM, during a run in tmux, until no process of the app is left."""
+    sys.path.insert(0, str(Path(REPO) / "tests"))
+    from processes import tagged
+
+    tag = os.urandom(6).hex()
+    server = ["tmux", "-L", f"gru-tui-bench-{tag}", "-f", "/dev/null"]
+    command = (f"GRU_TUI_TEST_TAG={tag} {shlex.quote(sys.executable)} -m gru_tui --hidden-size 2048 --seq-len 20000 "
+               f"--num-layers 2; sleep 60")
+    subprocess.run([*server, "new-session", "-d", "-s", "app", "-x", "80", "-y", "24", "-c", REPO, command], check=True,
+                   env=child_env())
+    try:
+        deadline = time.monotonic() + 180
+        while "layer 0" not in subprocess.run([*server, "capture-pane", "-p", "-t", "app"], capture_output=True,
+                                              text=True).stdout:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the run never started")
+            time.sleep(0.05)
+        app = [pid for pid, command in tagged(tag) if "gru_tui.worker" not in command][0]
+        start = time.perf_counter()
+        if how == "ctrl+q":
+            subprocess.run([*server, "send-keys", "-t", "app", "C-q"], check=True)
+        else:
+            os.kill(app, signal.SIGTERM)
+        while tagged(tag):
+            time.sleep(0.002)
+        return time.perf_counter() - start
+    finally:
+        subprocess.run([*server, "kill-server"], capture_output=True)
+
+
+def run(quick: bool = False, device: str = "cpu") -> list[Table]:
+    live = Table(
+        "Edit to tree while a device run computes (seq 100,000, hidden 4,096, batch 1): ten edits of hidden_size",
+        ["worker settings", "terminal", "p50", "p95", "max", "edits typed while a run computed", "p95 within 50 ms"],
+    )
+    variants = [("nice 10, torch's threads (default)", {}), ("nice 0, torch's threads", {"GRU_TUI_WORKER_NICE": "0"}),
+                ("nice 10, 1 thread", {"GRU_TUI_WORKER_THREADS": "1"})]
+    sizes = [(80, 24)] if quick else [(80, 24), (120, 40)]
+    for name, env in variants[:1] if quick else variants:
+        for width, height in sizes:
+            def measure(name=name, env=env, width=width, height=height):
+                result = live_latencies(width, height, env)
+                times = result["times"]
+                live.add(name, f"{width}x{height}", seconds(statistics.median(times)), seconds(percentile(times, 95)),
+                         seconds(max(times)), f"{result['computing']} of {len(times)}",
+                         "yes" if percentile(times, 95) <= GOAL else "NO")
+            guarded(live, f"{name} {width}x{height}", measure)
+    live.notes.append("before (issue #10, the run a thread in the app's process, 120x40): p50 73-102 ms, p95 139-202 ms")
+
+    cancel = Table("Cancel a run computing its first layer (input 64, hidden 1024, 2 layers, batch 4, seq 20,000)",
+                   ["repeats", "until its process is gone: p50", "max", "user CPU after the cancel: max",
+                    "system CPU (freeing its memory): max", "goal"])
+    repeats = 2 if quick else 5
+
+    def measure_cancel():
+        results = [cancel_once() for _ in range(repeats)]
+        gone, user, system = zip(*results)
+        cancel.add(repeats, seconds(statistics.median(gone)), seconds(max(gone)), seconds(max(user)),
+                   seconds(max(system)), "within 100 ms")
+    guarded(cancel, "cancel", measure_cancel)
+    cancel.notes.append("CPU time from /proc at 100 Hz (10 ms ticks); the process is gone once the kernel has freed "
+                        "its memory (about 1 GiB here)")
+    cancel.notes.append("before: the thread went on to the end of its layer (tens of seconds), and runs piled up")
+
+    quit_table = Table("Quit during a run in tmux (hidden 2048, seq 20,000, 2 layers): until every process is gone",
+                       ["how", "repeats", "p50", "max", "goal"])
+    for how in ("ctrl+q", "SIGTERM"):
+        def measure_quit(how=how):
+            times = [quit_once(how) for _ in range(1 if quick else 3)]
+            quit_table.add(how, len(times), seconds(statistics.median(times)), seconds(max(times)), "within 0.5 s")
+        guarded(quit_table, how, measure_quit)
+    quit_table.notes.append("before: ctrl+q aborted (status 134, 'terminate called without an active exception')")
+    return [live, cancel, quit_table]
+
+
+def main(argv=None) -> None:
+    run_script(__doc__, run, argv)
+
+
+if __name__ == "__main__":
+    main()
