@@ -36,6 +36,8 @@ IsCancelled = Callable[[], bool]
 
 # Steps of the input the module itself runs on, to be compared with its layers (all of them when shorter).
 WINDOW = 8
+# What torch warns about its own kernels, not about the module: said once a process, so it would come and go.
+NOT_THE_USERS = ("LSTM with projections is not supported with oneDNN",)
 
 
 class TraceError(RuntimeError):
@@ -200,7 +202,8 @@ class _Run:
                 measured, info = self._forward(module, layers, x, state, lengths)
                 self.checkpoint(0.9, "checking the module itself against its layers")
                 checks = self.check_module(module, layers, x, state, lengths, measured)
-        torch_warnings = tuple(dict.fromkeys(str(w.message) for w in caught))  # each once, in order
+        messages = (str(w.message) for w in caught)
+        torch_warnings = tuple(dict.fromkeys(m for m in messages if not any(n in m for n in NOT_THE_USERS)))  # each once
         report = self._report(module, x, state, measured, info, checks, torch_warnings)
         peak = self._peak_memory()
         self.checkpoint(1.0, "done")

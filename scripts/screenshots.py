@@ -19,6 +19,7 @@ from textual.widgets import Input
 from gru_tui.app import make_app
 from gru_tui.app.pilot import settle
 from gru_tui.config import FIRST_EXAMPLE, GRUConfig
+from gru_tui.lessons import PRESETS
 
 OUT = Path(__file__).resolve().parents[1] / "screenshots"
 
@@ -57,6 +58,9 @@ SHOTS: list[tuple[str, GRUConfig, tuple[int, int], Callable[[Pilot], Awaitable[N
     ("code-120x40", FIRST_EXAMPLE.replace(num_layers=2, bidirectional=True), (120, 40), lambda pilot: press(pilot, "f5")),
     ("quiz-80x24", FIRST_EXAMPLE.replace(num_layers=2, bidirectional=True), (80, 24), quiz),
     ("compare-120x40", FIRST_EXAMPLE, (120, 40), compare_two_layers),
+    # An LSTM with proj_size: h projected (output, h_n, weight_hh), c not (c_n); the form shows proj_size.
+    ("lstm-proj-120x40", PRESETS["lstm-proj"].config, (120, 40), nothing),
+    ("lstm-proj-tree-120x40", PRESETS["lstm-proj"].config, (120, 40), lambda pilot: press(pilot, "f3", "e")),
 ]
 
 

@@ -62,9 +62,8 @@ def test_other_kinds_json_equals_trace_to_dict(args, config):
     result = run("trace", *args, "--json")
     assert result.returncode == 0, result.stderr
     d = json.loads(result.stdout)
-    expected = trace(config).to_dict()
-    d["warnings"] = expected["warnings"] = []  # torch warns once a process (LSTM projections and oneDNN)
-    assert d == expected
+    assert d == trace(config).to_dict()
+    assert d["warnings"] == []  # not torch's note on its own kernels (an LSTM's projection and oneDNN)
     assert ("c_n" in d) == (config.mode == "lstm")
 
 
