@@ -108,13 +108,13 @@ def save_config(config: GRUConfig, path: str | os.PathLike[str], overwrite: bool
     return write_atomic(path, config_toml(config), overwrite=overwrite)
 
 
-def write_atomic(path: str | os.PathLike[str], text: str, overwrite: bool = False) -> Path:
+def write_atomic(path: str | os.PathLike[str], text: str, overwrite: bool = False, mode: int | None = None) -> Path:
     """Write ``text`` to a temporary file beside ``path``, fsync it, then move it into place.
 
     A crash leaves either the old file or the new one, never half of one, and no
     temporary file behind. Without ``overwrite``, an existing file is refused
-    (FileExistsRefused) and left as it is. The new file gets the usual permissions
-    (the umask's), or the replaced file's.
+    (FileExistsRefused) and left as it is. The new file gets ``mode`` when given, else
+    the usual permissions (the umask's), or the replaced file's.
     """
     path = Path(path)
     if path.exists() and not overwrite:
@@ -125,7 +125,9 @@ def write_atomic(path: str | os.PathLike[str], text: str, overwrite: bool = Fals
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            if overwrite and path.exists():
+            if mode is not None:
+                os.chmod(f.fileno(), mode)
+            elif overwrite and path.exists():
                 os.chmod(f.fileno(), stat.S_IMODE(path.stat().st_mode))
             f.write(text)
             f.flush()

@@ -66,7 +66,8 @@ class Publisher:
         _private_directory(self.path.parent)
         self.seq += 1
         payload = {"format": FORMAT, "presenter": self.presenter, "seq": self.seq, "config": config.to_dict()}
-        write_atomic(self.path, json.dumps(payload) + "\n", overwrite=True)
+        # 0600 whatever the umask: followers refuse a file that another user could write.
+        write_atomic(self.path, json.dumps(payload) + "\n", overwrite=True, mode=0o600)
         self._last = config
         return True
 

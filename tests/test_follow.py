@@ -170,6 +170,16 @@ def test_a_file_others_may_write_is_refused(path):
     assert follower.poll() == GRUConfig(hidden_size=3)
 
 
+def test_the_presenters_file_is_readable_by_followers_whatever_the_umask(path):
+    old = os.umask(0o002)  # a user-private group's usual umask: new files are group-writable
+    try:
+        Publisher(path).publish(GRUConfig(hidden_size=3))
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert Follower(path).poll() == GRUConfig(hidden_size=3)
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give a file to another user")
 def test_another_users_file_is_refused(path):
     publisher, follower = Publisher(path), Follower(path)
