@@ -462,3 +462,24 @@ async def test_the_export_format_follows_the_file_names_extension(tmp_path):
         await pilot.press("enter")
         await pilot.pause()
         assert json.loads((tmp_path / "lesson.json").read_text())["output"]["shape"] == [1, 35, 32]
+
+
+async def test_a_follower_says_why_it_ignored_the_presenters_file(tmp_path, monkeypatch):
+    """Another user's file, or one others may write, is refused by name, on the follower's screen too (issue #9)."""
+    from gru_tui.app.widgets.note_line import NoteLine
+    from gru_tui.follow import Publisher
+
+    follow_file = tmp_path / "follow.json"
+    monkeypatch.setenv(ENV_FILE, str(follow_file))
+    Publisher(follow_file).publish(FIRST_EXAMPLE.replace(num_layers=2))
+    follow_file.chmod(0o666)
+    follower = make_app(follow=True)
+    async with follower.run_test(size=(80, 24)) as f:
+        await settle(f)
+        note = follower.query_one(NoteLine)
+        for _ in range(600):  # the first poll; a deadline against hanging, not a timing check
+            if "ignored the presenter's file" in note.plain:
+                break
+            await f.pause(0.05)
+        assert f"{follow_file} can be written by other users (mode 666)" in note.plain
+        assert follower.config == FIRST_EXAMPLE and follower.is_running  # it keeps what it showed

@@ -89,9 +89,13 @@ class TeachingMixin:
             self._log(f"follow: could not publish to {self._publisher.path}: {error.strerror or error}")
 
     def _poll_presenter(self) -> None:
+        before = self._follower.last_error
         config = self._follower.poll()
         if config is not None and config != self.config:
             self.query_one(ConfigForm).load(config)
+        reason = self._follower.last_error
+        if reason and reason != before:  # once, as the log says it: the follower keeps what it shows
+            self.notify(reason, title="ignored the presenter's file", severity="warning", timeout=10, markup=False)
 
     # -- actions --------------------------------------------------------------------
     def action_load_preset(self, preset_id: str) -> None:
