@@ -631,3 +631,22 @@ async def test_export_in_chromium_is_a_download(tmp_path):
         finally:
             await browser.close()
     assert list(workdir.iterdir()) == []
+
+
+def test_the_log_is_one_line_a_record_and_rate_limited():
+    import logging
+
+    from gru_tui.serve import MAX_LOG_LINE, OneLineFormatter, RateLimit
+
+    limit, formatter = RateLimit(rate=10, burst=5), OneLineFormatter()
+    flood = [logging.makeLogRecord({"msg": f"request {n}", "levelname": "INFO"}) for n in range(1000)]
+    assert len([record for record in flood if limit.filter(record)]) <= 6  # the burst, and what refilled meanwhile
+    time.sleep(0.3)
+    try:
+        raise ValueError("bad\nrequest " + "x" * 10_000)
+    except ValueError:
+        record = logging.makeLogRecord({"msg": "Error handling request", "levelname": "ERROR", "exc_info": sys.exc_info()})
+    assert limit.filter(record)
+    line = formatter.format(record)
+    assert "\n" not in line and len(line) < MAX_LOG_LINE + 20 and "Traceback" not in line
+    assert "lines not logged: too many" in line and "Error handling request: ValueError: bad request xxx" in line
