@@ -98,6 +98,7 @@ async def test_compare_at_80x24_stacks_the_trees_and_keeps_every_mark():
             lines = [tree.render_label(node, tree.rich_style, tree.rich_style).plain for node in _nodes(tree)
                      if node.data.key in screen.marked[side]]
             assert lines and all(MARK in line for line in lines)
+            assert tree.cursor_node.data.key in screen.marked[side]  # in view: the first difference, not the top
 
 
 def _nodes(tree):

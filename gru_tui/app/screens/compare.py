@@ -109,17 +109,23 @@ class CompareScreen(Screen[None]):
 
     @staticmethod
     def _fill(tree: CompareTree, root: Node, marked: set[str]) -> None:
-        """The whole tree, open: a comparison is read at a glance."""
+        """The whole tree, open: a comparison is read at a glance; the cursor on its first ≠ (at 80x24 the
+        trees are a few rows high, and the first differences are far down)."""
         tree.marked = marked
         tree.reset(compare_label(root, root.key in marked), root)
+        first: list[TreeNode] = []
 
         def add(parent: TreeNode, node: Node) -> None:
             for child in node.children:
                 branch = parent.add(compare_label(child, child.key in marked), child, allow_expand=bool(child.children))
+                if child.key in marked and not first:
+                    first.append(branch)
                 add(branch, child)
 
         add(tree.root, root)
         tree.root.expand_all()
+        for node in first:
+            tree.call_after_refresh(tree.move_cursor, node)
 
     def action_pin_b(self) -> None:
         self.dismiss()
