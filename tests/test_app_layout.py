@@ -116,3 +116,15 @@ async def test_the_shapes_line_wraps_whole_at_80x24():
         await settle(pilot)
         shapes = app.query_one("#summary-strip").plain.splitlines()[0]
         assert len(shapes) > 78 and set(shapes.split()) <= screen_words(app)
+
+
+async def test_run_anyway_past_the_memory_guard_says_not_enough_memory_in_words_at_80x24():
+    beyond = FIRST_EXAMPLE.replace(batch_size=1 << 24, seq_len=1 << 20, input_size=1024)  # a 64 PiB input
+    app = make_app(beyond, snapshot_mode=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3", "ctrl+g")  # run anyway: torch's allocator fails
+        await settle(pilot)
+        status = app.query_one("#summary-strip").plain.splitlines()[1]
+        assert "run failed: cpu: not enough memory: needed about" in status and "enforce fail" not in status
+        assert set(status.split()) <= screen_words(app)  # wrapped whole
