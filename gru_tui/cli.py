@@ -89,7 +89,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         help="per-sequence lengths, whole numbers between commas: the batch is packed (batch size defaults to their count; "
              "default: none, not packed)",
     )
-    group.add_argument("--config", dest="config_file", default=None, metavar="FILE.toml", help="load a configuration file first; flags override it")
+    group.add_argument("--config", dest="config_file", default=None, metavar="FILE.toml", help="load a configuration file first; flags override it (default: none)")
 
 
 def config_from_args(args: argparse.Namespace, base: GRUConfig = FIRST_EXAMPLE) -> GRUConfig:
@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("trace", help="print the shape report of one configuration and exit")
     sub.add_parser("serve", help="serve the app to web browsers, token-protected")
     add_config_flags(parser)
-    parser.add_argument("--present", action="store_true", help="broadcast this configuration to `gru-tui serve --follow` viewers")
+    parser.add_argument("--present", action="store_true", help="broadcast this configuration to `gru-tui serve --follow` viewers (default off)")
     # Set by `gru-tui serve --follow` on the copies it serves: follow the presenter, read-only.
     parser.add_argument("--follow", action="store_true", help=argparse.SUPPRESS)
     return parser
@@ -144,12 +144,12 @@ def build_trace_parser() -> argparse.ArgumentParser:
         prog="gru-tui trace", description="Print the shape report of one configuration (traced on its device) and exit."
     )
     add_config_flags(trace)
-    trace.add_argument("--json", action="store_true", help="print the report as JSON")
-    trace.add_argument("--ascii", action="store_true", default=None, help="plain ASCII tree (automatic without a UTF-8 terminal)")
-    trace.add_argument("--force", action="store_true", help="run even when the memory estimate exceeds what is free")
-    trace.add_argument("--derived", action="store_true", help="print the shapes from the rules alone, without running torch")
-    trace.add_argument("--handout", metavar="FILE.md|.json|.svg", help="also write the lesson handout (Markdown, JSON or an SVG of the tree, by the suffix)")
-    trace.add_argument("--overwrite", action="store_true", help="let --handout replace an existing file")
+    trace.add_argument("--json", action="store_true", help="print the report as JSON (default: the text tree)")
+    trace.add_argument("--ascii", action="store_true", default=None, help="plain ASCII tree (default: only without a UTF-8 terminal)")
+    trace.add_argument("--force", action="store_true", help="run even when the memory estimate exceeds what is free (default off)")
+    trace.add_argument("--derived", action="store_true", help="print the shapes from the rules alone, without running torch (default off)")
+    trace.add_argument("--handout", metavar="FILE.md|.json|.svg", help="also write the lesson handout (Markdown, JSON or an SVG of the tree, by the suffix; default: none)")
+    trace.add_argument("--overwrite", action="store_true", help="let --handout replace an existing file (default off)")
     return trace
 
 

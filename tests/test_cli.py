@@ -1,5 +1,6 @@
 """`gru-tui trace` end to end, in a subprocess, as a user runs it."""
 
+import argparse
 import json
 import subprocess
 import sys
@@ -141,6 +142,10 @@ def test_help_at_every_level_shows_every_flag_with_its_meaning_default_and_choic
         entry = " ".join(trace_help.split(f"  {flag}", 1)[1].split("\n  -", 1)[0].split())  # as wrapped
         assert "(default " in entry, flag
     assert "{tanh,relu}" in trace_help and "{gru,lstm,rnn}" in trace_help and "--json" in trace_help
+    for parser in (build_parser(), build_trace_parser()):  # every option, the commands' own too, says its default
+        for action in parser._actions:
+            if action.option_strings and action.dest not in ("help", "version") and action.help != argparse.SUPPRESS:
+                assert "default" in action.help, action.option_strings
 
 
 def test_cpu_with_an_index_is_the_cpu_as_torch_reads_it():
