@@ -275,7 +275,8 @@ class Pool:
             self._send_worker(worker, (id(task), task.job, self._reserved(task)))
             for client, job_id in task.subscribers:
                 self._send(client, ("started", job_id))
-        if self.spare and self.broken is None and not any(w.lane is None for w in self._workers):
+        # A new spare once no worker is loading torch: two imports at once would slow the run waiting for one.
+        if self.spare and self.broken is None and all(w.ready and w.lane is not None for w in self._workers):
             self._spawn(lane=None)
 
     def _worker_for(self, lane: str) -> _Worker | None:
@@ -475,7 +476,13 @@ class PoolClient:
             self._send(("cancel", slot))
 
     def close(self) -> None:
+        """Leave the pool: it drops this client's jobs (killing runs nobody else waits for)."""
         self.closed = True
+        try:  # shut the socket down first: that wakes our reader and tells the pool at once
+            with socket.socket(fileno=os.dup(self.conn.fileno())) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.conn.close()
 
     def _send(self, message: tuple) -> None:
@@ -489,7 +496,7 @@ class PoolClient:
         while True:
             try:
                 message = self.conn.recv()
-            except (EOFError, OSError):
+            except (EOFError, OSError, TypeError):  # TypeError: closed by close() while reading
                 self.pending.clear()
                 if not self.closed:
                     self.on_event("lost", "the device worker pool stopped")

@@ -24,7 +24,7 @@ from gru_tui.jobs import Job, JobError
 from gru_tui.pool import Pool, PoolClient
 from gru_tui.worker import run_job
 
-PATIENCE = 120  # seconds to wait for something to happen; not a speed check (torch loads slowly on a busy machine)
+PATIENCE = 300  # seconds to wait for something to happen; not a speed check (torch loads slowly on a busy machine)
 # A run of tens of seconds on 2 cores: long enough to be killed mid-layer.
 LONG = GRUConfig(input_size=64, hidden_size=1024, num_layers=2, batch_size=4, seq_len=20_000)
 
@@ -124,7 +124,7 @@ def test_equal_jobs_of_two_clients_run_once_and_share_the_report(pool):
     first, second = Events(), Events()
     job = Job("trace", (FIRST_EXAMPLE.replace(hidden_size=48), False))
     blocker = Events()  # holds the cpu lane so both requests are queued together
-    client(pool).submit("main", Job("trace", (LONG.replace(seq_len=2000), False)), blocker)
+    client(pool).submit("main", Job("trace", (LONG.replace(seq_len=200), False)), blocker)
     client(pool).submit("main", job, first)
     client(pool).submit("main", job, second)
     assert first.outcome()[0] == "done" and second.outcome()[0] == "done"
@@ -140,7 +140,7 @@ def test_equal_jobs_of_two_clients_run_once_and_share_the_report(pool):
 
 def test_a_superseded_request_is_dropped_from_the_queue_before_it_runs(pool):
     blocker = Events()
-    client(pool).submit("main", Job("trace", (LONG.replace(seq_len=2000), False)), blocker)
+    client(pool).submit("main", Job("trace", (LONG.replace(seq_len=200), False)), blocker)
     me = client(pool)
     superseded, newest = Events(), Events()
     me.submit("main", Job("trace", (FIRST_EXAMPLE.replace(hidden_size=40), False)), superseded)
@@ -191,13 +191,19 @@ def test_the_apps_process_never_imports_torch_while_it_traces():
     assert loaded == "[]"
 
 
+async def until_computing(app, pilot) -> None:
+    """Wait until the app's device run computes its first layer."""
+    for _ in range(PATIENCE * 20):
+        if "layer 0" in app.query_one("#summary-strip").plain:
+            return
+        await pilot.pause(0.05)
+    pytest.fail(f"the run never started: {app.query_one('#summary-strip').plain!r}")
+
+
 async def test_the_app_survives_its_worker_being_killed_and_runs_again():
     app = make_app(LONG)
     async with app.run_test(size=(120, 40)) as pilot:
-        for _ in range(PATIENCE * 20):
-            if "layer 0" in app.query_one("#summary-strip").plain:
-                break
-            await pilot.pause(0.05)
+        await until_computing(app, pilot)
         (victim,) = app.runner.pool.busy_pids()
         os.kill(victim, signal.SIGKILL)
         await settle(pilot)
@@ -213,10 +219,7 @@ async def test_the_app_survives_its_worker_being_killed_and_runs_again():
 async def test_ctrl_c_stops_the_run_and_a_second_ctrl_c_quits():
     app = make_app(LONG)
     async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(PATIENCE * 20):
-            if "layer 0" in app.query_one("#summary-strip").plain:
-                break
-            await pilot.pause(0.05)
+        await until_computing(app, pilot)
         assert "ctrl+c stops" in app.query_one("#summary-strip").plain
         (victim,) = app.runner.pool.busy_pids()
         await pilot.press("ctrl+c")
@@ -231,3 +234,29 @@ async def test_ctrl_c_stops_the_run_and_a_second_ctrl_c_quits():
         await pilot.press("ctrl+c")
         await pilot.pause()
     assert app.return_code == 0
+
+
+def test_a_client_that_goes_away_takes_its_run_with_it(pool):
+    """A browser tab closed mid-run (its app copy ends): nobody waits for the run, so its worker is killed."""
+    leaving = client(pool)
+    events = Events()
+    leaving.submit("main", Job("trace", (LONG, False)), events)
+    wait_until(lambda: "progress" in events.kinds(), "the long run started")
+    (running,) = pool.busy_pids()
+    leaving.close()
+    wait_until(lambda: gone(running), "the run of the client that left ended")
+    after = Events()
+    client(pool).submit("main", Job("trace", (FIRST_EXAMPLE, False)), after)
+    assert after.outcome()[0] == "done"
+
+
+def test_each_gpu_has_a_lane_of_its_own_and_a_missing_one_is_a_device_error(pool):
+    """cuda:N jobs go to that device's one worker (one CUDA context per GPU); here, without it, torch's refusal
+    names the device field, and the cpu lane is untouched."""
+    gpu, cpu = Events(), Events()
+    client(pool).submit("main", Job("trace", (FIRST_EXAMPLE.replace(device="cuda:3"), False)), gpu)
+    kind, error = gpu.outcome()
+    assert kind == "failed" and error.kind == "config" and error.field == "device"
+    client(pool).submit("main", Job("trace", (FIRST_EXAMPLE, False)), cpu)
+    assert cpu.outcome()[0] == "done"
+    assert sorted(w.lane or "spare" for w in pool._workers).count("cuda:3") <= 1

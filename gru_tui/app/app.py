@@ -16,6 +16,7 @@ import gc
 import signal
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.binding import Binding
@@ -30,7 +31,6 @@ from .commands import GruTuiCommands
 from .messages import (
     PoolLost, TorchFailed, TorchLoaded, TraceFailed, TraceFinished, TraceProgress, TraceRefused, TraceStarted,
 )
-from .runner import DeviceRunner
 from .screens.main import MainScreen
 from .teaching import LESSON_BINDINGS, TeachingMixin
 from .widgets.form import ConfigForm
@@ -38,6 +38,9 @@ from .widgets.note_line import NoteLine
 from .widgets.panes import LogPane
 from .widgets.summary_strip import SummaryStrip, run_text
 from .widgets.trace_tree import TraceTree
+
+if TYPE_CHECKING:
+    from .runner import DeviceRunner
 
 DEBOUNCE_SECONDS = 0.15  # a pause in typing before the device run starts; the derived tree does not wait
 PANE_FOCUS = {"form": "#input_size", "tree": "#trace-tree", "summary": "#torchinfo", "code": "#code", "log": "#log"}
@@ -104,6 +107,8 @@ class GruTuiApp(TeachingMixin, App[None]):
     def runner(self) -> DeviceRunner:
         """The device worker pool's client, started with the app's first run (torch loads in the worker)."""
         if self._runner is None:
+            from .runner import DeviceRunner  # after the first frame: multiprocessing and friends are not free to import
+
             self._runner = DeviceRunner(self.post_message)
         return self._runner
 
