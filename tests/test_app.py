@@ -487,3 +487,19 @@ async def test_theme_key_switches_between_dark_and_light():
         await pilot.pause()
         assert app.current_theme.dark is not dark
         assert app.query_one("#code").code == pytorch_code(app.config, app.report)  # re-highlighted, same code
+
+
+async def test_keys_that_arrive_together_land_in_a_field_in_the_order_typed():
+    """Over SSH (or a paste) keys come in one read; an editing key must not run after the characters behind it."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        field = app.query_one("#hidden_size", Input)
+        field.focus()
+        await pilot.pause()
+        field.cursor_position = len(field.value)
+        for key in ["1", "backspace", "ctrl+u", "6", "4", "left", "1"]:  # 32 → 321 → 32 → "" → 64 → 614
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await settle(pilot)
+        assert field.value == "614" and app.config.hidden_size == 614
+        assert not app.report.derived and app.report.shapes() == trace(FIRST_EXAMPLE.replace(hidden_size=614)).shapes()

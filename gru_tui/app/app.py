@@ -109,7 +109,7 @@ class GruTuiApp(TeachingMixin, App[None]):
         if self._runner is None:
             from .runner import DeviceRunner  # after the first frame: multiprocessing and friends are not free to import
 
-            self._runner = DeviceRunner(self.post_message)
+            self._runner = DeviceRunner(self.post_message, can_force=not self.served)
         return self._runner
 
     def get_default_screen(self) -> MainScreen:

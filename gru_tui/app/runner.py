@@ -25,19 +25,22 @@ from .messages import (
 Post = Callable[[Message], object]
 
 
-def refusal_text(error: JobError) -> str:
+def refusal_text(error: JobError, can_force: bool = True) -> str:
     """The memory guard's refusal, saying how to go on in the app (its own message names the CLI flag)."""
+    anyway = ", or run it anyway (ctrl+g)" if can_force else " (a browser tab cannot run past this guard)"
     return (
         f"{error.device}: this run needs about {human_bytes(error.needed)} but only {human_bytes(error.free)} is free; "
-        "make it smaller, pick meta (shapes only), or run it anyway (ctrl+g)"
+        f"make it smaller or pick meta (shapes only){anyway}"
     )
 
 
 class DeviceRunner:
     """Runs the app's jobs in worker processes; ``close()`` ends the app's own pool and its workers."""
 
-    def __init__(self, post: Post):
+    def __init__(self, post: Post, *, can_force: bool = True):
+        """``can_force``: the person may run past the memory guard (ctrl+g); not in a served copy."""
         self.post = post
+        self.can_force = can_force
         self.pool: Pool | None = None
         conn = connect_from_environment()  # served: the server's pool
         if conn is None:
@@ -74,7 +77,7 @@ class DeviceRunner:
             if kind == "done":
                 return TraceFinished(config, payload)
             if payload.kind == "refused":
-                return TraceRefused(config, refusal_text(payload))
+                return TraceRefused(config, refusal_text(payload, self.can_force))
             return TraceFailed(config, payload.text, field=payload.field)
 
         self._submit("main", Job("trace", (config, force)), answer, reuse=reuse)
@@ -86,7 +89,8 @@ class DeviceRunner:
             if kind == "done":
                 return LessonTraced(configs, payload)
             if kind == "failed":
-                return LessonTraced(configs, None, refusal_text(payload) if payload.kind == "refused" else payload.text)
+                text = refusal_text(payload, self.can_force) if payload.kind == "refused" else payload.text
+                return LessonTraced(configs, None, text)
             return None
 
         self._submit(slot, Job("trace_many", (configs,)), answer, post=post)

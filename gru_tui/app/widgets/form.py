@@ -16,6 +16,7 @@ from typing import Any
 
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
@@ -46,12 +47,33 @@ FLOAT_FIELDS = {"dropout"}
 STARTING_DEVICES = ("cpu", "meta")  # always there; the rest is known once torch has loaded
 
 
+# An Input's editing keys and their actions (not enter, nor the clipboard's: those may wait their turn).
+EDITING_KEYS = {
+    key.strip(): binding.action
+    for binding in Input.BINDINGS
+    if isinstance(binding, Binding) and binding.action not in ("submit", "copy", "cut", "paste")
+    for key in binding.key.split(",")
+}
+
+
 class FieldInput(Input):
     """A form field: every key typed lands in it, and the form says when the text is not a value (nothing is
     dropped, nor taken as one of the app's letter keys). No value has a ?, so that key is left to the app: help."""
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
         return character != "?" and super().check_consume_key(key, character)
+
+    async def _on_key(self, event: events.Key) -> None:
+        # Textual runs an Input's editing bindings (backspace, ctrl+u...) after the characters queued behind
+        # them, so keys that arrive together (fast typing over SSH, a paste) would land out of order: "1",
+        # backspace, "2" read as "" instead of "2". Applied here, they keep the order they were typed in.
+        action = EDITING_KEYS.get(event.key)
+        if action is None:
+            await super()._on_key(event)
+            return
+        event.stop()
+        event.prevent_default()
+        await self.run_action(action)
 
 
 FOCUS_MARK = "▸"  # points from the label at the field being typed in: visible without colour (NO_COLOR, plain capture)
