@@ -119,9 +119,6 @@ async def edit_all(tabs, rounds: int, presets: bool, shown: dict) -> list[tuple[
             await asyncio.sleep(1.0)
         current = 0
         for round_ in range(rounds):
-            if not presets:  # cleared first, alone: a key bound to an action (ctrl+u) can land after the digits sent with it
-                await tab.keys(CTRL_U)
-                await asyncio.sleep(0.3)
             started = time.perf_counter()
             tab.screen = ""
             if presets:
@@ -131,7 +128,7 @@ async def edit_all(tabs, rounds: int, presets: bool, shown: dict) -> list[tuple[
             else:
                 hidden = 40 + index * rounds + round_  # this tab's own: no other tab asks it
                 shown[tab] = shown[tab].replace(hidden_size=hidden)
-                await tab.keys(str(hidden))
+                await tab.keys(CTRL_U + str(hidden))  # in one message, as a fast typist's keys arrive
             derived = await drawn(tab, "h_n " + format_shape(derive(shown[tab]).h_n.shape), started)
             traced = await drawn(tab, "traced on cpu", started, after="h_n " + format_shape(derive(shown[tab]).h_n.shape))
             results.append((derived, traced))

@@ -182,7 +182,8 @@ def test_app_without_a_terminal_says_so():
 
 
 CORE_MODULES = ["gru_tui", "gru_tui.config", "gru_tui.shapes", "gru_tui.report", "gru_tui.tree", "gru_tui.tracing",
-                "gru_tui.summary", "gru_tui.files", "gru_tui.devices", "gru_tui.cli"]
+                "gru_tui.summary", "gru_tui.files", "gru_tui.devices", "gru_tui.cli", "gru_tui.jobs", "gru_tui.pool",
+                "gru_tui.worker"]
 
 
 @pytest.mark.parametrize("module", CORE_MODULES)
