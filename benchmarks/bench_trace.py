@@ -36,6 +36,10 @@ def configurations(quick: bool, large_seq: int | None) -> list[tuple[str, GRUCon
         ("small", FIRST_EXAMPLE, 3 if quick else 7, 1 if quick else 3),
         ("mid", MID.replace(seq_len=50) if quick else MID, 2 if quick else 3, 1),
         ("large", large, 1, 1),
+        # An LSTM: four gates, a cell state, and a projection that the fused oneDNN kernel does not take.
+        ("small LSTM", FIRST_EXAMPLE.replace(mode="lstm"), 3 if quick else 7, 1 if quick else 3),
+        ("mid LSTM, proj 128", (MID.replace(seq_len=50) if quick else MID).replace(mode="lstm", proj_size=128),
+         2 if quick else 3, 1),
     ]
 
 
@@ -51,8 +55,9 @@ def bare_module_and_input(config: GRUConfig):
 
     c = config
     dtype = getattr(torch, c.dtype)
-    gru = torch.nn.GRU(c.input_size, c.hidden_size, c.num_layers, bias=c.bias, batch_first=c.batch_first,
-                       dropout=c.dropout, bidirectional=c.bidirectional, device=c.device, dtype=dtype)
+    gru = getattr(torch.nn, c.kind.module)(c.input_size, c.hidden_size, c.num_layers, bias=c.bias, batch_first=c.batch_first,
+                                           dropout=c.dropout, bidirectional=c.bidirectional, device=c.device, dtype=dtype,
+                                           **c.options())
     x = torch.randn(derive(c).input.shape, device=c.device, dtype=dtype)
     return gru, x
 
@@ -87,6 +92,9 @@ def cli_flags(c: GRUConfig) -> list[str]:
              "--batch-size", str(c.batch_size), "--seq-len", str(c.seq_len), "--dtype", c.dtype, "--device", c.device]
     flags += ["--batch-first" if c.batch_first else "--no-batch-first"]
     flags += ["--bidirectional" if c.bidirectional else "--no-bidirectional"]
+    flags += ["--mode", c.mode]
+    for name, value in c.options().items():
+        flags += [f"--{name.replace('_', '-')}", str(value)]
     return flags
 
 
@@ -102,10 +110,12 @@ def wall(command: list[str], repeats: int, timeout: float = 1800) -> float:
     return sorted(times)[len(times) // 2]
 
 
-def run(quick: bool = False, device: str = "cpu", large_seq: int | None = None, subprocesses: bool = True) -> list[Table]:
+def run(quick: bool = False, device: str = "cpu", large_seq: int | None = None, subprocesses: bool = True,
+        only: list[str] | None = None) -> list[Table]:
 
     sync = synchronizer(device)
-    cases = [(name, c.replace(device=device), n, ns) for name, c, n, ns in configurations(quick, large_seq)]
+    cases = [(name, c.replace(device=device), n, ns) for name, c, n, ns in configurations(quick, large_seq)
+             if not only or name in only]
     on_cpu = device == "cpu"
     inproc = Table(
         f"Trace against the bare forward and torchinfo, in process (median wall time, device {device})",
@@ -171,8 +181,9 @@ def main(argv=None) -> None:
     p.add_argument("--large-seq", type=int, default=None,
                    help="seq_len of the large configuration (issue #4's is 1000; its bare forward takes ~80 s on 2 CPU cores)")
     p.add_argument("--no-subprocess", action="store_true", help="skip the fresh-process comparison")
+    p.add_argument("--only", action="append", metavar="NAME", help="only this configuration (repeatable): small, mid, large, ...")
     args = p.parse_args(argv)
-    print_tables(run(args.quick, args.device, args.large_seq, not args.no_subprocess))
+    print_tables(run(args.quick, args.device, args.large_seq, not args.no_subprocess, args.only))
 
 
 if __name__ == "__main__":

@@ -24,21 +24,24 @@ def assert_ran(tables: list[Table], rows: int) -> None:
         assert table.title in table.text() and table.markdown().count("\n|") == len(table.rows) + 2  # header, rule, rows
 
 
-def test_derive_benchmark_covers_every_seq_len_padded_and_packed():
+def test_derive_benchmark_covers_every_seq_len_padded_packed_and_an_lstm():
     tables = bench_derive.run(quick=True)
-    assert_ran(tables, 2 * len(bench_derive.SEQ_LENS))
+    assert_ran(tables, len(bench_derive.VARIANTS) * len(bench_derive.SEQ_LENS))
+    assert any(row[0].startswith("LSTM") for row in tables[0].rows)
     assert [row[1] for row in tables[0].rows][-1] == "1,000,000"
 
 
 def test_trace_benchmark_runs_each_configuration(monkeypatch):
     cases = bench_trace.configurations(quick=True, large_seq=4)
-    assert [name for name, *_ in cases] == ["small", "mid", "large"] and cases[2][1].seq_len == 4
+    assert [name for name, *_ in cases][:3] == ["small", "mid", "large"] and cases[2][1].seq_len == 4
+    assert {c.mode for _name, c, *_ in cases} == {"gru", "lstm"}
     # The same paths on smaller sizes: the benchmark's own sizes take tens of seconds on two cores.
     small = FIRST_EXAMPLE.replace(seq_len=12)
     monkeypatch.setattr(bench_trace, "configurations", lambda quick, large_seq: [
-        ("small", small, 1, 1), ("two layers", small.replace(num_layers=2, bidirectional=True), 1, 1)])
+        ("small", small, 1, 1), ("two layers", small.replace(num_layers=2, bidirectional=True), 1, 1),
+        ("LSTM", small.replace(mode="lstm", proj_size=4), 1, 1)])
     tables = bench_trace.run(quick=True, subprocesses=True)
-    assert_ran(tables, 4)
+    assert_ran(tables, 6)
 
 
 def test_latency_benchmark_runs_or_says_why_not():
