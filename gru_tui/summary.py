@@ -48,7 +48,7 @@ def summary_rows(report: Report) -> list[tuple[str, str]]:
         rows.append(("checks", checks.get("values", "")))
     if report.run is not None:
         peak = human_bytes(report.run.peak_memory_bytes)
-        where = "process peak RSS" if report.config.device == "cpu" else "peak allocated"
+        where = "peak resident memory (torch included)" if report.config.device == "cpu" else "peak allocated"
         rows.append(("device run", f"{report.run.seconds * 1000:,.1f} ms on {report.config.device}, {where} {peak}"))
     return rows
 

@@ -260,3 +260,14 @@ def test_each_gpu_has_a_lane_of_its_own_and_a_missing_one_is_a_device_error(pool
     client(pool).submit("main", Job("trace", (FIRST_EXAMPLE, False)), cpu)
     assert cpu.outcome()[0] == "done"
     assert sorted(w.lane or "spare" for w in pool._workers).count("cuda:3") <= 1
+
+
+def test_each_run_reports_its_own_peak_memory_not_the_workers_highest_so_far(pool):
+    me = client(pool)
+    big, small = Events(), Events()
+    me.submit("main", Job("trace", (GRUConfig(input_size=64, hidden_size=1024, batch_size=4, seq_len=6000), False)), big)
+    big_peak = big.outcome()[1].run.peak_memory_bytes
+    me.submit("main", Job("trace", (FIRST_EXAMPLE, False)), small)  # the same worker, after the big run
+    small_peak = small.outcome()[1].run.peak_memory_bytes
+    assert pool.jobs_run == 2 and len(pool.worker_pids()) <= 2
+    assert small_peak < big_peak - 200 * 2**20  # the big run's 300 MiB and more of activations are not the small one's
