@@ -233,8 +233,13 @@ class GruTuiApp(TeachingMixin, App[None]):
         if fraction is None:  # the ticker: keep the progress shown
             fraction = self._run_state[2]
         step = f": {self._run_step}" if self._run_step else "…"
-        elapsed = "" if self.snapshot_mode or self._run_clock is None else f" · {time.monotonic() - self._run_clock:.0f} s"
-        self._status(f"running on {self.config.device}{step}{elapsed} · ctrl+c stops", progress=fraction)
+        timing = ""
+        if not self.snapshot_mode and self._run_clock is not None:
+            elapsed = time.monotonic() - self._run_clock
+            timing = f" · {elapsed:.0f} s"
+            if fraction and fraction >= 0.1 and elapsed >= 2:  # a layer done: the rest at the same pace
+                timing += f", about {elapsed * (1 - fraction) / fraction:.0f} s left"
+        self._status(f"running on {self.config.device}{step}{timing} · ctrl+c stops", progress=fraction)
 
     def _stop_ticker(self) -> None:
         if self._ticker is not None:
