@@ -9,6 +9,7 @@ configuration), so a screen drops an answer to an older request.
 from __future__ import annotations
 
 import atexit
+from multiprocessing import AuthenticationError
 from typing import Callable
 
 from textual.message import Message
@@ -42,7 +43,10 @@ class DeviceRunner:
         self.post = post
         self.can_force = can_force
         self.pool: Pool | None = None
-        conn = connect_from_environment()  # served: the server's pool
+        try:
+            conn = connect_from_environment()  # served: the server's pool
+        except (OSError, EOFError, AuthenticationError):  # gone, or not ours: this copy does its runs itself
+            conn = None
         if conn is None:
             self.pool = Pool(cpu_workers=1).start()
             atexit.register(self.pool.close)  # also when the app ends by an exception
@@ -58,9 +62,6 @@ class DeviceRunner:
         self.client.close()
         if self.pool is not None:
             self.pool.close()
-
-    def worker_pids(self) -> list[int]:
-        return self.pool.worker_pids() if self.pool is not None else []
 
     def cancel(self, slot: str) -> None:
         self.client.cancel(slot)
