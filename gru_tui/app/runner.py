@@ -62,6 +62,7 @@ class DeviceRunner:
         self.client.close()
         if self.pool is not None:
             self.pool.close()
+            atexit.unregister(self.pool.close)
 
     def cancel(self, slot: str) -> None:
         self.client.cancel(slot)
