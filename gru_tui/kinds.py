@@ -8,6 +8,7 @@ No torch import: the derived tree needs this before torch has loaded.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 
@@ -85,12 +86,22 @@ NONLINEARITIES = ("tanh", "relu")
 
 def step_names(config) -> tuple[str, ...]:
     """The step tensors a configuration computes: m_t only where an LSTM projects it."""
-    kind = KINDS[config.mode]
-    return tuple(n for n in kind.step_names if n != "m_t" or config.proj_size)
+    return _step_names(config.mode, bool(config.proj_size))
 
 
 def equation(config, name: str) -> str:
     """The equation of one step tensor for this configuration (the RNN's nonlinearity, an LSTM's projection)."""
-    if name == "h_t" and config.mode == "lstm" and config.proj_size:
+    return _equation(config.mode, config.nonlinearity, bool(config.proj_size), name)
+
+
+# Cached: the live tree asks for them at every edit, for every layer and direction.
+@functools.cache
+def _step_names(mode: str, projected: bool) -> tuple[str, ...]:
+    return tuple(n for n in KINDS[mode].step_names if n != "m_t" or projected)
+
+
+@functools.cache
+def _equation(mode: str, nonlinearity: str, projected: bool, name: str) -> str:
+    if name == "h_t" and projected:
         return PROJECTED_H_T
-    return KINDS[config.mode].equations[name].replace("{act}", config.nonlinearity)
+    return KINDS[mode].equations[name].replace("{act}", nonlinearity)

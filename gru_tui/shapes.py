@@ -29,13 +29,13 @@ def state_dim(c: GRUConfig) -> str:
 
 def direction_parameters(c: GRUConfig, layer: int) -> list[tuple[str, tuple[int, ...], tuple[str, ...]]]:
     """One direction's parameters of a layer as (name without suffix, shape, dims), in named_parameters() order."""
-    rows, h = c.kind.gate_count * c.hidden_size, c.hidden_size
+    rows, h, rows_dim = c.kind.gate_count * c.hidden_size, c.hidden_size, gate_rows_dim(c)
     table = [
-        ("weight_ih", (rows, c.layer_input_size(layer)), (gate_rows_dim(c), "input features")),
-        ("weight_hh", (rows, c.state_size), (gate_rows_dim(c), state_dim(c))),
+        ("weight_ih", (rows, c.layer_input_size(layer)), (rows_dim, "input features")),
+        ("weight_hh", (rows, c.state_size), (rows_dim, state_dim(c))),
     ]
     if c.bias:
-        table += [("bias_ih", (rows,), (gate_rows_dim(c),)), ("bias_hh", (rows,), (gate_rows_dim(c),))]
+        table += [("bias_ih", (rows,), (rows_dim,)), ("bias_hh", (rows,), (rows_dim,))]
     if c.proj_size:
         table.append(("weight_hr", (c.proj_size, h), ("proj_size", "hidden_size")))
     return table
@@ -47,12 +47,13 @@ def direction_suffix(layer: int, d: int) -> str:
 
 def parameter_shapes(config: GRUConfig) -> dict[str, tuple[int, ...]]:
     """The module's parameters, named and ordered as ``named_parameters()`` gives them."""
-    return {
-        name + direction_suffix(layer, d): shape
-        for layer in range(config.num_layers)
-        for d in range(config.num_directions)
-        for name, shape, _dims in direction_parameters(config, layer)
-    }
+    shapes = {}
+    for layer in range(config.num_layers):
+        table = direction_parameters(config, layer)
+        for d in range(config.num_directions):
+            suffix = direction_suffix(layer, d)
+            shapes.update((name + suffix, shape) for name, shape, _dims in table)
+    return shapes
 
 
 def time_steps(config: GRUConfig) -> int:
@@ -62,14 +63,14 @@ def time_steps(config: GRUConfig) -> int:
     return config.seq_len * config.effective_batch
 
 
-def count_summary(config: GRUConfig) -> dict[str, int]:
+def count_summary(config: GRUConfig, params: dict[str, tuple[int, ...]] | None = None) -> dict[str, int]:
     """Parameter and mult-add counts that are right for batched, unbatched and packed inputs.
 
     mult_adds counts every parameter once per (step, batch item) pair, as torchinfo
     does for a batched input; matmul_macs counts only the weight products, which is
     what torch's FlopCounterMode sees (its FLOPs are 2 x matmul_macs).
     """
-    params = parameter_shapes(config)
+    params = params if params is not None else parameter_shapes(config)
     total = sum(_numel(s) for s in params.values())
     weights = sum(_numel(s) for name, s in params.items() if name.startswith("weight"))
     steps = time_steps(config)
@@ -134,6 +135,7 @@ def derive(config: GRUConfig) -> Report:
         """One direction's slot of h_n or c_n."""
         return tensor((size,), (dim,)) if c.unbatched else tensor((B, size), ("batch", dim))
 
+    params = parameter_shapes(c)
     inp = seq_tensor(c.input_size, "input_size", user_layout=True)
     needs_view = c.lengths is None and (c.batch_first or c.unbatched)
     input_view = seq_tensor(c.input_size, "input_size", user_layout=False) if needs_view else None
@@ -184,12 +186,12 @@ def derive(config: GRUConfig) -> Report:
         input=inp,
         input_view=input_view,
         h0=state(R, h_dim) if c.with_h0 else None,
-        parameters=parameter_shapes(c),
+        parameters=params,
         directions=tuple(directions),
         joins=tuple(joins),
         output=seq_tensor(D * R, f"D*{h_dim}", user_layout=True),
         h_n=state(R, h_dim),
-        summary=count_summary(c),
+        summary=count_summary(c, params),
         warnings=tuple(config_warnings(c)),
         c0=state(H, "hidden_size") if c.with_h0 and cell else None,
         c_n=state(H, "hidden_size") if cell else None,

@@ -6,7 +6,9 @@ the same nodes, so both always say the same thing.
 
 from __future__ import annotations
 
-from .kinds import equation
+import functools
+
+from .kinds import KINDS, equation
 from .report import C_N_NOTE, H_N_NOTE, Node, Packed, Report, Tensor, format_runs, format_shape
 
 ASCII_REPLACEMENTS = {"σ": "sigmoid", "⊙": "*", "−": "-", "×": "x", "→": "->", "—": "-", "·": "|", "…": "..."}
@@ -134,13 +136,18 @@ def _step_note(c, name: str) -> str:
 
 
 def _weight_note(c, name: str) -> str:
-    """What a parameter holds: each gate's matrix stacked by rows (a GRU's r, z, n; an LSTM's i, f, g, o)."""
-    kind = name.split("_l")[0]
-    if kind == "weight_hr":
-        return "the projection: h_t = W_hr m_t"
-    prefix = {"weight_ih": "W_i", "weight_hh": "W_h", "bias_ih": "b_i", "bias_hh": "b_h"}[kind]
-    stacked = c.kind.stacked(prefix)
-    return f"{stacked} stacked" if kind.startswith("weight") and c.kind.gate_count > 1 else stacked
+    return _weight_notes(c.mode)[name.split("_l")[0]]
+
+
+@functools.cache
+def _weight_notes(mode: str) -> dict[str, str]:
+    """What each parameter holds: each gate's matrix stacked by rows (a GRU's r, z, n; an LSTM's i, f, g, o)."""
+    kind = KINDS[mode]
+    notes = {"weight_hr": "the projection: h_t = W_hr m_t"}
+    for name, prefix in (("weight_ih", "W_i"), ("weight_hh", "W_h"), ("bias_ih", "b_i"), ("bias_hh", "b_h")):
+        stacked = kind.stacked(prefix)
+        notes[name] = f"{stacked} stacked" if name.startswith("weight") and kind.gate_count > 1 else stacked
+    return notes
 
 
 def node_line(node: Node) -> str:
