@@ -1,4 +1,4 @@
-"""gru-tui: every tensor shape of a PyTorch nn.GRU forward pass, traced from the real module.
+"""gru-tui: every tensor shape of a PyTorch nn.GRU (or nn.LSTM, nn.RNN) forward pass, traced from the real module.
 
 ``GRUConfig`` and ``ConfigError`` import without torch; ``trace`` loads torch
 when first called, so the app can paint before torch has loaded.

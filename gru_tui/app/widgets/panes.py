@@ -35,7 +35,7 @@ class TorchinfoPane(VerticalScroll):
 
 
 class CodePane(VerticalScroll):
-    """The nn.GRU code a learner would write for this configuration, with the shapes it prints."""
+    """The PyTorch code (nn.GRU, nn.LSTM or nn.RNN) a learner would write for this configuration, with the shapes it prints."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
