@@ -15,7 +15,8 @@ class Job:
 
     - ``trace``: ``(config, force)``, answered with a Report;
     - ``trace_many``: ``(configs,)``, answered with a tuple of Reports (the lesson screens);
-    - ``explain``: ``(config, input_shape, h0_shape)``, answered with a lessons.Explanation.
+    - ``explain``: the explainer's arguments ``(config, input_shape, h0_shape[, c0_shape])``, answered with a
+      lessons.Explanation.
 
     Equal jobs are the same work: the pool runs a job asked by several clients once.
     """

@@ -329,6 +329,10 @@ class Pool:
             worker.ready = True
             if info.error is not None:  # torch cannot load here: say so once, and fail what waits
                 self.broken = info.error
+                if worker.task is not None:  # the job it was given before it loaded
+                    self._tasks.pop(worker.task.job, None)
+                    self._finish(worker.task, ("failed", JobError("failed", info.error)))
+                    worker.task = None
                 self._fail_all(JobError("failed", info.error))
             else:
                 self._startup_failures = 0
