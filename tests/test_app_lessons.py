@@ -26,7 +26,6 @@ from gru_tui.app.screens.quiz import QuizScreen
 from gru_tui.app.screens.save import SaveDialog
 from gru_tui.app.teaching import FOLLOW_BANNER
 from gru_tui.app.widgets.note_line import NoteLine
-from gru_tui.app.widgets.note_line import NoteLine
 from gru_tui.app.widgets.trace_tree import TraceTree, node_label
 from gru_tui.cli import build_parser, config_from_args
 from gru_tui.config import FIRST_EXAMPLE, GRUConfig
@@ -321,19 +320,6 @@ async def test_export_json_and_svg_and_an_unwritable_path(tmp_path):
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, SaveDialog) and app.screen.message.startswith("cannot write")
-
-
-async def test_saved_says_the_whole_path_of_a_file_named_without_a_directory(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("f3", "s")
-        await type_path(pilot, "class.toml")
-        await pilot.press("enter")
-        await pilot.pause()
-        assert (tmp_path / "class.toml").exists()
-        assert str(tmp_path / "class.toml") in app.query_one(NoteLine).plain  # the directory too, not "class.toml"
 
 
 async def test_saved_says_the_whole_path_of_a_file_named_without_a_directory(tmp_path, monkeypatch):
