@@ -52,10 +52,8 @@ async def type_path(pilot, text: str) -> None:
 
 
 async def screen_settled(pilot) -> None:
-    """Wait for the screen's own workers (a lesson run) and the messages they post."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    """Wait for the screen's device job (a lesson run, in the worker pool) and the messages it posts."""
+    await settle(pilot)
 
 
 # -- presets ----------------------------------------------------------------------------
