@@ -28,7 +28,6 @@ from _common import REPO, Table, guarded, percentile, run_script, seconds
 
 sys.path.insert(0, str(Path(REPO) / "tests"))
 
-import psutil  # noqa: E402
 
 from gru_tui.config import FIRST_EXAMPLE  # noqa: E402
 from gru_tui.lessons import PRESETS  # noqa: E402
@@ -42,7 +41,7 @@ GOAL_TRACED = 2.0  # issue #10: the traced tree within 2 s (p95) with 30 tabs
 
 
 def measure_memory(tag: str) -> dict[str, float]:
-    from processes import tagged
+    from processes import rss_and_uss_bytes, tagged
 
     server, copies, workers = [], [], []
     for pid, command in tagged(tag):
@@ -54,10 +53,9 @@ def measure_memory(tag: str) -> dict[str, float]:
         out = []
         for pid in pids:
             try:
-                full = psutil.Process(pid).memory_full_info()
-            except psutil.Error:
+                out.append(rss_and_uss_bytes(pid))
+            except OSError:
                 continue
-            out.append((full.rss, full.uss))
         return out
 
     copy_info, worker_info, server_info = info(copies), info(workers), info(server)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -38,3 +39,30 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     return 0
+
+
+def gone(pid: int) -> bool:
+    """Whether the process has ended (a zombie counts as ended: it runs nothing and holds no memory)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z")
+    except OSError:
+        return True
+
+
+def user_cpu_seconds(pid: int) -> float:
+    """CPU time the process has spent in user mode (utime, field 14 of /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].split()
+    return int(fields[11]) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_and_uss_bytes(pid: int) -> tuple[int, int]:
+    """Resident memory, and the part only this process holds (private pages), from /proc/PID/smaps_rollup."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value = line.split(":", 1)
+        fields[name] = int(value.split()[0]) * 1024
+    return fields["Rss"], fields["Private_Clean"] + fields["Private_Dirty"]
+
+
+def total_memory_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

@@ -13,7 +13,6 @@ import textwrap
 import threading
 import time
 
-import psutil
 import pytest
 
 from app_helpers import settle, type_into
@@ -23,6 +22,7 @@ from gru_tui.config import FIRST_EXAMPLE, GRUConfig
 from gru_tui.jobs import Job, JobError
 from gru_tui.pool import Pool, PoolClient
 from gru_tui.worker import run_job
+from processes import gone, total_memory_bytes, user_cpu_seconds
 
 PATIENCE = 300  # seconds to wait for something to happen; not a speed check (torch loads slowly on a busy machine)
 # A run of tens of seconds on 2 cores: long enough to be killed mid-layer.
@@ -36,12 +36,6 @@ def wait_until(condition, what: str, timeout: float = PATIENCE) -> None:
             pytest.fail(f"never happened: {what}")
         time.sleep(0.01)
 
-
-def gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 class Events:
@@ -95,10 +89,10 @@ def test_a_cancelled_run_is_killed_and_the_spare_takes_the_next_one_at_once(pool
                "the long run reached its first layer")
     running = pool.busy_pids()
     assert len(running) == 1
-    cpu_before = psutil.Process(running[0]).cpu_times()
+    user_cpu_before = user_cpu_seconds(running[0])
     me.cancel("main")
     wait_until(lambda: gone(running[0]), "the cancelled run's process ended")
-    assert cpu_before.user > 0  # it was computing when it was stopped
+    assert user_cpu_before > 0  # it was computing when it was stopped
     small = Events()
     me.submit("main", Job("trace", (FIRST_EXAMPLE, False)), small)
     assert small.outcome()[0] == "done"
@@ -155,10 +149,10 @@ def test_the_memory_guard_counts_what_the_pools_other_runs_hold():
     small = Job("trace", (FIRST_EXAMPLE, False))
     assert run_job(small, 0, lambda *_: None).h_n.shape == trace(FIRST_EXAMPLE).h_n.shape
     with pytest.raises(JobError) as refused:
-        run_job(small, psutil.virtual_memory().total * 4, lambda *_: None)  # the others hold more than there is
+        run_job(small, total_memory_bytes() * 4, lambda *_: None)  # the others hold more than there is
     assert refused.value.kind == "refused" and refused.value.device == "cpu"
     forced = Job("trace", (FIRST_EXAMPLE, True))
-    assert not run_job(forced, psutil.virtual_memory().total * 4, lambda *_: None).derived
+    assert not run_job(forced, total_memory_bytes() * 4, lambda *_: None).derived
 
 
 def test_a_bad_configuration_fails_with_its_field_and_no_traceback():
