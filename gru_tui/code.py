@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .config import GRUConfig
 from .report import Packed, Report, format_shape
+from .results import Results, using_results
 from .shapes import derive
 from .tree import gru_call
 
@@ -49,15 +50,34 @@ def pytorch_code(config: GRUConfig, report: Report | None = None) -> str:
         padded = report.output.padded
         lines += [
             f"print(list(output.data.shape))  # {format_shape(report.output.data.shape)}  {_dims(report.output.data)}",
-            f"padded, lengths = pad_packed_sequence(output, batch_first={c.batch_first})",
-            f"print(list(padded.shape))  # {format_shape(padded.shape)}  {_dims(padded)}",
+            using_results(c).setup,  # from here on, output is the padded tensor
+            f"print(list(output.shape))  # {format_shape(padded.shape)}  {_dims(padded)}",
         ]
     else:
         lines.append(f"print(list(output.shape))  # {format_shape(report.output.shape)}  {_dims(report.output)}")
     for state, t in (("h_n", report.h_n), ("c_n", report.c_n)):
         if t is not None:
             lines.append(f"print(list({state}.shape))  # {format_shape(t.shape)}  {_dims(t)}")
+    lines += results_code(report.results or using_results(c), values=c.device != "meta")
     return "\n".join(lines) + "\n"
+
+
+def results_code(results: Results, values: bool = True) -> list[str]:
+    """Using the results: each slice a person takes next, as a line to paste (a REPL shows its value).
+
+    Comments give the shape and, once a run compared the two sides, what torch.equal said on it.
+    Without ``values`` (the meta device, where torch.equal cannot run) the two sides are written as a pair.
+    """
+    lines = ["", f"# using the results — {results.checked}", f"# {results.note}"]
+    for use in results.uses:
+        comment = f"{format_shape(use.shape)}  {_dims(use)}"
+        if use.equal is not None:
+            comment += "; True on the run" if use.equal else f"; False on the run (max difference {use.max_difference:.3g})"
+        elif use.compared_with is None:
+            comment += f": {use.note}"
+        line = use.check if values else use.compared_with and f"{use.expression}, {use.compared_with}"
+        lines.append(f"{line or use.expression}  # {comment}")
+    return lines
 
 
 def _dims(t) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .code import pytorch_code
 from .files import write_atomic
-from .report import Report
+from .report import Report, format_shape
 from .summary import summary_rows
 from .tree import gru_call, render_text
 
@@ -66,6 +66,7 @@ def markdown_handout(report: Report) -> str:
         render_text(report.tree()),
         "```",
         "",
+        *_results_section(report),
         "## Figures (torchinfo)" if not report.derived else "## Figures",
         "",
         _table(("figure", "value"), summary_rows(report)),
@@ -138,10 +139,31 @@ def _value_text(value) -> str:
     return str(value)
 
 
-def _table(header: tuple[str, str], rows) -> str:
+def _results_section(report: Report) -> list[str]:
+    """Using the results: each slice, what it is compared with, its shape, and what the run found (blank before one)."""
+    results = report.results
+    if results is None:
+        return []
+    rows = [
+        (f"`{u.expression}`", f"`{u.compared_with}`" if u.compared_with else "", format_shape(u.shape), u.verdict(), u.note)
+        for u in results.uses
+    ]
+    setup = [f"A packed batch is padded first: `{results.setup}`.", ""] if results.setup else []
+    return [
+        "## Using the results",
+        "",
+        f"Layout — {results.note}. Equality — {results.checked}.",
+        "",
+        *setup,
+        _table(("expression", "compared with", "shape", "on the run", "what it is"), rows),
+        "",
+    ]
+
+
+def _table(header: tuple[str, ...], rows) -> str:
     def cell(text: str) -> str:
         return str(text).replace("|", "\\|").replace("\n", " ")
 
-    lines = [f"| {cell(header[0])} | {cell(header[1])} |", "| --- | --- |"]
-    lines += [f"| {cell(a)} | {cell(b)} |" for a, b in rows]
+    lines = ["| " + " | ".join(map(cell, header)) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(map(cell, row)) + " |" for row in rows]
     return "\n".join(lines)

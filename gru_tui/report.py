@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from .config import GRUConfig
+from .results import Results
 
 H_N_NOTE = "batch_first never applies to h_n"
 C_N_NOTE = "hidden_size wide even with proj_size; batch_first never applies to c_n"
@@ -136,13 +137,14 @@ class Report:
     run: RunStats | None = None
     c0: Tensor | None = None  # an LSTM's initial cell state, beside h0
     c_n: Tensor | None = None  # an LSTM's final cell state, beside h_n: hidden_size wide even with proj_size
+    results: Results | None = None  # using the results: the slices people take, equality measured after a run
 
     @property
     def device(self) -> str:
         return self.config.device
 
     def to_dict(self) -> dict[str, Any]:
-        """Every key a GRU's report had; an LSTM's adds c0 and c_n beside h0 and h_n."""
+        """Every key a GRU's report had; an LSTM's adds c0 and c_n beside h0 and h_n; using_results: see ``results``."""
         cell = {}
         if self.config.kind.has_cell:
             cell = {"c0": self.c0.to_dict() if self.c0 else None, "c_n": {**self.c_n.to_dict(), "note": C_N_NOTE}}
@@ -166,6 +168,7 @@ class Report:
             "summary": dict(self.summary),
             "warnings": list(self.warnings),
             "checks": dict(self.checks),
+            "using_results": self.results.to_dict() if self.results is not None else None,
         }
 
     def shapes(self) -> dict[str, Any]:
@@ -173,6 +176,10 @@ class Report:
         d = self.to_dict()
         for key in ("derived", "summary", "warnings", "checks"):
             d.pop(key)
+        if d["using_results"] is not None:  # what a run measured (equality) is not a shape
+            d["using_results"].pop("checked")
+            for use in d["using_results"]["uses"]:
+                use.pop("equal"), use.pop("max_difference")
         return d
 
     def tree(self) -> "Node":

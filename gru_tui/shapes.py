@@ -11,6 +11,7 @@ from __future__ import annotations
 from .config import GRUConfig
 from .kinds import step_names
 from .report import Direction, LayerJoin, Packed, Report, Tensor
+from .results import using_results
 
 DIRECTIONS = ("forward", "reverse")
 BYTES_PER_ELEMENT = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2}
@@ -195,6 +196,7 @@ def derive(config: GRUConfig) -> Report:
         warnings=tuple(config_warnings(c)),
         c0=state(H, "hidden_size") if c.with_h0 and cell else None,
         c_n=state(H, "hidden_size") if cell else None,
+        results=using_results(c),
     )
 
 

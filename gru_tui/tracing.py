@@ -29,6 +29,7 @@ from typing import Any, Callable
 from .config import ConfigError, GRUConfig
 from .devices import check_device, free_memory
 from .report import Direction, LayerJoin, Packed, Report, RunStats, Tensor
+from .results import measure
 from .shapes import count_summary, derive, direction_parameters, direction_suffix, estimate_run_bytes
 
 Progress = Callable[[float, str], None]
@@ -202,9 +203,11 @@ class _Run:
                 measured, info = self._forward(module, layers, x, state, lengths)
                 self.checkpoint(0.9, "checking the module itself against its layers")
                 checks = self.check_module(module, layers, x, state, lengths, measured)
+                self.checkpoint(0.95, "evaluating the slices people take of output and h_n")
+                results = measure(self.expected.results, measured.output, *measured.state)
         messages = (str(w.message) for w in caught)
         torch_warnings = tuple(dict.fromkeys(m for m in messages if not any(n in m for n in NOT_THE_USERS)))  # each once
-        report = self._report(module, x, state, measured, info, checks, torch_warnings)
+        report = self._report(module, x, state, measured, info, checks, torch_warnings, results)
         peak = self._peak_memory()
         self.checkpoint(1.0, "done")
         return _with_run(report, RunStats(time.perf_counter() - started, peak))
@@ -379,7 +382,7 @@ class _Run:
         }
 
     # -- the report ---------------------------------------------------------
-    def _report(self, module, x, state, measured: _Layers, info, checks, torch_warnings) -> Report:
+    def _report(self, module, x, state, measured: _Layers, info, checks, torch_warnings, results) -> Report:
         torch, c, e = self.torch, self.config, self.expected
         from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
@@ -442,6 +445,7 @@ class _Run:
             summary=summary,
             warnings=torch_warnings,
             checks=checks,
+            results=results,
         )
 
     def _peak_memory(self) -> int | None:

@@ -10,8 +10,11 @@ import functools
 
 from .kinds import KINDS, equation
 from .report import C_N_NOTE, H_N_NOTE, Node, Packed, Report, Tensor, format_runs, format_shape
+from .results import Results, Use
 
-ASCII_REPLACEMENTS = {"σ": "sigmoid", "⊙": "*", "−": "-", "×": "x", "→": "->", "—": "-", "·": "|", "…": "..."}
+ASCII_REPLACEMENTS = {
+    "σ": "sigmoid", "⊙": "*", "−": "-", "×": "x", "→": "->", "—": "-", "·": "|", "…": "...", "✓": "OK", "✗": "X",
+}
 
 
 def _tensor_node(key: str, label: str, t: Tensor, note: str = "", children: tuple[Node, ...] = ()) -> Node:
@@ -89,12 +92,36 @@ def build_tree(report: Report) -> Node:
     children.append(_tensor_node("h_n", "h_n", report.h_n, f"last step of every layer and direction; {H_N_NOTE}"))
     if report.c_n is not None:
         children.append(_tensor_node("c_n", "c_n", report.c_n, f"last cell state of every layer and direction; {C_N_NOTE}"))
+    if report.results is not None:
+        children.append(results_node(report.results))
     for i, warning in enumerate(report.warnings):
         children.append(Node(f"warning{i}", f"warning: {warning}"))
 
     state = "derived from the rules, not yet run" if report.derived else f"traced on {c.device}"
     title = f"{gru_call(c)} · {c.dtype} · {state}"
     return Node("root", title, children=tuple(children))
+
+
+def results_node(results: Results) -> Node:
+    """The "using the results" branch: the setup line of a packed batch, then one line per use."""
+    setup = ()
+    if results.setup is not None:
+        setup = (Node("using.setup", results.setup, note="padded: zeros past each sequence's length"),)
+    uses = tuple(Node(f"using.{u.id}", use_label(u), u.shape, u.dims, use_note(u)) for u in results.uses)
+    return Node("using", f"using the results · {results.checked}", note=results.note, children=setup + uses)
+
+
+def use_label(use: Use) -> str:
+    """'✓ a == b' or '✗ a != b' once a run compared them, 'a vs b' before; the expression alone when nothing is compared."""
+    if use.compared_with is None:
+        return use.expression
+    if use.equal is None:
+        return f"{use.expression} vs {use.compared_with}"
+    return f"✓ {use.expression} == {use.compared_with}" if use.equal else f"✗ {use.expression} != {use.compared_with}"
+
+
+def use_note(use: Use) -> str:
+    return f"max difference {use.max_difference:.3g}; {use.note}" if use.equal is False else use.note
 
 
 def gru_call(c) -> str:
