@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from gru_tui import GRUConfig, derive, trace
+from gru_tui import ConfigError, GRUConfig, derive, trace
 from gru_tui.cli import main
 from gru_tui.code import pytorch_code
 from gru_tui.handout import markdown_handout
@@ -252,3 +252,54 @@ def test_handout_has_the_branch():
     assert "## Using the results" in text
     assert "torch.cat((h_n[-2], h_n[-1]), dim=1)" in text
     assert "| `output[:, 0, 4:]` | `h_n[-1]` | [1, 4] | ✓ equal |" in text
+
+
+def test_slice_question_is_graded_by_the_run():
+    from gru_tui.lessons import grade_slices, slice_question
+
+    c = GRUConfig(input_size=3, hidden_size=4, batch_size=3, seq_len=5, lengths=(5, 3, 1), batch_first=True)
+    question = slice_question(trace(c))
+    out, h_n, c_n, lengths = seeded_run(c)
+    names = {"torch": torch, "output": out, "h_n": h_n, "lengths": lengths, "range": range}
+    truth = {i for i, use in enumerate(question.options, 1) if torch.equal(eval(use.expression, {}, names), h_n[-1])}
+    assert [u.expression for u in question.options] == ["output[:, -1]", "output[:, 0]", "output[range(3), lengths - 1]"]
+    assert truth == {3} and question.answer == truth
+    assert grade_slices(question, ", ".join(map(str, sorted(truth)))).correct
+    assert not grade_slices(question, "1").correct and not grade_slices(question, "0").correct
+    with pytest.raises(ConfigError, match="^slices: type the numbers"):
+        grade_slices(question, "4")
+    assert slice_question(derive(c)) is None  # before a run there is nothing to grade against
+
+
+async def test_quiz_asks_which_slice_equals_h_n_after_the_shapes():
+    from app_helpers import settle
+    from textual.widgets import Input
+
+    from gru_tui.app import make_app
+    from gru_tui.lessons import PRESETS
+    from gru_tui.report import Packed
+
+    config = PRESETS["bidirectional"].config
+    app = make_app(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3", "q")
+        await settle(pilot)
+        quiz = app.screen
+        report = quiz.report
+        assert not quiz.query_one("#quiz-slices").display
+        out = report.output.data.shape if isinstance(report.output, Packed) else report.output.shape
+        await pilot.press(*str(list(out)), "enter", *str(list(report.h_n.shape)), "enter")
+        await pilot.pause()
+        assert quiz.query_one("#quiz-slices").display and quiz.focused.id == "predict-slices"
+        options = quiz.slices.options
+        tensors_out, h_n, _c_n, _lengths = seeded_run(config)
+        truth = [i for i, use in enumerate(options, 1) if torch.equal(eval(use.expression, {}, {"output": tensors_out}), h_n[-1])]
+        assert truth == [2]  # output[:, 0, 32:]: the reverse direction's final state
+        await pilot.press("1", "enter")
+        await pilot.pause()
+        assert quiz.feedback.startswith("Not quite: on the run, 2 equals h_n[-1].")
+        quiz.query_one("#predict-slices", Input).value = ""
+        await pilot.press("2", "enter")
+        await pilot.pause()
+        assert quiz.feedback.startswith("Right")

@@ -7,7 +7,10 @@ shape comes from a Report (from torch) or from running torch, never typed in.
 from .compare import Difference, compare, config_differences, describe_figure, summary_differences
 from .explain import Explanation, explain
 from .presets import PRESETS, Preset
-from .quiz import DimError, Grade, QuizSession, Rule, TensorGrade, expected_shapes, grade, parse_shape, quiz_tree
+from .quiz import (
+    DimError, Grade, QuizSession, Rule, SliceGrade, SliceQuestion, TensorGrade, expected_shapes, grade, grade_slices,
+    parse_shape, quiz_tree, slice_question,
+)
 
 __all__ = [
     "PRESETS",
@@ -21,6 +24,10 @@ __all__ = [
     "DimError",
     "Rule",
     "QuizSession",
+    "SliceQuestion",
+    "SliceGrade",
+    "slice_question",
+    "grade_slices",
     "compare",
     "config_differences",
     "summary_differences",

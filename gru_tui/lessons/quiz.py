@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ..config import ConfigError, GRUConfig, check_field_text
 from ..kinds import MODES
 from ..report import Node, Packed, Report, format_shape
+from ..results import Use
 from .presets import PRESETS
 
 QUESTIONS = ("output", "h_n", "c_n")  # c_n only for an LSTM: ``questions(config)``
@@ -304,6 +305,72 @@ def _dedupe(rules: list[Rule]) -> list[Rule]:
     for rule in rules:
         seen.setdefault(rule.id, rule)
     return list(seen.values())
+
+
+# -- which slice equals h_n[-1]? -------------------------------------------------------
+
+SLICE_TARGET = "h_n[-1]"
+
+
+@dataclass(frozen=True)
+class SliceQuestion:
+    """"Which slice of output equals h_n[-1]?": the slices of output the run compared with it, numbered from 1.
+
+    The answer is what torch.equal said on the run's own tensors (``results.measure``), never the rules.
+    """
+
+    target: str
+    options: tuple[Use, ...]
+
+    @property
+    def prompt(self) -> str:
+        listed = "   ".join(f"{i}) {use.expression}" for i, use in enumerate(self.options, 1))
+        return f"Which slices of output equal {self.target} on this run? {listed}"
+
+    @property
+    def answer(self) -> frozenset[int]:
+        return frozenset(i for i, use in enumerate(self.options, 1) if use.equal)
+
+
+@dataclass(frozen=True)
+class SliceGrade:
+    question: SliceQuestion
+    got: frozenset[int]
+
+    @property
+    def correct(self) -> bool:
+        return self.got == self.question.answer
+
+    def feedback(self) -> list[str]:
+        q = self.question
+        lines = ["Right: " if self.correct else "Not quite: "]
+        lines[0] += f"on the run, {_numbers(q.answer) or 'none'} equal{'s' if len(q.answer) == 1 else ''} {q.target}."
+        for i, use in enumerate(q.options, 1):
+            lines.append(f"  {i}) {use.expression} — {use.verdict()}: {use.note}")
+        return lines
+
+
+def slice_question(report: Report) -> SliceQuestion | None:
+    """The question for a traced report; None before a run, on meta (nothing measured), or with one slice only."""
+    if report.results is None:
+        return None
+    options = tuple(u for u in report.results.uses if u.compared_with == SLICE_TARGET and u.equal is not None)
+    return SliceQuestion(SLICE_TARGET, options) if len(options) > 1 else None
+
+
+def grade_slices(question: SliceQuestion, text: str, field: str = "slices") -> SliceGrade:
+    """Grade the numbers typed ("2", "1, 3"; "0" or "none" for none); ConfigError naming ``field`` for anything else."""
+    words = re.split(r"[,\s]+", check_field_text(field, text).strip().lower())
+    if words in (["0"], ["none"]):
+        return SliceGrade(question, frozenset())
+    n = len(question.options)
+    if not all(w.isdigit() and 1 <= int(w) <= n for w in words):
+        raise ConfigError(field, f"type the numbers of the slices that are equal, from 1 to {n} (such as 1, 3), or 0 for none; got {text!r}")
+    return SliceGrade(question, frozenset(int(w) for w in words))
+
+
+def _numbers(numbers: frozenset[int]) -> str:
+    return ", ".join(map(str, sorted(numbers)))
 
 
 # -- a session ----------------------------------------------------------------------

@@ -16,8 +16,8 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from ...config import ConfigError, GRUConfig
-from ...lessons import QuizSession, quiz_tree
-from ...lessons.quiz import questions
+from ...lessons import QuizSession, grade_slices, quiz_tree, slice_question
+from ...lessons.quiz import SLICE_TARGET, SliceQuestion, questions
 from ...report import Report
 from ...tree import gru_call
 from ..messages import LessonTraced
@@ -37,6 +37,7 @@ class QuizScreen(Screen[None]):
         self._first = first
         self.report: Report | None = None  # the current question, traced
         self.feedback = ""  # the last grade, as plain text (what tests read)
+        self.slices: SliceQuestion | None = None  # asked once the shapes are graded
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -51,6 +52,10 @@ class QuizScreen(Screen[None]):
             yield Label("c_n", classes="quiz-label", id="label-c_n")
             yield Input(placeholder="a shape", id="predict-c_n", compact=True, tooltip="An LSTM's c_n: its shape")
             yield Button("Next (ctrl+n)", id="quiz-next", compact=True, tooltip="Ask about the next configuration")
+        with Horizontal(id="quiz-slices"):
+            yield Label(f"which equal {SLICE_TARGET}?", classes="quiz-label")
+            yield Input(placeholder="numbers, e.g. 2 or 1, 3; 0 for none", id="predict-slices", compact=True,
+                        tooltip="The numbers of the slices of output that torch.equal found equal to h_n[-1] on the run")
         yield Static("", id="quiz-feedback")
         yield Footer()
 
@@ -61,6 +66,8 @@ class QuizScreen(Screen[None]):
     def ask(self, config: GRUConfig) -> None:
         self.report = None
         self.feedback = ""
+        self.slices = None
+        self.query_one("#quiz-slices").display = False
         self.query_one("#quiz-feedback", Static).update("")
         for field in self.query(Input):
             field.value = ""
@@ -102,6 +109,9 @@ class QuizScreen(Screen[None]):
     # -- answers -------------------------------------------------------------------
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        if event.input.id == "predict-slices":
+            self.check_slices()
+            return
         fields = [self.query_one(f"#predict-{name}", Input) for name in questions(self.session.current)]
         later = fields[fields.index(event.input) + 1:] if event.input in fields else []
         empty = next((field for field in later if not field.value.strip()), None)
@@ -122,7 +132,26 @@ class QuizScreen(Screen[None]):
             return
         self._show_feedback("\n".join(result.feedback()), correct=result.correct)
         self.query_one("#quiz-tree", TraceTree).show(self.report.tree())  # the answer, as torch gave it
-        self._show_question("right!" if result.correct else "not quite: see below; ctrl+n for the next question")
+        verdict = "right!" if result.correct else "not quite: see below"
+        self.slices = slice_question(self.report)
+        if self.slices is None:
+            self._show_question(f"{verdict}; ctrl+n for the next question")
+            return
+        self._show_question(f"{verdict} Now: {self.slices.prompt}")
+        self.query_one("#quiz-slices").display = True
+        self.query_one("#predict-slices", Input).focus()
+
+    def check_slices(self) -> None:
+        """Which slices of output equal h_n[-1]: graded against torch.equal on this question's run."""
+        if self.slices is None:
+            return
+        try:
+            result = grade_slices(self.slices, self.query_one("#predict-slices", Input).value)
+        except ConfigError as error:
+            self._show_feedback(f"{error.field}: {error.message}", correct=False)
+            return
+        self._show_feedback("\n".join(result.feedback()), correct=result.correct)
+        self._show_question(("right!" if result.correct else "not quite: see below") + "; ctrl+n for the next question")
 
     def _show_feedback(self, text: str, correct: bool) -> None:
         self.feedback = text
