@@ -303,3 +303,17 @@ async def test_quiz_asks_which_slice_equals_h_n_after_the_shapes():
         await pilot.press("2", "enter")
         await pilot.pause()
         assert quiz.feedback.startswith("Right")
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("mode", ["gru", "lstm", "rnn"])
+@pytest.mark.parametrize("packed", [False, True])
+def test_cuda_runs_give_the_textbook_answers(mode, packed):
+    """On a GPU (cuDNN), the run's own output and h_n: each final state sits where the CPU has it, bit for bit."""
+    c = GRUConfig(mode=mode, input_size=4, hidden_size=5, num_layers=2, bidirectional=True, batch_first=True,
+                  batch_size=3, seq_len=6, lengths=(6, 4, 2) if packed else None, device="cuda:0")
+    results = trace(c).results
+    assert results.checked == "torch.equal on the run's tensors (cuda:0)"
+    ends = "sequence_ends_forward" if packed else "last_step_forward"
+    assert results.use(ends).equal and results.use("first_step_reverse").equal and results.use("classifier").equal
+    assert results.use("last_step_reverse").equal is False
