@@ -71,8 +71,9 @@ def results_code(results: Results, values: bool = True) -> list[str]:
     lines = ["", f"# using the results — {results.checked}", f"# {results.note}"]
     for use in results.uses:
         comment = f"{format_shape(use.shape)}  {_dims(use)}"
-        if use.equal is not None:
-            comment += "; True on the run" if use.equal else f"; False on the run (max difference {use.max_difference:.3g})"
+        if use.equal is not None:  # first, so that a narrow pane shows it
+            run = "True on the run" if use.equal else f"False on the run (max difference {use.max_difference:.3g})"
+            comment = f"{run}; {comment}"
         elif use.compared_with is None:
             comment += f": {use.note}"
         line = use.check if values else use.compared_with and f"{use.expression}, {use.compared_with}"

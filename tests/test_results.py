@@ -223,7 +223,8 @@ def test_code_pane_lines_run_and_say_what_the_run_found(capsys):
     for use in report.results.uses:
         line = next(line for line in code.splitlines() if line.startswith((use.check or use.expression) + "  # "))
         if use.equal is not None:
-            assert line.endswith("True on the run") == use.equal
+            assert ("  # True on the run; " in line) == use.equal
+            assert ("  # False on the run (max difference " in line) == (not use.equal)
     namespace = {}
     exec(code, namespace)  # the lines paste and run
     for use in report.results.uses:  # and in the code's own run, the same slices have the same shapes
