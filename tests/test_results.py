@@ -318,3 +318,15 @@ def test_cuda_runs_give_the_textbook_answers(mode, packed):
     ends = "sequence_ends_forward" if packed else "last_step_forward"
     assert results.use(ends).equal and results.use("first_step_reverse").equal and results.use("classifier").equal
     assert results.use("last_step_reverse").equal is False
+
+
+def test_the_derived_branch_needs_neither_torch_nor_textual():
+    import subprocess
+    import sys
+
+    code = ("import sys, gru_tui; from gru_tui.code import pytorch_code; from gru_tui.tree import render_text; "
+            "from gru_tui.lessons import slice_question; c = gru_tui.GRUConfig(bidirectional=True, batch_size=2, lengths=(3, 2), "
+            "seq_len=3); r = gru_tui.derive(c); render_text(r.tree()); pytorch_code(c, r); r.to_dict(); "
+            "assert slice_question(r) is None; assert 'torch' not in sys.modules and 'textual' not in sys.modules")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
