@@ -29,3 +29,11 @@ def torch_shapes(c: GRUConfig) -> tuple[str, str]:
 def screen_lines(app) -> list[str]:
     """The screen as plain text, one string a row: what a person sees."""
     return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+async def open_quiz(pilot: Pilot):
+    """From the app's first screen: wait for its run, open the quiz from the tree (f3, q), wait for the question's run."""
+    await settle(pilot)
+    await pilot.press("f3", "q")
+    await settle(pilot)
+    return pilot.app.screen

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from textual.widgets import Input
 
-from app_helpers import settle, type_into
+from app_helpers import open_quiz, settle, type_into
 from gru_tui import trace
 from gru_tui.app import make_app
 from gru_tui.app.widgets.choice import Choice
@@ -107,10 +107,7 @@ async def test_the_quiz_asks_for_c_n_beside_h_n_for_an_lstm_and_grades_it():
     config = PRESETS["lstm-proj"].config
     app = make_app(config)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await pilot.press("f3", "q")
-        await settle(pilot)
-        screen = app.screen
+        screen = await open_quiz(pilot)
         assert screen.query_one("#predict-c_n").display
         out, h_n, c_n, _params = run_module(config)
         wrong_c_n = (*c_n.shape[:-1], config.proj_size)  # projected, as h_n is: the usual mistake

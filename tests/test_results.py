@@ -273,7 +273,7 @@ def test_slice_question_is_graded_by_the_run():
 
 
 async def test_quiz_asks_which_slice_equals_h_n_after_the_shapes():
-    from app_helpers import settle
+    from app_helpers import open_quiz
     from textual.widgets import Input
 
     from gru_tui.app import make_app
@@ -283,10 +283,7 @@ async def test_quiz_asks_which_slice_equals_h_n_after_the_shapes():
     config = PRESETS["bidirectional"].config
     app = make_app(config)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("f3", "q")
-        await settle(pilot)
-        quiz = app.screen
+        quiz = await open_quiz(pilot)
         report = quiz.report
         assert not quiz.query_one("#quiz-slices").display
         out = report.output.data.shape if isinstance(report.output, Packed) else report.output.shape
