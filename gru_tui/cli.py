@@ -18,6 +18,7 @@ from typing import Sequence
 
 from .config import DTYPES, FIRST_EXAMPLE, ConfigError, GRUConfig, parse_lengths, parse_number
 from .kinds import MODES, NONLINEARITIES
+from .model_cli import add_model_flags, model_flags_used, run_model_trace, spec_from_args, timeout_seconds
 
 CONFIG_FLAGS = (
     # (flag, config field, type)
@@ -65,6 +66,7 @@ SWITCHES = (
     ("--unbatched", "unbatched"),
     ("--h0", "with_h0"),
 )
+CONFIG_DESTS = (*(dest for _f, dest, _k in CONFIG_FLAGS), *(dest for _f, dest in SWITCHES), "lengths")
 
 
 def _default(dest: str) -> str:
@@ -125,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="See every tensor shape a PyTorch nn.GRU (or nn.LSTM, nn.RNN) forward pass produces, live. "
                     "Without a command, opens the app; the flags below prefill its form.",
         epilog="gru-tui trace --help and gru-tui serve --help list each command's own flags.",
+        allow_abbrev=False,  # --input is its own flag, not short for --input-size
     )
     from . import __version__
 
@@ -133,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("trace", help="print the shape report of one configuration and exit")
     sub.add_parser("serve", help="serve the app to web browsers, token-protected")
     add_config_flags(parser)
+    add_model_flags(parser)
     parser.add_argument("--present", action="store_true", help="broadcast this configuration to `gru-tui serve --follow` viewers (default off)")
     # Set by `gru-tui serve --follow` on the copies it serves: follow the presenter, read-only.
     parser.add_argument("--follow", action="store_true", help=argparse.SUPPRESS)
@@ -141,9 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def build_trace_parser() -> argparse.ArgumentParser:
     trace = argparse.ArgumentParser(
-        prog="gru-tui trace", description="Print the shape report of one configuration (traced on its device) and exit."
+        prog="gru-tui trace", description="Print the shape report of one configuration (traced on its device) and exit.",
+        allow_abbrev=False,  # --input is its own flag, not short for --input-size
     )
     add_config_flags(trace)
+    add_model_flags(trace)
     trace.add_argument("--json", action="store_true", help="print the report as JSON (default: the text tree)")
     trace.add_argument("--ascii", action="store_true", default=None, help="plain ASCII tree (default: only without a UTF-8 terminal)")
     trace.add_argument("--force", action="store_true", help="run even when the memory estimate exceeds what is free (default off)")
@@ -180,12 +186,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(str(error))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # stdout closed early (`| head`): no traceback for that
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def run_trace(args: argparse.Namespace) -> int:
     from .tracing import TraceError, trace
     from .shapes import derive
 
+    if model_flags_used(args):
+        return run_model_trace(args, CONFIG_DESTS, fail, _utf8_stdout())
     config = config_from_args(args)
     if args.handout is not None and not args.handout.strip():
         return fail("handout: give a file name ending in .md, .json or .svg")
@@ -194,17 +205,11 @@ def run_trace(args: argparse.Namespace) -> int:
     except TraceError as error:
         return fail(str(error), 1)
     if args.handout:
-        from .files import FileExistsRefused
         from .handout import export
 
-        try:
-            export(report, args.handout, overwrite=args.overwrite)
-        except FileExistsRefused:
-            return fail(f"handout: {args.handout} exists; add --overwrite to replace it")
-        except ValueError as error:
-            return fail(f"handout: {error}")
-        except OSError as error:
-            return fail(f"handout: cannot write {args.handout}: {error.strerror or error}", 1)
+        status = write_handout(args, lambda: export(report, args.handout, overwrite=args.overwrite))
+        if status:
+            return status
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
         return 0
@@ -217,7 +222,34 @@ def run_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def write_handout(args: argparse.Namespace, write) -> int:
+    """Run ``write()`` (an export to ``--handout``): 0, or the status of the one error line it printed."""
+    from .files import FileExistsRefused
+
+    try:
+        write()
+    except FileExistsRefused:
+        return fail(f"handout: {args.handout} exists; add --overwrite to replace it")
+    except ValueError as error:
+        return fail(f"handout: {error}")
+    except OSError as error:
+        return fail(f"handout: cannot write {args.handout}: {error.strerror or error}", 1)
+    return 0
+
+
 def run_app(args: argparse.Namespace) -> int:
+    if model_flags_used(args):
+        spec = spec_from_args(args, CONFIG_DESTS)
+        if args.present or args.follow:
+            return fail("--model opens your own model: --present and --follow share an assembled configuration")
+        if not _served_to_browser() and (not sys.stdout.isatty() or not sys.stdin.isatty()):
+            return fail("the app needs a terminal; for a report without one, use `gru-tui trace --model ...` (add --json for JSON)")
+        gc.disable()
+        from .app.model_app import make_model_app
+
+        app = make_model_app(spec, timeout=timeout_seconds(args))
+        app.run()
+        return app.return_code or 0
     config = config_from_args(args)
     if args.present and args.follow:
         return fail("--present and --follow: a copy either presents or follows, not both")

@@ -85,13 +85,18 @@ def json_handout(report: Report) -> str:
 
 def svg_handout(report: Report) -> str:
     """The shape tree as an SVG picture of a terminal (for the CLI; the app passes its own screenshot)."""
+    return tree_svg(report.tree(), f"gru-tui: {gru_call(report.config)}")
+
+
+def tree_svg(root, title: str) -> str:
+    """A shape tree drawn as an SVG picture of a terminal."""
     from rich.console import Console
     from rich.text import Text
 
-    text = render_text(report.tree())
+    text = render_text(root)
     console = Console(record=True, width=max(80, *(len(line) + 1 for line in text.splitlines())), file=io.StringIO())
     console.print(Text(text), soft_wrap=True)
-    return console.export_svg(title=f"gru-tui: {gru_call(report.config)}")
+    return console.export_svg(title=title)
 
 
 def handout_format(path: str | os.PathLike[str], chosen: str | None = None) -> str:
@@ -127,6 +132,38 @@ def export(
     """
     text = handout_text(report, handout_format(path, fmt), screenshot)
     return write_atomic(path, text, overwrite=overwrite)
+
+
+def model_markdown(report) -> str:
+    """Your own model's handout: what was run, the tree, what failed and why."""
+    spec = report.spec
+    given = report.inputs.inputs_text() if report.inputs is not None else "none (the file failed first)"
+    parts = [
+        f"# {spec.short}",
+        "",
+        f"`{spec.file}`, `{spec.name}`, run once on {spec.device} with hooks on every submodule; input {given}.",
+        "",
+    ]
+    if report.failure is not None:
+        parts += ["## What failed", "", *(f"    {line}" if i else line for i, line in enumerate(report.failure.lines())), ""]
+    parts += ["## Shape tree", "", "```text", render_text(report.tree()), "```", ""]
+    if report.summary:
+        parts += ["## Parameters", "", _table(("figure", "value"), [(k, f"{v:,}") for k, v in report.summary.items()]), ""]
+    return "\n".join(parts)
+
+
+def model_handout_text(report, fmt: str, screenshot: str | None = None) -> str:
+    if fmt == "md":
+        return model_markdown(report)
+    if fmt == "json":
+        return json.dumps(report.to_dict(), indent=2) + "\n"
+    return screenshot if screenshot is not None else tree_svg(report.tree(), f"gru-tui: {report.spec.short}")
+
+
+def export_model(report, path: str | os.PathLike[str], fmt: str | None = None, overwrite: bool = False,
+                 screenshot: str | None = None) -> Path:
+    """Your own model's handout, as ``export`` writes an assembled module's: by the suffix, atomic, no silent overwrite."""
+    return write_atomic(path, model_handout_text(report, handout_format(path, fmt), screenshot), overwrite=overwrite)
 
 
 def _value_text(value) -> str:

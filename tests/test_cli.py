@@ -181,7 +181,7 @@ def test_app_without_a_terminal_says_so():
     assert "needs a terminal" in result.stderr
 
 
-CORE_MODULES = ["gru_tui", "gru_tui.config", "gru_tui.kinds", "gru_tui.shapes", "gru_tui.report", "gru_tui.tree", "gru_tui.tracing",
+CORE_MODULES = ["gru_tui", "gru_tui.model", "gru_tui.model_tree", "gru_tui.model_cli", "gru_tui.diagnose", "gru_tui.config", "gru_tui.kinds", "gru_tui.shapes", "gru_tui.report", "gru_tui.tree", "gru_tui.tracing",
                 "gru_tui.summary", "gru_tui.files", "gru_tui.devices", "gru_tui.cli", "gru_tui.jobs", "gru_tui.pool",
                 "gru_tui.worker"]
 

@@ -1,0 +1,100 @@
+"""A model's report as the shape tree's nodes: the CLI prints them, the app shows them, handouts draw them.
+
+Each module: its name and class, what it received and returned, its parameters; a recurrent
+module adds its configuration and the tree of an assembled one (every layer, direction and
+gate: ``tree.build_tree`` on the derived report), keyed under the module so a view keeps
+what was open across re-traces. The module that failed is marked with torch's message, what
+it received, and the diagnosis.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .report import Node
+from .tree import build_tree, gru_call
+
+# From an assembled configuration's tree, what a module inside a model shows (its input is the module's line).
+RECURRENT_PARTS = ("h0", "c0", "output", "h_n", "c_n")
+FAILED = "✗"
+
+
+def build_model_tree(report) -> Node:
+    failure = report.failure
+    children: list[Node] = []
+    if report.inputs is not None:
+        children.append(Node("model.input", f"input {report.inputs.inputs_text()}", note="what the model was given"))
+    if report.root is not None:
+        children.append(_module_node(report.root, report, is_root=True))
+    if report.output is not None:
+        children.append(Node("model.output", f"output {report.output.show()}", note="what the model returned"))
+    if failure is not None:
+        children.append(failure_node(failure))
+    summary = report.summary
+    if summary:
+        children.append(Node("model.params", f"{summary['total_params']:,} parameters",
+                             note=f"{summary['trainable_params']:,} trainable, {summary['param_bytes'] / 1e6:.2f} MB"))
+    for i, warning in enumerate(report.warnings):
+        children.append(Node(f"model.warning{i}", f"warning: {warning}"))
+    return Node("model", title(report), children=tuple(children))
+
+
+def title(report) -> str:
+    kind = report.root.type if report.root is not None else "?"
+    if report.ok:
+        state = f"traced on {report.spec.device}"
+    elif report.failure.stage == "forward":
+        state = f"{FAILED} the forward failed in {report.failure.module or 'the model'}"
+    else:
+        state = f"{FAILED} {report.failure.stage} failed"
+    return f"{report.spec.short} · {kind} · {state}"
+
+
+def failure_node(failure) -> Node:
+    lines = failure.lines()
+    return Node("model.failure", f"{FAILED} {lines[0]}",
+                children=tuple(Node(f"model.failure.{i}", line.strip()) for i, line in enumerate(lines[1:])))
+
+
+def call_text(call) -> str:
+    out = call.output.show() if call.output is not None else FAILED
+    return f"{call.inputs_text()} → {out}"
+
+
+def _module_node(m, report, *, is_root: bool = False) -> Node:
+    key = f"m:{m.path}"
+    failure = report.failure
+    label = m.type if is_root else f"{m.name} ({m.type})"
+    notes = [f"{m.params:,} params"]
+    if m.calls:
+        label += f"  {call_text(m.calls[0])}"
+    if m.error is not None:
+        label = f"{FAILED} {label}"
+        notes.insert(0, f"failed: {m.error.strip().splitlines()[0] if m.error.strip() else 'error'}")
+    elif any(call.output is None for call in m.calls):
+        notes.insert(0, f"failed inside {failure.module}" if failure is not None and failure.module else "failed")
+    elif m.calls:
+        if len(m.calls) > 1:
+            notes.insert(0, f"called {len(m.calls)} times")
+    else:
+        notes.insert(0, "not reached" if failure is not None and failure.stage == "forward" else "not called")
+    children: list[Node] = []
+    if len(m.calls) > 1:
+        children += [Node(f"{key}.call{i}", f"call {i + 1}: {call_text(call)}") for i, call in enumerate(m.calls)]
+    if m.recurrent is not None:
+        children += _recurrent_nodes(key, m.recurrent)
+    children += [_module_node(child, report) for child in m.children]
+    return Node(key, label, note="; ".join(notes), children=tuple(children))
+
+
+def _recurrent_nodes(key: str, recurrent) -> list[Node]:
+    """An assembled configuration's tree for the module (its first call): configuration, layers, output, h_n, c_n."""
+    c = recurrent.config
+    inner = build_tree(recurrent.report)
+    config = Node(f"{key}.config", gru_call(c), note=f"read from the module; {recurrent.checked}")
+    parts = [_rekey(node, key) for node in inner.children if node.key.startswith("layer") or node.key in RECURRENT_PARTS]
+    return [config, *parts]
+
+
+def _rekey(node: Node, prefix: str) -> Node:
+    return dataclasses.replace(node, key=f"{prefix}/{node.key}", children=tuple(_rekey(c, prefix) for c in node.children))

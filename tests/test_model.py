@@ -1,0 +1,286 @@
+"""Your own model (issue #13): every shape of each example's tree against plain torch forward hooks; failures; the CLI."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence
+
+from gru_tui.config import ConfigError
+from gru_tui.model import model_spec, parse_input, trace_model
+from gru_tui.tree import render_text
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+# (file:NAME, --input shapes, --inputs function): each example as its docstring says to run it
+CASES = {
+    "classifier": ("classifier.py:make_model", ["4x35:int64"], None),
+    "seq2seq": ("seq2seq.py:Seq2Seq", ["4x12:int64", "4x9:int64"], None),
+    "packed": ("packed.py:make_model", None, "packed.py:example_inputs"),
+    "tagger": ("tagger.py:make_model", ["2x20:int64"], None),
+}
+
+
+def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gru_tui", *args], capture_output=True, text=True, timeout=180, cwd=cwd)
+
+
+def spec_of(case):
+    ref, inputs, function = CASES[case]
+    return model_spec(str(EXAMPLES / ref), inputs, str(EXAMPLES / function) if function else None)
+
+
+def shapes_of(obj) -> list:
+    """Every tensor shape in a forward's argument or result, in order (a PackedSequence: its data), by plain torch."""
+    if isinstance(obj, PackedSequence):
+        return [tuple(obj.data.shape)]
+    if isinstance(obj, torch.Tensor):
+        return [tuple(obj.shape)]
+    if isinstance(obj, (tuple, list)):
+        return [s for o in obj for s in shapes_of(o)]
+    if isinstance(obj, dict):
+        return [s for o in obj.values() for s in shapes_of(o)]
+    return []
+
+
+def hooked_forward(spec):
+    """The example run with plain forward hooks: {module path: [(input shapes, output shapes), ...]}, and the model."""
+    file, name = spec.file, spec.name
+    loaded = importlib.util.spec_from_file_location(f"reference_{Path(file).stem}", file)
+    module = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(module)
+    model = getattr(module, name)().eval()
+    if spec.inputs_function:
+        args = getattr(module, spec.inputs_function[1])()
+    else:
+        high = min(m.num_embeddings for m in model.modules() if isinstance(m, nn.Embedding))
+        args = tuple(torch.randint(0, high, i.shape) for i in spec.inputs)
+    seen: dict[str, list] = {}
+    for path, m in model.named_modules():
+        m.register_forward_hook(lambda mod, a, out, path=path: seen.setdefault(path, []).append((shapes_of(a), shapes_of(out))))
+    with torch.no_grad():
+        model(*args)
+    return seen, model
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_shape_in_the_tree_is_what_torch_gives(case):
+    spec = spec_of(case)
+    report = trace_model(spec)
+    assert report.ok, report.failure
+    seen, model = hooked_forward(spec)
+    traced = {node.path: [([s for a in c.args for s in a.tensors()], c.output.tensors()) for c in node.calls]
+              for node in report.root.walk()}
+    assert traced == {path: seen.get(path, []) for path, _m in model.named_modules()}
+    text = render_text(report.tree())
+    recurrent = [(path, m) for path, m in model.named_modules() if isinstance(m, nn.RNNBase)]
+    assert recurrent
+    for path, m in recurrent:
+        node = report.node(path)
+        detail = node.recurrent.report
+        _, (output, *state) = seen[path][0][0], seen[path][0][1]  # output, then h_n (and c_n)
+        assert (detail.output.data.shape if detail.config.packed else detail.output.shape) == output
+        assert detail.h_n.shape == state[0]
+        if isinstance(m, nn.LSTM):
+            assert detail.c_n.shape == state[1]
+        else:
+            assert detail.c_n is None
+        # the per-layer detail: every parameter of every layer and direction, as the module holds it
+        assert {name: tuple(p.shape) for name, p in m.named_parameters()} == {
+            name: t.shape for d in detail.directions for name, t in d.weights.items()
+        }
+        for d in detail.directions:
+            assert d.h_n.shape == state[0][1:]
+            if d.c_n is not None:
+                assert d.c_n.shape == state[1][1:]
+        assert f"h_n  [{', '.join(map(str, state[0]))}]" in text
+    assert report.summary["total_params"] == sum(p.numel() for p in model.parameters())
+
+
+def test_json_every_shape_is_a_list_of_integers():
+    result = run("trace", "--model", str(EXAMPLES / "tagger.py") + ":make_model", "--input", "2x20:int64", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["ok"] and data["output"]["shape"] == [2, 20, 9]
+    lstm = next(c for c in data["tree"]["children"] if c["name"] == "lstm")
+    assert lstm["calls"][0]["output"] == [
+        {"shape": [2, 20, 32], "dtype": "float32", "device": "cpu"},
+        [{"shape": [4, 2, 16], "dtype": "float32", "device": "cpu"}, {"shape": [4, 2, 64], "dtype": "float32", "device": "cpu"}],
+    ]
+    assert lstm["recurrent"]["h_n"]["shape"] == [4, 2, 16] and lstm["recurrent"]["c_n"]["shape"] == [4, 2, 64]
+    assert len(lstm["recurrent"]["layers"]) == 4
+
+    def shapes(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "shape":
+                    yield value
+                else:
+                    yield from shapes(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from shapes(value)
+
+    found = list(shapes(data))
+    assert len(found) > 50 and all(isinstance(s, list) and all(type(n) is int for n in s) for s in found)
+
+
+def test_a_model_file_never_seen_float_input_and_a_class(tmp_path):
+    """The contract: FILE.py:NAME (a class here) and --input 4x80x50:float32, the text tree and --json."""
+    (tmp_path / "speech.py").write_text(
+        "from torch import nn\n"
+        "class Speech(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.rnn = nn.RNN(50, 30, num_layers=3, nonlinearity='relu')\n"
+        "        self.head = nn.Linear(30, 7)\n"
+        "    def forward(self, x):\n"
+        "        out, h = self.rnn(x)\n"
+        "        return self.head(out), h\n"
+    )
+    ref = str(tmp_path / "speech.py") + ":Speech"
+    result = run("trace", "--model", ref, "--input", "4x80x50:float32", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["output"] == [{"shape": [4, 80, 7], "dtype": "float32", "device": "cpu"},
+                              {"shape": [3, 80, 30], "dtype": "float32", "device": "cpu"}]
+    rnn = data["tree"]["children"][0]
+    assert rnn["recurrent"]["config"]["nonlinearity"] == "relu" and rnn["recurrent"]["h_n"]["shape"] == [3, 80, 30]
+    text = run("trace", "--model", ref, "--input", "4x80x50")
+    assert text.returncode == 0 and "h_t = relu(" in text.stdout and "rnn (RNN)  [4, 80, 50] → ([4, 80, 30], [3, 80, 30])" in text.stdout
+
+
+def test_the_classic_bug_names_the_linear_and_both_sizes():
+    result = run("trace", "--model", str(EXAMPLES / "classifier_bug.py") + ":make_model", "--input", "4x35:int64")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "error: fc (Linear) failed (at classifier_bug.py:" in result.stderr
+    assert "mat1 and mat2 shapes cannot be multiplied (4x128 and 64x5)" in result.stdout  # torch's own message
+    sentence = next(line for line in result.stdout.splitlines() if "fc is nn.Linear" in line)
+    assert "in_features=64" in sentence and "receives 128 features" in sentence and "gru (nn.GRU) is bidirectional" in sentence
+    assert "Checked: with fc = nn.Linear(128, 5) the forward runs and returns [4, 5]." in result.stdout
+    # the tree up to the failure: what ran before it is there, with its shapes
+    assert "gru (GRU)  [4, 35, 50] → ([4, 35, 128], [4, 4, 64])" in result.stdout
+    assert "✗ fc (Linear)  [4, 128] → ✗" in result.stdout
+
+
+def test_the_failure_as_data():
+    report = trace_model(model_spec(str(EXAMPLES / "classifier_bug.py") + ":make_model", ["4x35:int64"]))
+    failure = report.failure
+    assert failure.stage == "forward" and failure.module == "fc" and failure.module_type == "Linear"
+    assert [a.shape for a in failure.received.args] == [(4, 128)]
+    assert failure.fix_checked and failure.line is not None and failure.code == "return self.fc(last)"
+    assert report.node("fc").error.startswith("mat1 and mat2")
+    assert report.node("gru").calls[0].output is not None and report.node("").calls[0].output is None
+
+
+def test_a_recurrent_layer_that_fails_gets_the_explainers_rule_and_a_checked_fix(tmp_path):
+    (tmp_path / "wrong.py").write_text(
+        "from torch import nn\n"
+        "class M(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.lstm = nn.LSTM(8, 16, num_layers=2)\n"
+        "    def forward(self, x, h0):\n"
+        "        return self.lstm(x, h0)  # h0 alone: an LSTM takes (h0, c0)\n"
+    )
+    report = trace_model(model_spec(str(tmp_path / "wrong.py") + ":M", ["5x3x8", "2x3x16"]))
+    failure = report.failure
+    assert failure.module == "lstm" and failure.line == 7
+    text = "\n".join(failure.lines())
+    assert "lstm is nn.LSTM(8, 16, num_layers=2) (read from the module)." in text
+    assert "(h0, c0)" in text and "Checked: nn.LSTM runs it" in text and failure.fix_checked
+
+
+@pytest.mark.parametrize("source, line, words", [
+    ("import torch\ndef make(:\n    pass\n", 2, "SyntaxError"),
+    ("import torch\nfrom not_a_module_here import X\n", 2, "ModuleNotFoundError: No module named 'not_a_module_here'"),
+    ("import torch\n\n\nraise ValueError('no data folder')\n", 4, "ValueError: no data folder"),
+])
+def test_a_file_that_does_not_import_gets_its_file_and_line(tmp_path, source, line, words):
+    path = tmp_path / "broken.py"
+    path.write_text(source)
+    result = run("trace", "--model", f"{path}:make", "--input", "2x3")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert f"error: {path}:{line}: {words}" in result.stderr
+
+
+def test_a_missing_name_and_an_error_while_building(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text("from torch import nn\ndef make(hidden):\n    return nn.GRU(3, hidden)\ndef other():\n    pass\n")
+    missing = run("trace", "--model", f"{path}:model", "--input", "2x3")
+    assert missing.returncode == 1 and f"{path}: NameError: {path} has no function, class or module named 'model'; it defines make, other" in missing.stderr
+    needs = run("trace", "--model", f"{path}:make", "--input", "2x3")
+    assert needs.returncode == 1 and "with no arguments" in needs.stderr and "Traceback" not in needs.stderr
+
+
+def test_the_files_own_imports_from_its_folder(tmp_path):
+    (tmp_path / "layers.py").write_text("from torch import nn\nHIDDEN = 12\ndef encoder():\n    return nn.GRU(4, HIDDEN, batch_first=True)\n")
+    (tmp_path / "model.py").write_text("from layers import encoder\n\ndef make():\n    return encoder()\n")
+    report = trace_model(model_spec(str(tmp_path / "model.py") + ":make", ["2x6x4"]))
+    assert report.ok and report.output.items[1].shape == (1, 2, 12)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--model", "examples/classifier.py"], "model: must be FILE.py:NAME"),
+    (["--model", "examples/none.py:make"], "model: examples/none.py: no such file"),
+    (["--model", "examples/classifier.py:make_model", "--input", "4xx35"], "input: must be a shape such as 4x80x50"),
+    (["--model", "examples/classifier.py:make_model", "--input", "4x35:int65"], "input: 'int65' is not a dtype here"),
+    (["--model", "examples/classifier.py:make_model", "--input", "4x35", "--hidden-size", "3"], "hidden_size: --hidden-size configures an assembled module"),
+    (["--input", "4x35"], "model: --input, --inputs and --timeout go with --model"),
+    (["--model", "examples/classifier.py:make_model", "--input", "4x35", "--inputs", "examples/packed.py:example_inputs"], "inputs: give either --input"),
+])
+def test_bad_model_flags_are_one_line_naming_the_flag(argv, words):
+    result = run("trace", *argv, cwd=EXAMPLES.parent)
+    assert result.returncode == 2 and f"error: {words}" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_input_is_its_own_flag_not_an_abbreviation_of_input_size():
+    result = run("trace", "--input-size", "3", "--hidden-size", "4", "--json")
+    assert result.returncode == 0 and json.loads(result.stdout)["config"]["input_size"] == 3
+    refused = run("trace", "--inp", "3")
+    assert refused.returncode == 2 and "unrecognized arguments: --inp" in refused.stderr
+
+
+def test_parse_input():
+    assert parse_input("4x80x50").shape == (4, 80, 50) and parse_input("4x80x50").dtype == "float32"
+    assert parse_input("4x35:int64").dtype == "int64"
+    with pytest.raises(ConfigError) as error:
+        parse_input("0x3")
+    assert error.value.field == "input"
+
+
+def test_example_inputs_used_when_the_file_defines_it():
+    report = trace_model(model_spec(str(EXAMPLES / "packed.py") + ":make_model"))
+    assert report.ok and report.node("lstm").calls[0].args[0].kind == "packed"
+    assert report.node("lstm").recurrent.config.lengths == (7, 5, 2)
+
+
+def test_a_print_in_the_model_does_not_break_json(tmp_path):
+    (tmp_path / "noisy.py").write_text("from torch import nn\nprint('loading')\ndef make():\n    print('building')\n    return nn.GRU(3, 4)\n")
+    result = run("trace", "--model", f"{tmp_path / 'noisy.py'}:make", "--input", "5x2x3", "--json")
+    assert result.returncode == 0 and json.loads(result.stdout)["ok"] and "building" in result.stderr
+
+
+def test_a_forward_past_timeout_is_stopped(tmp_path):
+    (tmp_path / "slow.py").write_text(
+        "import time\nfrom torch import nn\nclass Slow(nn.Module):\n    def forward(self, x):\n        time.sleep(60)\n        return x\n"
+    )
+    result = run("trace", "--model", f"{tmp_path / 'slow.py'}:Slow", "--input", "2", "--timeout", "1")
+    assert result.returncode == 1 and "stopped after 1 s (--timeout)" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_report_crosses_as_plain_data_and_its_tree_needs_no_torch(tmp_path):
+    import pickle
+
+    report = trace_model(spec_of("classifier"))
+    (tmp_path / "report.pickle").write_bytes(pickle.dumps(report))
+    code = ("import pickle, sys; r = pickle.load(open(sys.argv[1], 'rb')); from gru_tui.tree import render_text; "
+            "t = render_text(r.tree()); assert 'h_n  [4, 4, 64]' in t; assert 'torch' not in sys.modules and 'textual' not in sys.modules")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "report.pickle")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
