@@ -16,7 +16,10 @@ class Job:
     - ``trace``: ``(config, force)``, answered with a Report;
     - ``trace_many``: ``(configs,)``, answered with a tuple of Reports (the lesson screens);
     - ``explain``: the explainer's arguments ``(config, input_shape, h0_shape[, c0_shape])``, answered with a
-      lessons.Explanation.
+      lessons.Explanation;
+    - ``model``: ``(model.ModelSpec,)``, your own model file traced, answered with a model.ModelReport (its
+      failures are in the report). The person's code runs in a process of its own that ends with the job
+      (``fresh_process``), so a re-trace imports the saved file anew and a crash, a hang or a leak takes nothing else.
 
     Equal jobs are the same work: the pool runs a job asked by several clients once.
     """
@@ -31,7 +34,14 @@ class Job:
             return self.args[0].device
         if self.kind == "trace_many":
             return self.args[0][0].device if self.args[0] else "cpu"
+        if self.kind == "model":
+            return self.args[0].device
         return "cpu"
+
+    @property
+    def fresh_process(self) -> bool:
+        """The worker that ran this job is ended after it: it ran the person's own code."""
+        return self.kind == "model"
 
 
 class JobError(Exception):

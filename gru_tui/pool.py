@@ -355,6 +355,8 @@ class Pool:
             self._results[task.job] = message[2]
             while len(self._results) > RESULTS_KEPT:
                 self._results.popitem(last=False)
+        if task.job.fresh_process:  # it ran the person's code: no other job runs in that process
+            self._kill(worker)
         self._finish(task, (kind, message[2]))
 
     def _worker_ended(self, worker: _Worker) -> None:

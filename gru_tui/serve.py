@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlsplit
 
+from .config import ConfigError
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 # Each browser tab runs its own copy of the app (without torch: the tabs share one pool of device workers):
@@ -98,12 +100,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--token", default=None, help="the access token (default: a new random one each start; a token given here shows in `ps`)",
     )
+    from .model_cli import add_model_flags
+
+    add_model_flags(parser)  # fixed here, for every copy: a browser never names a file
     return parser
 
 
-def served_command(follow: bool) -> str:
+def served_command(follow: bool, model: Sequence[str] = ()) -> str:
+    """The command each tab's copy runs: fixed at the server's start (``model``: the --model flags it was given)."""
     command = os.environ.get(ENV_COMMAND) or f"{shlex.quote(sys.executable)} -m gru_tui"
-    return command + (" --follow" if follow else "")
+    return command + (" --follow" if follow else "") + "".join(f" {shlex.quote(arg)}" for arg in model)
+
+
+def model_arguments(args: argparse.Namespace) -> list[str]:
+    """``serve --model ...`` as the served copies' flags: the file resolved and checked now, on the server."""
+    from .model_cli import model_flags_used, spec_from_args, timeout_seconds
+
+    if not model_flags_used(args):
+        return []
+    spec = spec_from_args(args, ())
+    flags = ["--model", spec.ref, *(arg for i in spec.inputs for arg in ("--input", i.text()))]
+    if spec.inputs_function:
+        flags += ["--inputs", ":".join(spec.inputs_function)]
+    limit = timeout_seconds(args)
+    return flags + (["--timeout", f"{limit:g}"] if limit is not None else [])
 
 
 def is_loopback(host: str) -> bool:
@@ -131,6 +151,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--max-copies must be 1 or more, got {args.max_copies}")
     if args.token is not None and (len(args.token) < 16 or not all(ch.isalnum() or ch in "-_" for ch in args.token)):
         parser.error("--token must be at least 16 characters of letters, digits, - and _")
+    try:
+        model = model_arguments(args)
+    except ConfigError as error:
+        parser.error(str(error))
+    if model and args.follow:
+        parser.error("--follow shares the presenter's assembled configuration; --model serves one model file")
     token = args.token or secrets.token_urlsafe(32)
     if not is_loopback(args.host):
         print(
@@ -146,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         notes.append(f"Follow mode: every copy shows, read-only, what `gru-tui --present` shows (via {follow_file()}).")
     server = make_server(
-        served_command(args.follow), host=args.host, port=args.port, token=token, notes=notes, max_copies=args.max_copies
+        served_command(args.follow, model), host=args.host, port=args.port, token=token, notes=notes, max_copies=args.max_copies
     )
     pool = start_pool()
     try:

@@ -102,6 +102,13 @@ def run_job(job: Job, reserved: int, progress: Callable[[float, str], None]) -> 
             from .lessons import explain
 
             return explain(*job.args)
+        if job.kind == "model":
+            from .devices import check_device
+            from .model import trace_model
+
+            (spec,) = job.args
+            check_device(spec.device)
+            return trace_model(spec, progress)
         raise JobError("failed", f"unknown job {job.kind!r}")
     except MemoryGuardError as error:
         raise JobError("refused", str(error), needed=error.needed, free=error.free, device=error.device) from None

@@ -78,6 +78,18 @@ class TraceFailed(Message):
 
 
 @dataclass
+class ModelRunEvent(Message):
+    """Your own model's run in the worker: ``kind`` started, progress (``fraction``, ``text``), done (``report``), or
+    failed (``text``: the worker could not run it at all; the model's own failures are in the report)."""
+
+    spec: object  # model.ModelSpec
+    kind: str
+    report: object | None = None  # model.ModelReport
+    text: str = ""
+    fraction: float | None = None
+
+
+@dataclass
 class LessonTraced(Message):
     """The reports of ``configs`` (in order), traced from the real module; or ``error`` saying why not."""
 

@@ -19,7 +19,7 @@ from ..jobs import Job, JobError, WorkerInfo
 from ..pool import Pool, PoolClient, connect_from_environment
 from ..summary import human_bytes
 from .messages import (
-    LessonTraced, Explained, PoolLost, TorchFailed, TorchLoaded, TraceFailed, TraceFinished, TraceProgress,
+    LessonTraced, Explained, ModelRunEvent, PoolLost, TorchFailed, TorchLoaded, TraceFailed, TraceFinished, TraceProgress,
     TraceRefused, TraceStarted,
 )
 
@@ -108,6 +108,20 @@ class DeviceRunner:
             return None
 
         self._submit("explain", Job("explain", request), answer, post=post)
+
+    def trace_model(self, spec, post: Post | None = None) -> None:
+        """Your own model in a fresh worker process (always run again: the file may have changed): ModelRunEvents."""
+
+        def answer(kind: str, payload) -> Message | None:
+            if kind == "progress":
+                return ModelRunEvent(spec, kind, fraction=payload[0], text=payload[1])
+            if kind == "done":
+                return ModelRunEvent(spec, kind, report=payload)
+            if kind == "failed":
+                return ModelRunEvent(spec, kind, text=payload.text)
+            return ModelRunEvent(spec, kind)
+
+        self._submit("model", Job("model", (spec,)), answer, reuse=False, post=post)
 
     def _submit(self, slot: str, job: Job, answer, *, reuse: bool = True, post: Post | None = None) -> None:
         post = post or self.post
