@@ -73,10 +73,43 @@ async def shoot(name: str, config: GRUConfig, size: tuple[int, int], then: Calla
         return Path(app.save_screenshot(filename=f"{name}.svg", path=str(OUT)))
 
 
+EXAMPLES = OUT.parent / "examples"
+# Your own model (gru-tui --model): (name, file:NAME, inputs, size, the tree nodes to open by key)
+MODEL_SHOTS = [
+    ("model-classifier-120x40", "classifier.py:make_model", ["4x35:int64"], (120, 40), ("m:gru", "m:gru/layer0", "m:gru/layer0.forward", "m:gru/layer0.forward.step")),
+    ("model-classifier-bug-80x24", "classifier_bug.py:make_model", ["4x35:int64"], (80, 24), ()),
+    ("model-classifier-bug-120x40", "classifier_bug.py:make_model", ["4x35:int64"], (120, 40), ()),
+]
+
+
+async def shoot_model(name: str, ref: str, inputs: list[str], size: tuple[int, int], open_keys: tuple[str, ...]) -> Path:
+    from gru_tui.app.model_app import make_model_app
+    from gru_tui.model import model_spec
+
+    app = make_model_app(model_spec(str(EXAMPLES / ref), inputs), watch=False, snapshot_mode=True)
+    async with app.run_test(size=size) as pilot:
+        while app.traces < 1:
+            await pilot.pause(0.1)
+        await pilot.pause()
+        tree = app.query_one("#model-tree")
+        for key in open_keys:
+            stack = [tree.root]
+            while stack:
+                node = stack.pop()
+                if node.data is not None and node.data.key == key:
+                    node.expand()
+                stack.extend(node.children)
+            await pilot.pause()
+        await pilot.pause()
+        return Path(app.save_screenshot(filename=f"{name}.svg", path=str(OUT)))
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     for name, config, size, then in SHOTS:
         print(asyncio.run(shoot(name, config, size, then)).relative_to(OUT.parent))
+    for shot in MODEL_SHOTS:
+        print(asyncio.run(shoot_model(*shot)).relative_to(OUT.parent))
 
 
 if __name__ == "__main__":

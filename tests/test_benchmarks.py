@@ -57,3 +57,11 @@ def test_nearest_rank_percentile_is_a_value_that_occurred():
     assert percentile(values, 50) == 0.3 and percentile(values, 95) == 0.5 and percentile(values, 1) == 0.1
     with pytest.raises(IndexError):
         percentile([], 50)
+
+
+def test_model_benchmark_runs_each_example_beside_torchinfo():
+    import bench_model
+
+    tables = bench_model.run(quick=True)
+    assert_ran(tables, len(bench_model.SMALL))
+    assert all(row[-1].endswith("x") for row in tables[0].rows)  # the ratio trace/torchinfo, printed

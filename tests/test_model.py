@@ -284,3 +284,24 @@ def test_the_report_crosses_as_plain_data_and_its_tree_needs_no_torch(tmp_path):
             "t = render_text(r.tree()); assert 'h_n  [4, 4, 64]' in t; assert 'torch' not in sys.modules and 'textual' not in sys.modules")
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "report.pickle")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("suffix", ["md", "json", "svg"])
+def test_handouts_for_a_model(tmp_path, suffix):
+    path = tmp_path / f"bug.{suffix}"
+    ref = str(EXAMPLES / "classifier_bug.py") + ":make_model"
+    result = run("trace", "--model", ref, "--input", "4x35:int64", "--handout", str(path))
+    assert result.returncode == 1 and path.exists()  # the forward fails: the handout says why
+    text = path.read_text()
+    if suffix == "md":
+        assert text.startswith("# classifier_bug.py:make_model") and "## What failed" in text
+        assert "fc is nn.Linear(in_features=64, out_features=5) but receives 128 features" in text
+        assert "gru (GRU)  [4, 35, 50] → ([4, 35, 128], [4, 4, 64])" in text
+    elif suffix == "json":
+        data = json.loads(text)
+        assert data["failure"]["module"] == "fc" and data["failure"]["received"]["input"] == [
+            {"shape": [4, 128], "dtype": "float32", "device": "cpu"}]
+    else:
+        assert text.lstrip().startswith("<svg") and "classifier_bug.py:make_model" in text
+    again = run("trace", "--model", ref, "--input", "4x35:int64", "--handout", str(path))
+    assert again.returncode == 2 and "exists; add --overwrite" in again.stderr

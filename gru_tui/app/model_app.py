@@ -78,7 +78,7 @@ class ModelApp(App[None]):
         return self._runner is None or self._runner.busy
 
     def compose(self) -> ComposeResult:
-        yield Static(f"{self.spec.short} · {Path(self.spec.file).parent}", id="model-title")
+        yield Static(f"gru-tui · {Path(self.spec.file).parent.name}/{self.spec.short} · your own model", id="model-title")
         yield TraceTree(id="model-tree")
         with VerticalScroll(id="model-status-box"):
             yield Static("", id="model-status")
