@@ -244,7 +244,6 @@ def run_app(args: argparse.Namespace) -> int:
             return fail("--model opens your own model: --present and --follow share an assembled configuration")
         if not _served_to_browser() and (not sys.stdout.isatty() or not sys.stdin.isatty()):
             return fail("the app needs a terminal; for a report without one, use `gru-tui trace --model ...` (add --json for JSON)")
-        gc.disable()
         from .app.model_app import make_model_app
 
         app = make_model_app(spec, timeout=timeout_seconds(args))

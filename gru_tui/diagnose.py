@@ -26,9 +26,9 @@ def diagnose(path: str, failed, args: tuple, kwargs: dict, hooks, model, model_a
     name = path or "the model"
     if isinstance(failed, torch.nn.Linear):
         return _linear(name, path, failed, args, hooks, model, model_args, model_kwargs)
-    from .model import RECURRENT_MODES
+    from .model import is_recurrent
 
-    if getattr(failed, "mode", None) in RECURRENT_MODES and type(failed).__module__.startswith("torch.nn"):
+    if is_recurrent(failed):
         return _recurrent(name, failed, args, kwargs)
     return [], False
 

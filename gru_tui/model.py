@@ -278,6 +278,7 @@ class ModelNode:
     children: tuple["ModelNode", ...] = ()
     recurrent: Recurrent | None = None  # for an nn.GRU, nn.LSTM or nn.RNN that ran
     error: str | None = None  # torch's own message, on the module that failed
+    note: str = ""  # why a recurrent module that ran has no per-layer detail
 
     def walk(self):
         yield self
@@ -294,6 +295,7 @@ class ModelNode:
             "extra": self.extra,
             "calls": [call.to_dict() for call in self.calls],
             "error": self.error,
+            "note": self.note,
         }
         if self.recurrent is not None:
             detail = self.recurrent.report.shapes()
@@ -609,17 +611,24 @@ class _Hooks:
             pass
         record = self.records[path]
         record.started.pop()
-        record.calls.append(Call(tuple(value_of(a) for a in args), tuple((k, value_of(v)) for k, v in kwargs.items()), value_of(output)))
+        record.calls.append(call_of(args, kwargs, output, returned=True))
         self.order.append(path)
-        if type(module).__module__.startswith("torch.nn") and getattr(module, "mode", None) in RECURRENT_MODES and record.recurrent is None:
+        if is_recurrent(module) and record.recurrent is None and not record.recurrent_note:
             try:
                 record.recurrent = recurrent_detail(module, args, kwargs, output)
-            except ConfigError as error:
+            except Exception as error:  # noqa: BLE001 - a subclass with a forward of its own: its calls still show
                 record.recurrent_note = f"no per-layer detail: {error}"
 
     def remove(self) -> None:
         for handle in self.handles:
             handle.remove()
+
+
+def is_recurrent(module) -> bool:
+    """An nn.GRU, nn.LSTM or nn.RNN (or a subclass): the modules whose per-layer detail the tree opens."""
+    import torch
+
+    return isinstance(module, torch.nn.RNNBase) and getattr(module, "mode", None) in RECURRENT_MODES
 
 
 def module_config(module, x, hx) -> GRUConfig:
@@ -707,7 +716,7 @@ def _trace(spec: ModelSpec, say: Progress) -> ModelReport:
     except _FileFailure as error:
         root = _tree(model, None, error.failure.stage) if model is not None else None
         return ModelReport(spec, root, None, None, error.failure, _summary(model) if model is not None else {})
-    given = Call(tuple(value_of(a) for a in args), tuple((k, value_of(v)) for k, v in kwargs.items()))
+    given = call_of(args, kwargs)
     hooks = _Hooks(model)
     say(0.3, "running the forward")
     try:
@@ -756,17 +765,19 @@ def _tree(model, hooks: _Hooks | None, failed_stage: str | None) -> ModelNode:
         extra = m.extra_repr().splitlines()[0] if m.extra_repr() else ""
         return ModelNode(
             path=path, name=name, type=type(m).__name__, params=params, trainable=trainable, extra=extra,
-            calls=tuple(record.calls) + tuple(_open_call(a, k) for a, k in record.started) if record else (), children=children,
+            calls=tuple(record.calls) + tuple(call_of(a, k) for a, k in record.started) if record else (), children=children,
             recurrent=record.recurrent if record else None,
             error=hooks.failed_message if hooks is not None and hooks.failed_path == path else None,
+            note=record.recurrent_note if record else "",
         )
 
     return node("", type(model).__name__, model)
 
 
-def _open_call(args, kwargs) -> Call:
-    """A call entered and not left: the forward failed inside it (its output is None)."""
-    return Call(tuple(value_of(a) for a in args), tuple((k, value_of(v)) for k, v in kwargs.items()))
+def call_of(args, kwargs, output: Any = None, returned: bool = False) -> Call:
+    """A call as plain data; one not ``returned`` was entered and not left (the forward failed inside it)."""
+    return Call(tuple(value_of(a) for a in args), tuple((k, value_of(v)) for k, v in kwargs.items()),
+                value_of(output) if returned else None)
 
 
 def _forward_failure(error: BaseException, spec: ModelSpec, model, hooks: _Hooks, args, kwargs) -> Failure:
@@ -776,7 +787,7 @@ def _forward_failure(error: BaseException, spec: ModelSpec, model, hooks: _Hooks
     path = hooks.open[-1] if hooks.open else ""
     record = hooks.records.get(path)
     received_args, received_kwargs = record.started[-1] if record and record.started else (args, kwargs)
-    received = _open_call(received_args, received_kwargs)
+    received = call_of(received_args, received_kwargs)
     failed = hooks.modules[path]
     hooks.failed_path, hooks.failed_message = path, located.message
     hooks.remove()  # the checked fix runs the model again, without them

@@ -65,7 +65,7 @@ def _module_node(m, report, *, is_root: bool = False) -> Node:
     key = f"m:{m.path}"
     failure = report.failure
     label = m.type if is_root else f"{m.name} ({m.type})"
-    notes = [f"{m.params:,} params"]
+    notes = [f"{m.params:,} params"] + ([m.note] if m.note else [])
     if m.calls:
         label += f"  {call_text(m.calls[0])}"
     if m.error is not None:

@@ -148,6 +148,12 @@ class ModelApp(App[None]):
             self._status("⚠ stale: the last good tree; the saved version fails (v shows it):\n"
                          + "\n".join(report.failure.lines()), kind="warning")
         self._draw()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_version":
+            return True if self.stale else None  # shown dimmed while there is no failing version to show
+        return True
 
     def _draw(self) -> None:
         shown = self.latest if self.showing_latest or self.good is None else self.good
