@@ -175,3 +175,20 @@ async def test_a_browser_cannot_name_a_file(tmp_path):
             finally:
                 await ws.close()
     assert "classifier.py:make_model" in seen and "secret" not in seen
+
+
+async def test_the_handout_of_the_tree_shown(tmp_path, monkeypatch):
+    from textual.widgets import Input
+
+    monkeypatch.chdir(tmp_path)
+    app = make_model_app(model_spec(str(EXAMPLES / "classifier_bug.py") + ":make_model", ["4x35:int64"]), watch=False,
+                         snapshot_mode=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.traces == 1, "the trace")
+        await pilot.press("x")
+        await pilot.pause()
+        assert app.screen.query_one("#save-path", Input).value == "classifier_bug-make_model.md"
+        await pilot.press("enter")
+        await until(pilot, lambda: (tmp_path / "classifier_bug-make_model.md").exists(), "the handout")
+    text = (tmp_path / "classifier_bug-make_model.md").read_text()
+    assert "## What failed" in text and "fc is nn.Linear(in_features=64, out_features=5) but receives 128 features" in text

@@ -32,6 +32,7 @@ WATCH_STOP_MS = 500  # how often the watcher's thread looks whether the app is c
 
 class ModelApp(App[None]):
     TITLE = "gru-tui"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # the save dialog's styles
     CSS = """
     #model-title { height: 1; background: $primary; color: $text; padding: 0 1; }
     #model-tree { height: 1fr; }
@@ -44,6 +45,8 @@ class ModelApp(App[None]):
         Binding("ctrl+r", "retrace", "Re-trace", id="model.retrace", tooltip="Import the file again and run the forward"),
         Binding("v", "toggle_version", "Failing version", id="model.toggle",
                 tooltip="Switch between the last good tree and the failing version's own tree"),
+        Binding("x,ctrl+s", "export", "Export", id="model.export",
+                tooltip="The tree shown as a handout: Markdown, JSON, or an SVG of the screen"),
         Binding("ctrl+c", "stop_or_quit", "Stop run", id="model.stop", priority=True,
                 tooltip="Stop the run under way; when none is, quit"),
         Binding("ctrl+q", "quit", "Quit", id="model.quit", priority=True, tooltip="Leave gru-tui"),
@@ -194,6 +197,26 @@ class ModelApp(App[None]):
     # -- actions -----------------------------------------------------------------------------
     def action_retrace(self) -> None:
         self.retrace("ctrl+r")
+
+    def action_export(self) -> None:
+        from ..handout import FORMATS, model_handout_text
+        from ..cli import _served_to_browser
+        from .screens.save import SaveDialog
+
+        shown = self.latest if self.showing_latest or self.good is None else self.good
+        if shown is None:
+            self.notify("nothing traced yet: the handout needs a tree", severity="warning")
+            return
+        screenshot = self.export_screenshot()
+        served = _served_to_browser()  # a download then: nothing is written on the server
+        name = f"{Path(self.spec.file).stem}-{self.spec.name}.md"
+        self.push_screen(SaveDialog("Download the model's handout" if served else "Export the model's handout", name,
+                                    lambda fmt: model_handout_text(shown, fmt, screenshot), FORMATS, download=served),
+                         self._saved)
+
+    def _saved(self, done: str | None) -> None:
+        if done is not None:
+            self.notify(done, title="Saved", timeout=4)
 
     def action_toggle_version(self) -> None:
         if self.stale:
