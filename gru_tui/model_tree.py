@@ -17,6 +17,7 @@ from .tree import build_tree, gru_call
 # From an assembled configuration's tree, what a module inside a model shows (its input is the module's line).
 RECURRENT_PARTS = ("h0", "c0", "output", "h_n", "c_n")
 FAILED = "✗"
+CALLS_SHOWN = 12  # calls of one module listed in the tree
 
 
 def build_model_tree(report) -> Node:
@@ -79,19 +80,22 @@ def _module_node(m, report, *, is_root: bool = False) -> Node:
     else:
         notes.insert(0, "not reached" if failure is not None and failure.stage == "forward" else "not called")
     children: list[Node] = []
-    if len(m.calls) > 1:
-        children += [Node(f"{key}.call{i}", f"call {i + 1}: {call_text(call)}") for i, call in enumerate(m.calls)]
+    if len(m.calls) > 1:  # a decoder called step by step: the first calls, then how many more (--json has them all)
+        children += [Node(f"{key}.call{i}", f"call {i + 1}: {call_text(call)}") for i, call in enumerate(m.calls[:CALLS_SHOWN])]
+        if len(m.calls) > CALLS_SHOWN:
+            children.append(Node(f"{key}.more", f"… {len(m.calls) - CALLS_SHOWN:,} more calls", note="--json lists every call"))
     if m.recurrent is not None:
-        children += _recurrent_nodes(key, m.recurrent)
+        children += _recurrent_nodes(key, m.recurrent, len(m.calls))
     children += [_module_node(child, report) for child in m.children]
     return Node(key, label, note="; ".join(notes), children=tuple(children))
 
 
-def _recurrent_nodes(key: str, recurrent) -> list[Node]:
+def _recurrent_nodes(key: str, recurrent, calls: int) -> list[Node]:
     """An assembled configuration's tree for the module (its first call): configuration, layers, output, h_n, c_n."""
     c = recurrent.config
     inner = build_tree(recurrent.report)
-    config = Node(f"{key}.config", gru_call(c), note=f"read from the module; {recurrent.checked}")
+    which = "; the detail is its first call's" if calls > 1 else ""
+    config = Node(f"{key}.config", gru_call(c), note=f"read from the module; {recurrent.checked}{which}")
     parts = [_rekey(node, key) for node in inner.children if node.key.startswith("layer") or node.key in RECURRENT_PARTS]
     return [config, *parts]
 

@@ -305,3 +305,27 @@ def test_handouts_for_a_model(tmp_path, suffix):
         assert text.lstrip().startswith("<svg") and "classifier_bug.py:make_model" in text
     again = run("trace", "--model", ref, "--input", "4x35:int64", "--handout", str(path))
     assert again.returncode == 2 and "exists; add --overwrite" in again.stderr
+
+
+def test_a_module_called_step_by_step(tmp_path):
+    """A decoder loop: every call in the data, the first ones in the tree, the GRU's detail from its first call."""
+    (tmp_path / "loop.py").write_text(
+        "import torch\nfrom torch import nn\n"
+        "class Loop(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.cell = nn.GRU(8, 16, batch_first=True)\n"
+        "    def forward(self, x):\n"
+        "        h, outs = None, []\n"
+        "        for t in range(x.shape[1]):\n"
+        "            o, h = self.cell(x[:, t:t + 1], h)\n"
+        "            outs.append(o)\n"
+        "        return {'out': torch.cat(outs, 1), 'h': h}\n"
+    )
+    report = trace_model(model_spec(str(tmp_path / "loop.py") + ":Loop", ["2x30x8"]))
+    cell = report.node("cell")
+    assert len(cell.calls) == 30 and cell.calls[1].args[1].shape == (1, 2, 16)
+    assert report.output.keys == ("out", "h") and report.output.items[0].shape == (2, 30, 16)
+    assert cell.recurrent.config.seq_len == 1 and not cell.recurrent.config.with_h0
+    text = render_text(report.tree())
+    assert "call 12: [2, 1, 8], [1, 2, 16] → ([2, 1, 16], [1, 2, 16])" in text and "… 18 more calls" in text
