@@ -57,17 +57,24 @@ def loaded(spec):
 
 
 def forward_alone(spec, model, args, kwargs):
+    import warnings
+
     import torch
 
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's notes on its own kernels (an LSTM's projection), as trace_model keeps them
         model(*args, **kwargs)
 
 
 def torchinfo_summary(spec):
     import torchinfo
 
+    import warnings
+
     model, args, kwargs = loaded(spec)
-    torchinfo.summary(model, input_data=list(args), device=spec.device, verbose=0, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torchinfo.summary(model, input_data=list(args), device=spec.device, verbose=0, **kwargs)
 
 
 def gru_tui_trace(spec):

@@ -22,7 +22,7 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "your own model (instead of the module configuration)",
         "Import FILE.py, call NAME (a function or class, with no arguments) to get the nn.Module, run one forward "
-        "with hooks on every submodule and show every shape; the configuration flags above do not apply.",
+        "with hooks on every submodule and show every shape; the module configuration flags do not apply.",
     )
     group.add_argument("--model", metavar="FILE.py:NAME", default=None,
                        help="the model: a function or class in FILE.py that gives the nn.Module (default: none)")
