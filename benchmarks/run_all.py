@@ -15,6 +15,7 @@ import time
 
 import bench_derive
 import bench_latency
+import bench_model
 import bench_startup
 import bench_trace
 from _common import Table, machine, parser, print_tables
@@ -25,7 +26,7 @@ def main(argv=None) -> int:
     p.add_argument("--large-seq", type=int, default=None, help="seq_len of bench_trace's large configuration (issue #4's: 1000)")
     p.add_argument("--gpu", action="store_true", help="device cuda:0 and full sizes: the trace table at issue #4's sizes in minutes")
     p.add_argument("--markdown", metavar="FILE", help="also write the tables as Markdown to FILE")
-    p.add_argument("--only", nargs="*", choices=["startup", "derive", "latency", "trace"], help="run only these")
+    p.add_argument("--only", nargs="*", choices=["startup", "derive", "latency", "trace", "model"], help="run only these")
     p.add_argument("--cpu-cores", type=int, metavar="N", help="pin this run and its subprocesses to the first N cores "
                    "(a 2-core machine on a bigger one: torch then uses N threads)")
     args = p.parse_args(argv)
@@ -39,7 +40,7 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.cpu_cores)
     if args.gpu:
         args.device = "cuda:0" if args.device == "cpu" else args.device
-    wanted = set(args.only or ["startup", "derive", "latency", "trace"])
+    wanted = set(args.only or ["startup", "derive", "latency", "trace", "model"])
     started = time.perf_counter()
     header = f"Machine: {machine(args.device)}"
     print(header, flush=True)
@@ -50,6 +51,7 @@ def main(argv=None) -> int:
         ("derive", lambda: bench_derive.run(args.quick, args.device)),
         ("latency", lambda: bench_latency.run(args.quick, args.device)),
         ("trace", lambda: bench_trace.run(args.quick, args.device, args.large_seq)),
+        ("model", lambda: bench_model.run(args.quick, args.device)),
     ):
         if name not in wanted:
             continue

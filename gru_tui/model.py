@@ -692,7 +692,10 @@ def trace_model(spec: ModelSpec, progress: Progress | None = None) -> ModelRepor
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             with torch.random.fork_rng(devices=[torch.device(spec.device)] if spec.device.startswith("cuda") else []):
-                torch.manual_seed(0)
+                if spec.device.startswith("cuda"):
+                    torch.manual_seed(0)
+                else:  # torch.manual_seed also queues a CUDA seeding, formatting a stack trace: most of a millisecond
+                    torch.default_generator.manual_seed(0)
                 report = _trace(spec, say)
     from .tracing import NOT_THE_USERS
 

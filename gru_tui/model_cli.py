@@ -106,8 +106,9 @@ def run_model_trace(args: argparse.Namespace, config_dests: tuple[str, ...], fai
         ascii_only = args.ascii if args.ascii is not None else not utf8
         text = render_text(report.tree(), ascii_only=ascii_only)
         print(text if not ascii_only else text.encode("ascii", "replace").decode())
-    if report.failure is not None:
-        print(f"error: {report.failure.headline()}", file=sys.stderr)
+    if report.failure is not None:  # with --json the reasons go to stderr too; the text tree already holds them
+        lines = report.failure.lines() if args.json else [report.failure.headline()]
+        print("error: " + "\n  ".join(lines), file=sys.stderr)
         return 1
     return 0
 
