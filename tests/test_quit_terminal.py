@@ -87,3 +87,24 @@ def test_ctrl_c_stops_the_run_and_keeps_the_app_then_quits():
         assert_left_cleanly(terminal, tag, 0)
     finally:
         terminal.close()
+
+
+@pytest.mark.tmux
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_the_model_view_quits_cleanly_on_a_signal_during_a_hung_forward(tmp_path, signum):
+    """gru-tui --model on a forward that never ends: the signal ends the app, its worker and its watcher."""
+    (tmp_path / "hang.py").write_text(
+        "import time\nfrom torch import nn\nclass Hang(nn.Module):\n    def forward(self, x):\n"
+        "        print('forward under way', flush=True)\n        time.sleep(3600)\n"
+    )
+    terminal, tag = Terminal(80, 24), os.urandom(6).hex()
+    try:
+        terminal.start(f"GRU_TUI_TEST_TAG={tag} {shlex.quote(sys.executable)} -m gru_tui "
+                       f"--model {shlex.quote(str(tmp_path / 'hang.py'))}:Hang --input 2")
+        terminal.wait_for("running the forward")
+        app = [pid for pid, command in tagged(tag) if "gru_tui.worker" not in command]
+        assert len(app) == 1
+        os.kill(app[0], signum)
+        assert_left_cleanly(terminal, tag, 128 + signum)
+    finally:
+        terminal.close()

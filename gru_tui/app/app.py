@@ -139,14 +139,7 @@ class GruTuiApp(TeachingMixin, App[None]):
         self._start_run()
 
     def _handle_signals(self) -> None:
-        """SIGTERM, SIGHUP (an SSH session closing) and SIGINT end the app as a quit does, the terminal restored,
-        with the status a shell expects (128 + the signal)."""
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-            try:
-                loop.add_signal_handler(signum, self._exit_on_signal, signum)
-            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no such signal here
-                pass
+        quit_on_signals(self._exit_on_signal)
 
     def _exit_on_signal(self, signum: int) -> None:
         self._stop_workers()
@@ -422,6 +415,17 @@ class GruTuiApp(TeachingMixin, App[None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "run-anyway":
             self.action_run_anyway()
+
+
+def quit_on_signals(exit_on_signal) -> None:
+    """SIGTERM, SIGHUP (an SSH session closing) and SIGINT end the app as a quit does, the terminal restored,
+    with the status a shell expects (128 + the signal): ``exit_on_signal(signum)`` stops the workers and exits."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        try:
+            loop.add_signal_handler(signum, exit_on_signal, signum)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no such signal here
+            pass
 
 
 def make_app(

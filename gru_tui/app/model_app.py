@@ -93,6 +93,9 @@ class ModelApp(App[None]):
         self.call_after_refresh(self._start)
 
     def _start(self) -> None:
+        from .app import quit_on_signals
+
+        quit_on_signals(self._exit_on_signal)
         self.retrace("start")
         if self.watching:
             self.watch_folder()
@@ -234,6 +237,10 @@ class ModelApp(App[None]):
     async def action_quit(self) -> None:
         self._stop()
         self.exit()
+
+    def _exit_on_signal(self, signum: int) -> None:
+        self._stop()
+        self.exit(return_code=128 + signum)
 
     def _stop(self) -> None:
         self._stop_watch.set()
