@@ -696,7 +696,12 @@ def trace_model(spec: ModelSpec, progress: Progress | None = None) -> ModelRepor
                     torch.manual_seed(0)
                 else:  # torch.manual_seed also queues a CUDA seeding, formatting a stack trace: most of a millisecond
                     torch.default_generator.manual_seed(0)
-                report = _trace(spec, say)
+                try:
+                    report = _trace(spec, say)
+                except Exception as error:  # noqa: BLE001 - a bug of ours, or a model that breaks the hooks: a message
+                    failure = Failure("internal", type(error).__name__, _cut(f"gru-tui could not trace this model: {_message(error)}"),
+                                      spec.file)
+                    report = ModelReport(spec, None, None, None, failure)
     from .tracing import NOT_THE_USERS
 
     messages = tuple(dict.fromkeys(m for m in (str(w.message) for w in caught) if not any(n in m for n in NOT_THE_USERS)))
@@ -794,7 +799,10 @@ def _forward_failure(error: BaseException, spec: ModelSpec, model, hooks: _Hooks
     failed = hooks.modules[path]
     hooks.failed_path, hooks.failed_message = path, located.message
     hooks.remove()  # the checked fix runs the model again, without them
-    explanation, checked = diagnose(path, failed, received_args, received_kwargs, hooks, model, args, kwargs)
+    try:
+        explanation, checked = diagnose(path, failed, received_args, received_kwargs, hooks, model, args, kwargs)
+    except Exception as error:  # noqa: BLE001 - the failure itself is still reported, with torch's message
+        explanation, checked = [f"(no diagnosis: {type(error).__name__}: {_message(error)})"], False
     import dataclasses
 
     return dataclasses.replace(

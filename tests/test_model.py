@@ -329,3 +329,25 @@ def test_a_module_called_step_by_step(tmp_path):
     assert cell.recurrent.config.seq_len == 1 and not cell.recurrent.config.with_h0
     text = render_text(report.tree())
     assert "call 12: [2, 1, 8], [1, 2, 16] → ([2, 1, 16], [1, 2, 16])" in text and "… 18 more calls" in text
+
+
+def test_a_nested_linear_after_a_projecting_lstm(tmp_path):
+    (tmp_path / "proj.py").write_text(
+        "from torch import nn\n"
+        "class M(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.lstm = nn.LSTM(10, 32, batch_first=True, bidirectional=True, proj_size=16)\n"
+        "        self.head = nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 3))\n"
+        "    def forward(self, x):\n"
+        "        out, _ = self.lstm(x)\n"
+        "        return self.head(out)\n"
+    )
+    result = run("trace", "--model", f"{tmp_path / 'proj.py'}:M", "--input", "2x7x10", "--json")
+    assert result.returncode == 1
+    failure = json.loads(result.stdout)["failure"]
+    assert failure["module"] == "head.0" and failure["fix_checked"]
+    assert failure["explanation"][0].startswith("head.0 is nn.Linear(in_features=16, out_features=8) but receives 32 features")
+    assert "D*proj_size = 2*16 = 32 features, not proj_size = 16" in failure["explanation"][0]
+    assert "with head.0 = nn.Linear(32, 8) the forward runs and returns [2, 7, 3]" in failure["explanation"][1]
+    assert "head.0 is nn.Linear" in result.stderr  # with --json the reasons reach stderr too
