@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from .runner import DeviceRunner
 
 DEBOUNCE_SECONDS = 0.15  # a pause in typing before the device run starts; the derived tree does not wait
+RUNNING_SHOWN_AFTER = 0.15  # a run still computing after this shows its progress, clock and how to stop it
 PANE_FOCUS = {"form": "#input_size", "tree": "#trace-tree", "summary": "#torchinfo", "code": "#code", "log": "#log"}
 
 
@@ -100,7 +101,7 @@ class GruTuiApp(TeachingMixin, App[None]):
         self._run_state: tuple[str, str, float | None, bool] = ("", "info", None, False)  # text, kind, progress, offer_force
         self._runner: DeviceRunner | None = None
         self._run_clock: float | None = None  # when the worker took the current run
-        self._run_step = ""  # what the run said it is doing
+        self._run_step, self._run_fraction = "", 0.0  # what the run said it is doing, and how far it is
         self._ticker: Timer | None = None
 
     @property
@@ -113,8 +114,9 @@ class GruTuiApp(TeachingMixin, App[None]):
         return self._runner
 
     def get_default_screen(self) -> MainScreen:
-        return MainScreen(self.config, show_timings=not self.snapshot_mode, cursor_blink=not self.snapshot_mode,
-                          when_mounted=self._screen_mounted)
+        # A blinking cursor is two frames a second: in a served class, every idle tab sends them all the time.
+        return MainScreen(self.config, show_timings=not self.snapshot_mode,
+                          cursor_blink=not (self.snapshot_mode or self.served), when_mounted=self._screen_mounted)
 
     # -- start ------------------------------------------------------------------------
     def _screen_mounted(self) -> None:
@@ -184,10 +186,10 @@ class GruTuiApp(TeachingMixin, App[None]):
         self._debounce = None
         self.refresh_bindings()
         where = self.config.device
-        self._status(f"waiting to run on {where}…" if self.torch_version else f"loading torch, then running on {where}…",
-                     progress=0.0)
+        # No progress bar yet: most runs land before it would have anything to show.
+        self._status(f"waiting to run on {where}…" if self.torch_version else f"loading torch, then running on {where}…")
         self._log(f"run asked on {where}" + (" (memory guard overridden)" if force else ""))
-        self._run_clock, self._run_step = None, ""
+        self._run_clock, self._run_step, self._run_fraction = None, "", 0.0
         self.runner.trace(self.config, force, reuse=reuse)
 
     def _stop_run(self, why: str) -> bool:
@@ -211,20 +213,25 @@ class GruTuiApp(TeachingMixin, App[None]):
     # -- results ------------------------------------------------------------------------
     def on_trace_started(self, message: TraceStarted) -> None:
         if message.config == self.config and self._runner is not None and self._runner.busy:
-            self._run_clock = time.monotonic()
-            self._show_running(0.0)
+            self._run_clock, self._run_fraction = time.monotonic(), 0.0
             self._stop_ticker()
-            self._ticker = self.set_interval(1.0, self._show_running)
+            # Most runs land within this: they go from "waiting" to "traced" without frames between (each one
+            # is a layout of the whole screen, which a served class pays in every tab).
+            self._ticker = self.set_timer(RUNNING_SHOWN_AFTER, self._start_ticking)
+
+    def _start_ticking(self) -> None:
+        self._show_running()
+        self._ticker = self.set_interval(1.0, self._show_running)
 
     def on_trace_progress(self, message: TraceProgress) -> None:
         if message.config == self.config:
-            self._run_step = message.text
-            self._show_running(message.fraction)
+            self._run_step, self._run_fraction = message.text, message.fraction
+            if self._run_clock is not None and time.monotonic() - self._run_clock >= RUNNING_SHOWN_AFTER:
+                self._show_running()
 
-    def _show_running(self, fraction: float | None = None) -> None:
+    def _show_running(self) -> None:
         """What the run is doing, how long it has taken so far, and how to stop it."""
-        if fraction is None:  # the ticker: keep the progress shown
-            fraction = self._run_state[2]
+        fraction = self._run_fraction
         step = f": {self._run_step}" if self._run_step else "…"
         timing = ""
         if not self.snapshot_mode and self._run_clock is not None:
@@ -328,7 +335,7 @@ class GruTuiApp(TeachingMixin, App[None]):
     def _log(self, text: str) -> None:
         self.log_lines.append(text)
         for pane in self.query(LogPane):
-            pane.write_line(text)
+            pane.catch_up()
 
     def _input_text(self) -> str:
         inp = self.report.input

@@ -20,11 +20,12 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..model import ModelReport, ModelSpec
 from .messages import ModelRunEvent, PoolLost, TorchFailed, TorchLoaded
 from .widgets.trace_tree import TraceTree
+from .widgets.keys_footer import KeysFooter
 
 WATCH_DEBOUNCE_MS = 300  # an editor's save (write, rename) lands as one change
 WATCH_STOP_MS = 500  # how often the watcher's thread looks whether the app is closing
@@ -85,7 +86,7 @@ class ModelApp(App[None]):
         yield TraceTree(id="model-tree")
         with VerticalScroll(id="model-status-box"):
             yield Static("", id="model-status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = self.spec.short

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Static, Tree
+from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from ...config import GRUConfig
@@ -22,6 +22,7 @@ from ...tree import gru_call
 from ..messages import LessonTraced
 from ..widgets.trace_tree import FittedTree, node_label
 from ..widgets.title_bar import TitleBar
+from ..widgets.keys_footer import KeysFooter
 
 MARK = "≠ "
 
@@ -64,7 +65,7 @@ class CompareScreen(Screen[None]):
             yield CompareTree("A", id="compare-a")
             yield CompareTree("B", id="compare-b")
         yield Static("", id="compare-differences")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#compare-a").border_title = "A (pinned)"

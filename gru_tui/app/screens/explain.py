@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from ...config import ConfigError, GRUConfig
 from ...lessons import parse_shape
@@ -17,6 +17,7 @@ from ...shapes import derive
 from ...tree import gru_call
 from ..messages import Explained
 from ..widgets.title_bar import TitleBar
+from ..widgets.keys_footer import KeysFooter
 
 FIELDS = {"input_shape": "#explain-input", "h0_shape": "#explain-h0", "c0_shape": "#explain-c0"}
 
@@ -53,7 +54,7 @@ class ExplainScreen(Screen[None]):
             yield Button("Run (enter)", id="explain-run", compact=True, tooltip=f"Run nn.{self.config.kind.module} on these shapes")
         with VerticalScroll(id="explain-body"):
             yield Static("", id="explain-result")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#explain-h0", Input).focus()

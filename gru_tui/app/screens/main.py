@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import Container
 from textual.lazy import Lazy
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ...config import GRUConfig
 from ..widgets.form import ConfigForm
@@ -27,6 +27,7 @@ from ..widgets.panes import CodePane, LogPane, TorchinfoPane
 from ..widgets.summary_strip import SummaryStrip
 from ..widgets.trace_tree import TraceTree
 from ..widgets.title_bar import TitleBar
+from ..widgets.keys_footer import KeysFooter
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
 WIDE = 120  # from here the form and the tree are side by side
@@ -71,7 +72,7 @@ class MainScreen(Screen):
                 yield Lazy(CodePane(id="code"))
                 yield Lazy(LogPane(id="log"))
             yield ConfigForm(self._config, cursor_blink=self._cursor_blink, id="form-column")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         # Called, not posted: a message would be handled after the first layout and paint, of empty panes.

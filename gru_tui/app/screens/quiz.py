@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from ...config import ConfigError, GRUConfig
 from ...lessons import QuizSession, grade_slices, quiz_tree, slice_question
@@ -23,6 +23,7 @@ from ...tree import gru_call
 from ..messages import LessonTraced
 from ..widgets.trace_tree import TraceTree
 from ..widgets.title_bar import TitleBar
+from ..widgets.keys_footer import KeysFooter
 
 
 class QuizScreen(Screen[None]):
@@ -57,7 +58,7 @@ class QuizScreen(Screen[None]):
             yield Input(placeholder="numbers, e.g. 2 or 1, 3; 0 for none", id="predict-slices", compact=True,
                         tooltip="The numbers of the slices of output that torch.equal found equal to h_n[-1] on the run")
         yield Static("", id="quiz-feedback")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.ask(self.session.ask(self._first))

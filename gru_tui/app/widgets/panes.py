@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -31,6 +32,13 @@ class TorchinfoPane(VerticalScroll):
         if not self._show_timings:
             report = dataclasses.replace(report, run=None)
         self.plain = "\n".join(summary_lines(report))
+        if self.is_on_screen:  # hidden, it is drawn when shown: an update lays the whole screen out again
+            self._draw()
+
+    def on_show(self) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
         self.query_one("#torchinfo-text", Static).update(self.plain)
 
 
@@ -50,6 +58,10 @@ class CodePane(VerticalScroll):
 
     def show(self, report: Report) -> None:
         self.code = pytorch_code(report.config, report)
+        if self.is_on_screen:  # hidden, it is drawn when shown: an update lays the whole screen out again
+            self._highlight()
+
+    def on_show(self) -> None:
         self._highlight()
 
     def _highlight(self) -> None:
@@ -63,5 +75,20 @@ class CodePane(VerticalScroll):
 class LogPane(Log):
     """Trace events, newest last: edits, runs started, landed, dropped, refused, failed."""
 
-    def on_mount(self) -> None:
-        self.write_lines(self.app.log_lines)  # what happened before the pane was mounted
+    _written = 0  # how many of the app's log lines the pane holds
+
+    def on_show(self) -> None:
+        self.catch_up()
+
+    @property
+    def lines(self) -> Sequence[str]:
+        """Every line of the log, shown or not yet."""
+        self.catch_up(hidden_too=True)
+        return super().lines
+
+    def catch_up(self, hidden_too: bool = False) -> None:
+        """Write the app's log lines the pane does not hold yet; none while hidden: a write lays the screen out again."""
+        lines = self.app.log_lines
+        if self._written < len(lines) and (hidden_too or self.is_on_screen):
+            new, self._written = lines[self._written:], len(lines)
+            self.write_lines(new)

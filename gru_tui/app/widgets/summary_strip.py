@@ -7,6 +7,7 @@ not matching the form.
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -61,15 +62,24 @@ class SummaryStrip(Vertical):
             if t is not None:
                 shapes.append("    ")
                 shapes.append(f"{name} {format_shape(t.shape)}", style="bold")
-        self.query_one("#shapes", Static).update(shapes)
-        self.query_one("#status-text", Static).update(Text(state))
+        # Only what changed: each update lays the screen out again, and the state changes several times a run.
+        if shapes.plain != self._shapes_shown:
+            self.query_one("#shapes", Static).update(shapes)
+            self._shapes_shown = shapes.plain
+        if state != self._state_shown:
+            status = self.query_one("#status-text", Static)
+            width = status.content_size.width
+            # A state that stays on one line (the running clock's each second) needs no new layout.
+            one_line = 0 < width and cell_len(state) <= width and cell_len(self._state_shown or "") <= width
+            status.update(Text(state), layout=not one_line)
+            self._state_shown = state
         self.plain = f"{shapes.plain}\n{state}"
         for name in ("info", "traced", "warning", "error"):
             self.set_class(kind == name, f"-{name}")
         bar = self.query_one("#progress", Static)
         bar.display = progress is not None
         if progress is not None:
-            bar.update(progress_bar(progress, PROGRESS_WIDTH))
+            bar.update(progress_bar(progress, PROGRESS_WIDTH), layout=False)  # its size is fixed
         buttons = self.query("#run-anyway")
         if buttons:
             buttons.set(display=offer_force)
@@ -79,3 +89,5 @@ class SummaryStrip(Vertical):
                        tooltip="Run on the device although the memory estimate exceeds what is free"))
 
     plain = ""  # what the strip says, as plain text
+    _shapes_shown: str | None = None
+    _state_shown: str | None = None

@@ -85,18 +85,36 @@ class TraceTree(FittedTree):
         self.show_root = True
         self.guide_depth = 3
         self._open: dict[str, bool] = {}  # every key seen: was it open?
+        self._keys_shown: list[str] | None = None
 
     # -- updates -----------------------------------------------------------------
     def show(self, root: Node) -> None:
+        keys = [node.key for node in root.walk()]  # paths: the same keys in the same order are the same nodes
+        if keys == self._keys_shown:
+            self._relabel(root)
+            return
+        self._keys_shown = keys
         self._remember_state()
         cursor = self.cursor_node.data.key if self.cursor_node is not None and self.cursor_node.data else None
-        eager = sum(1 for _ in root.walk()) <= EAGER_NODE_LIMIT
+        eager = len(keys) <= EAGER_NODE_LIMIT
         self.reset(node_label(root), root)
         self._fill(self.root, depth=0, eager=eager)
         if self._is_open(root.key, 0):
             self.root.expand()
         if cursor is not None:
             self.call_after_refresh(self._move_to, cursor)
+
+    def _relabel(self, root: Node) -> None:
+        """The same nodes with new shapes or marks (a run landing on its derived tree): the lines change, not the
+        tree, so the screen needs no new layout (a served class pays each layout in every tab)."""
+        by_key = {node.key: node for node in root.walk()}
+        stack = [self.root]
+        while stack:
+            tree_node = stack.pop()
+            if tree_node.data is not None:
+                tree_node.data = by_key[tree_node.data.key]
+                tree_node.set_label(node_label(tree_node.data))
+            stack.extend(tree_node.children)
 
     def _fill(self, tree_node: TreeNode[Node], depth: int, eager: bool) -> None:
         """Add the children of ``tree_node``: all of them when eager, else only under open nodes."""

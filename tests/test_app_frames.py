@@ -1,0 +1,99 @@
+"""What an edit costs the screen: nothing is rebuilt that shows nothing new (a served class pays it in every tab).
+
+Each test checks what a person sees stays right while the work behind it is skipped: the footer's keys, the tree
+after a run lands, the panes that are hidden, the log.
+"""
+
+from __future__ import annotations
+
+from app_helpers import screen_lines, settle, type_into
+from textual.widgets._footer import FooterKey
+
+from gru_tui.app import make_app
+from gru_tui.app.widgets.trace_tree import node_label
+from gru_tui.code import pytorch_code
+from gru_tui.config import FIRST_EXAMPLE
+from gru_tui.summary import summary_lines
+
+
+def footer_keys(app) -> list[FooterKey]:
+    return list(app.screen.query(FooterKey))
+
+
+async def test_the_footer_is_rebuilt_only_when_its_keys_change():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        before = footer_keys(app)
+        await type_into(pilot, "hidden_size", "48")  # a new configuration, the same keys
+        await settle(pilot)
+        assert footer_keys(app) == before  # the same widgets: not rebuilt
+        await type_into(pilot, "hidden_size", "")  # an invalid form: ctrl+g says what to fix
+        await settle(pilot)
+        assert any(key.action == "run_anyway" for key in footer_keys(app))
+        await type_into(pilot, "hidden_size", "32")
+        await settle(pilot)
+        assert not any(key.action == "run_anyway" for key in footer_keys(app))
+
+
+async def test_a_run_landing_relabels_the_derived_tree_in_place():
+    app = make_app(FIRST_EXAMPLE.replace(num_layers=2, bidirectional=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        tree = app.query_one("#trace-tree")
+        await type_into(pilot, "hidden_size", "40")
+        await pilot.pause()
+        assert app.report.derived
+        derived_root = tree.root
+        await settle(pilot)
+        assert not app.report.derived
+        assert tree.root is derived_root  # the same nodes, not a new tree
+        built = {n.data.key: n for n in _walk(tree.root) if n.data is not None}
+        traced = {node.key: node for node in app.report.tree().walk()}
+        assert set(built) <= set(traced)
+        for key, tree_node in built.items():  # every line is the run's, not the derivation's
+            assert tree_node.data == traced[key]
+            assert str(tree_node.label) == node_label(traced[key]).plain
+        assert any("cpu" in str(n.label) for n in built.values())  # the device the run measured on
+
+
+async def test_a_tree_with_other_nodes_is_rebuilt():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        tree = app.query_one("#trace-tree")
+        before = tree.root
+        await type_into(pilot, "num_layers", "2")  # a second layer: other nodes
+        await settle(pilot)
+        assert tree.root is not before
+        keys = [n.data.key for n in _walk(tree.root) if n.data is not None]
+        assert any(key.startswith("layer1") for key in keys), keys
+
+
+async def test_hidden_panes_show_the_current_configuration_when_opened():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for key in ("f4", "f5", "f6", "f3"):  # each pane mounted once, then hidden behind the tree
+            await pilot.press(key)
+            await settle(pilot)
+        await type_into(pilot, "hidden_size", "77")
+        await settle(pilot)
+        assert app.config.hidden_size == 77 and not app.report.derived
+        await pilot.press("f5")
+        await settle(pilot)
+        code = app.query_one("#code")
+        assert code.code == pytorch_code(app.config, app.report)
+        assert code.query_one("#code-text").content.code == code.code  # drawn, not only computed
+        await pilot.press("f4")
+        await settle(pilot)
+        summary = app.query_one("#torchinfo")
+        assert summary.query_one("#torchinfo-text").content == summary.plain == "\n".join(summary_lines(app.report))
+        await pilot.press("f6")
+        await settle(pilot)
+        assert any("edit: nn.GRU(10, 77" in line for line in screen_lines(app)), screen_lines(app)  # the log, drawn
+
+
+def _walk(tree_node):
+    yield tree_node
+    for child in tree_node.children:
+        yield from _walk(child)
