@@ -153,7 +153,8 @@ def run(quick: bool = False, device: str = "cpu") -> list[Table]:
         ["worker settings", "terminal", "p50", "p95", "max", "edits typed while a run computed", "p95 within 50 ms"],
     )
     variants = [("nice 10, torch's threads (default)", {}), ("nice 0, torch's threads", {"GRU_TUI_WORKER_NICE": "0"}),
-                ("nice 10, 1 thread", {"GRU_TUI_WORKER_THREADS": "1"})]
+                ("nice 10, 1 thread", {"GRU_TUI_WORKER_THREADS": "1"}),
+                ("nice 10, OpenMP threads sleep when idle", {"OMP_WAIT_POLICY": "PASSIVE"})]
     sizes = [(80, 24)] if quick else [(80, 24), (120, 40)]
     for name, env in variants[:1] if quick else variants:
         for width, height in sizes:

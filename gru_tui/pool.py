@@ -90,9 +90,10 @@ def lane_of(device: str) -> str:
 class Pool:
     """Device workers for one or more clients; ``start()`` it, ``close()`` it (also at exit and on signals)."""
 
-    def __init__(self, *, cpu_workers: int = 1, spare: bool = True):
+    def __init__(self, *, cpu_workers: int = 1, spare: bool = True, worker_env: dict[str, str] | None = None):
         self.cpu_workers = cpu_workers
         self.spare = spare
+        self.worker_env = worker_env or {}  # defaults for the workers' environment; the caller's own settings win
         self.info: WorkerInfo | None = None  # from the first worker that loaded torch
         self.broken: str | None = None  # torch cannot be loaded here: every job fails with this
         self._clients: list[_Client] = []
@@ -310,7 +311,8 @@ class Pool:
     def _spawn(self, lane: str | None) -> _Worker:
         ours, theirs = socket.socketpair()
         package_parent = str(Path(__file__).resolve().parent.parent)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")])))
+        env = {**self.worker_env, **os.environ,
+               "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
         stderr = tempfile.TemporaryFile()
         process = subprocess.Popen(
             [sys.executable, "-m", "gru_tui.worker", str(theirs.fileno())],

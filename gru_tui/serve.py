@@ -46,6 +46,9 @@ DEFAULT_PORT = 8000
 # a limit keeps a large class, or a page reloaded in a loop, from exhausting the machine.
 DEFAULT_MAX_COPIES = 32
 SERVE_CPU_WORKERS = 2  # device runs at once on the cpu for all tabs together (see start_pool)
+# A class asks for many small runs: torch's OpenMP threads spin for a while after each operation, which took
+# four fifths of a worker's CPU and left runs queued for seconds behind the tabs (benchmarks/bench_serve.py).
+SERVE_WORKER_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 COOKIE_PREFIX = "gru_tui_token_"  # + the port: cookies ignore ports, and two servers must not share one
 # The served command, for the serve layer's own development with a tiny app; users never set it.
 ENV_COMMAND = "GRU_TUI_SERVE_COMMAND"
@@ -195,7 +198,7 @@ def start_pool():
     """
     from .pool import ENV_ADDRESS, ENV_KEY, Pool
 
-    pool = Pool(cpu_workers=SERVE_CPU_WORKERS).start()
+    pool = Pool(cpu_workers=SERVE_CPU_WORKERS, worker_env=SERVE_WORKER_ENV).start()
     address, key = pool.listen()
     os.environ[ENV_ADDRESS], os.environ[ENV_KEY] = address, key.hex()  # textual-serve passes its environment on
     return pool

@@ -19,6 +19,10 @@ from gru_tui.serve import SERVE_CPU_WORKERS
 TABS = 3
 
 
+def environ_of(pid: int) -> dict[bytes, bytes]:
+    return dict(item.split(b"=", 1) for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") if b"=" in item)
+
+
 async def test_tabs_share_one_pool_and_their_copies_never_load_torch():
     tag = os.urandom(6).hex()
     with serve(env={"GRU_TUI_TEST_TAG": tag}) as (base, token, _printed):
@@ -36,11 +40,10 @@ async def test_tabs_share_one_pool_and_their_copies_never_load_torch():
             # The pool's socket is the server user's alone: a 0700 directory.
             server = [pid for pid, command in processes if " serve " in command + " "]
             assert len(server) == 1
-            environ = dict(
-                item.split(b"=", 1) for item in Path(f"/proc/{copies[0]}/environ").read_bytes().split(b"\0") if b"=" in item
-            )
-            directory = Path(environ[b"GRU_TUI_POOL"].decode()).parent
+            directory = Path(environ_of(copies[0])[b"GRU_TUI_POOL"].decode()).parent
             assert stat.S_IMODE(directory.stat().st_mode) == 0o700 and directory.stat().st_uid == os.getuid()
+            # A class asks for many small runs: the workers' OpenMP threads sleep between operations, not spin.
+            assert all(environ_of(pid).get(b"OMP_WAIT_POLICY") == b"PASSIVE" for pid in workers)
 
             # An edit in one tab is traced; the others keep theirs.
             await second.keys("\x15" + "48")  # the cursor starts in input_size: clear it and type 48
@@ -50,3 +53,18 @@ async def test_tabs_share_one_pool_and_their_copies_never_load_torch():
             break
         await asyncio.sleep(0.1)
     assert tagged(tag) == []
+
+
+def test_a_pool_s_worker_env_gives_way_to_the_caller_s_own(monkeypatch):
+    """``worker_env`` holds defaults: an OMP_WAIT_POLICY the person set themselves is the one the workers get."""
+    from gru_tui.pool import Pool
+
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    monkeypatch.delenv("GRU_TUI_POOL_TEST_DEFAULT", raising=False)
+    pool = Pool(worker_env={"OMP_WAIT_POLICY": "PASSIVE", "GRU_TUI_POOL_TEST_DEFAULT": "yes"}).start()
+    try:
+        environ = environ_of(pool.worker_pids()[0])
+        assert environ[b"OMP_WAIT_POLICY"] == b"ACTIVE"
+        assert environ[b"GRU_TUI_POOL_TEST_DEFAULT"] == b"yes"
+    finally:
+        pool.close()
