@@ -1,12 +1,13 @@
 """What an edit costs the screen: nothing is rebuilt that shows nothing new (a served class pays it in every tab).
 
 Each test checks what a person sees stays right while the work behind it is skipped: the footer's keys, the tree
-after a run lands, the panes that are hidden, the log.
+after a run lands, the panes that are hidden, the log, keys that arrive together.
 """
 
 from __future__ import annotations
 
 from app_helpers import screen_lines, settle, type_into
+from textual import events
 from textual.widgets._footer import FooterKey
 
 from gru_tui.app import make_app
@@ -14,6 +15,7 @@ from gru_tui.app.widgets.trace_tree import node_label
 from gru_tui.code import pytorch_code
 from gru_tui.config import FIRST_EXAMPLE
 from gru_tui.summary import summary_lines
+from gru_tui.tracing import trace
 
 
 def footer_keys(app) -> list[FooterKey]:
@@ -91,6 +93,25 @@ async def test_hidden_panes_show_the_current_configuration_when_opened():
         await pilot.press("f6")
         await settle(pilot)
         assert any("edit: nn.GRU(10, 77" in line for line in screen_lines(app)), screen_lines(app)  # the log, drawn
+
+
+async def test_keys_that_arrive_together_build_one_tree():
+    """A browser sends what is typed fast in one message, as a paste or SSH does: one tree for the last value."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        field = app.query_one("#hidden_size")
+        field.focus()
+        await pilot.pause()
+        field.select_all()
+        edits = len([line for line in app.log_lines if line.startswith("edit:")])
+        for character in "417":  # queued together, before the app handles the first
+            field.post_message(events.Key(character, character))
+        await settle(pilot)
+        new = [line for line in app.log_lines if line.startswith("edit:")][edits:]
+        assert len(new) == 1 and "nn.GRU(10, 417" in new[0], new
+        assert app.config.hidden_size == 417 and not app.report.derived
+        assert app.report.shapes() == trace(app.config).shapes()
 
 
 def _walk(tree_node):
