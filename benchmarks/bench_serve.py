@@ -179,6 +179,7 @@ def run(quick: bool = False, device: str = "cpu") -> list[Table]:
     guarded(memory_table, "serve", measure)
     memory_table.notes.append("before (issue #10): 248 MiB resident per copy, each with its own torch; 30 tabs about 4.7 GiB")
     latency_table.notes.append("clock: from the keys sent over the tab's websocket to the text in the frames it gets back")
+    latency_table.notes.append("before the tabs' redraws were trimmed (2 cores, idle): traced p95 5.9-7.8 s and 8.9-10.1 s")
     return [memory_table, latency_table]
 
 
