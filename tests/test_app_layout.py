@@ -128,3 +128,26 @@ async def test_run_anyway_past_the_memory_guard_says_not_enough_memory_in_words_
         status = app.query_one("#summary-strip").plain.splitlines()[1]
         assert "run failed: cpu: not enough memory: needed about" in status and "enforce fail" not in status
         assert set(status.split()) <= screen_words(app)  # wrapped whole
+
+
+async def test_the_footer_shows_whole_keys_only_at_80x24():
+    """A key that does not fit is left out whole (f1 lists them all), never cut mid-word as "f2 For" was."""
+    from textual.widgets._footer import FooterKey
+
+    app = make_app(snapshot_mode=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for keys in ((), ("f3",), ("q",)):  # the form, the tree (its own keys too), the quiz
+            await pilot.press(*keys)
+            await settle(pilot)
+            footer = screen_lines(app)[-1]
+            shown = [key for key in app.screen.query(FooterKey) if key.display]
+            assert any(key.action == "quit" for key in shown)
+            for key in shown:
+                assert key.description in footer, (key.description, footer)
+            left = [key for key in shown if not key.has_class("-command-palette")]
+            assert all(key.region.right <= app.screen.query_one("FooterKey.-command-palette").region.x for key in left)
+        await pilot.resize_terminal(120, 40)
+        await settle(pilot)
+        shown = [key.description for key in app.screen.query(FooterKey) if key.display]
+        assert "Re-run" in shown  # wider again: the keys left out come back

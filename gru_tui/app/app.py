@@ -56,8 +56,9 @@ class GruTuiApp(TeachingMixin, App[None]):
         # Priority, so ? opens help from a form field too (FieldInput leaves ? to the app).
         Binding("question_mark", "help", "Help", id="help.question_mark", show=False, priority=True,
                 tooltip="The shape rules and every key"),
-        Binding("f2", "show_pane('form')", "Form", id="pane.form", tooltip="Jump to the configuration form"),
-        Binding("f3", "show_pane('tree')", "Tree", id="pane.tree", tooltip="Jump to the shape tree"),
+        # The pane keys are named by the tab bar; in the footer too they cut its last keys at 80 columns.
+        Binding("f2", "show_pane('form')", "Form", id="pane.form", show=False, tooltip="Jump to the configuration form"),
+        Binding("f3", "show_pane('tree')", "Tree", id="pane.tree", show=False, tooltip="Jump to the shape tree"),
         Binding("f4", "show_pane('summary')", "Summary", id="pane.summary", show=False,
                 tooltip="The torchinfo summary: parameters, mult-adds, sizes"),
         Binding("f5", "show_pane('code')", "Code", id="pane.code", show=False,

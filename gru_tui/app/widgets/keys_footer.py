@@ -1,13 +1,16 @@
-"""Textual's Footer, rebuilt only when the keys it shows change."""
+"""Textual's Footer, rebuilt only when the keys it shows change, with no key cut at the edge."""
 
 from __future__ import annotations
 
+from textual import events
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 
 class KeysFooter(Footer):
-    """A Footer that rebuilds its keys once per refresh, and only when they changed.
+    """A Footer that rebuilds its keys once per refresh, and only when they changed; keys that do not fit are left
+    out whole (help, f1, lists them all) instead of cut mid-word at 80 columns.
 
     Textual's rebuilds every key widget on each ``refresh_bindings`` (every focus change, each edit
     asks it two or three times): it was about a third of a served tab's CPU per edit, which a class
@@ -32,3 +35,16 @@ class KeysFooter(Footer):
         if keys != self._keys_shown:
             self._keys_shown = keys
             await self.recompose()
+            self.call_after_refresh(self._fit)
+
+    def on_resize(self, event: events.Resize) -> None:
+        for key in self.query(FooterKey):
+            key.display = True
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
+        palette = self.query("FooterKey.-command-palette")
+        right = palette.first().region.x if palette else self.region.right
+        for key in self.query(FooterKey):
+            if not key.has_class("-command-palette") and key.region.right > right:
+                key.display = False
