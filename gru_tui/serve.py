@@ -92,12 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve the app to web browsers. Loopback only by default: reach it from elsewhere with ssh -L.",
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}, this machine only)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
+    parser.add_argument("--port", type=whole_number(1, 65535), default=DEFAULT_PORT,
+                        help=f"port to listen on (default {DEFAULT_PORT})")
     parser.add_argument(
         "--follow", action="store_true", help="every served copy follows the configuration of `gru-tui --present`, read-only"
     )
     parser.add_argument(
-        "--max-copies", type=int, default=DEFAULT_MAX_COPIES, metavar="N",
+        "--max-copies", type=whole_number(1), default=DEFAULT_MAX_COPIES, metavar="N",
         help=f"at most N browser tabs at once, each its own copy of the app; device runs go to one shared pool (default {DEFAULT_MAX_COPIES})",
     )
     parser.add_argument(
@@ -145,13 +146,25 @@ def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
+def whole_number(low: int, high: int | None = None):
+    """An argparse type: one message, naming what is allowed, for text that is not a number and for one out of range."""
+    allowed = f"a whole number from {low} to {high}" if high is not None else f"a whole number, {low} or more"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text[:40]!r}")
+        return value
+
+    return parse
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not 1 <= args.port <= 65535:
-        parser.error(f"--port must be from 1 to 65535, got {args.port}")
-    if args.max_copies < 1:
-        parser.error(f"--max-copies must be 1 or more, got {args.max_copies}")
     if args.token is not None and (len(args.token) < 16 or not all(ch.isalnum() or ch in "-_" for ch in args.token)):
         parser.error("--token must be at least 16 characters of letters, digits, - and _")
     try:

@@ -152,10 +152,11 @@ def run_serve(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--port", "eighty"], "invalid int value"),
-        (["--port", "70000"], "--port must be from 1 to 65535"),
+        (["--port", "eighty"], "argument --port: must be a whole number from 1 to 65535, got 'eighty'"),
+        (["--port", "70000"], "argument --port: must be a whole number from 1 to 65535, got '70000'"),
         (["--token", "short"], "--token must be at least 16 characters"),
-        (["--max-copies", "0"], "--max-copies must be 1 or more"),
+        (["--max-copies", "0"], "argument --max-copies: must be a whole number, 1 or more, got '0'"),
+        (["--max-copies", "2.5"], "argument --max-copies: must be a whole number, 1 or more, got '2.5'"),
         (["--colour"], "unrecognized arguments"),
     ],
 )
