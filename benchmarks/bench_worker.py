@@ -18,10 +18,12 @@ import asyncio
 import json
 import os
 import shlex
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -122,7 +124,8 @@ def quit_once(how: str) -> float:
     from processes import tagged
 
     tag = os.urandom(6).hex()
-    server = ["tmux", "-L", f"gru-tui-bench-{tag}", "-f", "/dev/null"]
+    home = tempfile.mkdtemp(prefix="gru-tui-bench-")  # the tmux server's socket, removed with it
+    server = ["tmux", "-S", os.path.join(home, "socket"), "-f", "/dev/null"]
     command = (f"GRU_TUI_TEST_TAG={tag} {shlex.quote(sys.executable)} -m gru_tui --hidden-size 2048 --seq-len 20000 "
                f"--num-layers 2; sleep 60")
     subprocess.run([*server, "new-session", "-d", "-s", "app", "-x", "80", "-y", "24", "-c", REPO, command], check=True,
@@ -145,6 +148,7 @@ def quit_once(how: str) -> float:
         return time.perf_counter() - start
     finally:
         subprocess.run([*server, "kill-server"], capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def run(quick: bool = False, device: str = "cpu") -> list[Table]:
