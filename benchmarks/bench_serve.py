@@ -77,7 +77,7 @@ async def class_benchmark(counts: tuple[int, ...], rounds: int) -> tuple[list[tu
 
     tag = os.urandom(6).hex()
     memory, latencies = [], {}
-    log = Path(tempfile.gettempdir()) / f"gru-tui-bench-serve-{tag}.log"  # its log, read if a tab gets stuck
+    log = Path(tempfile.gettempdir()) / f"gru-tui-bench-serve-{tag}.log"  # the server's log, kept if a tab gets stuck
     with serve("--max-copies", str(max(counts) + 2), env={"GRU_TUI_TEST_TAG": tag}, log=log) as (base, token, _):
         async with contextlib.AsyncExitStack() as stack:
             tabs = []
@@ -93,6 +93,7 @@ async def class_benchmark(counts: tuple[int, ...], rounds: int) -> tuple[list[tu
             shown = {t: FIRST_EXAMPLE for t in tabs}
             latencies["the worked examples (keys 1-5)"] = await edit_all(tabs, rounds, True, shown)
             latencies["a hidden_size of its own"] = await edit_all(tabs, rounds, False, shown)
+    log.unlink()  # kept only when a run fails
     return memory, latencies
 
 
