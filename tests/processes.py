@@ -6,6 +6,11 @@ import os
 from pathlib import Path
 
 
+def environ_of(pid: int) -> dict[bytes, bytes]:
+    """The process's environment, as /proc has it."""
+    return dict(item.split(b"=", 1) for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") if b"=" in item)
+
+
 def tagged(tag: str) -> list[tuple[int, str]]:
     """(pid, command line) of every live process whose environment holds ``GRU_TUI_TEST_TAG=tag``.
 

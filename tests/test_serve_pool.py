@@ -10,17 +10,13 @@ import os
 import stat
 from pathlib import Path
 
-from processes import loaded_torch, tagged
+from processes import environ_of, loaded_torch, tagged
 from served import serve
 from test_serve import tab
 
 from gru_tui.serve import SERVE_CPU_WORKERS
 
 TABS = 3
-
-
-def environ_of(pid: int) -> dict[bytes, bytes]:
-    return dict(item.split(b"=", 1) for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") if b"=" in item)
 
 
 async def test_tabs_share_one_pool_and_their_copies_never_load_torch():

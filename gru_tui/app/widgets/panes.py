@@ -14,7 +14,21 @@ from ...report import Report
 from ...summary import summary_lines
 
 
-class TorchinfoPane(VerticalScroll):
+class DrawnWhenShown(VerticalScroll):
+    """A pane drawn while on screen and when shown: hidden, each update would lay the whole screen out again."""
+
+    def redraw(self) -> None:
+        if self.is_on_screen:
+            self._draw()
+
+    def on_show(self) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        raise NotImplementedError
+
+
+class TorchinfoPane(DrawnWhenShown):
     """Parameters, mult-adds and sizes, read from torchinfo's result once the device run has landed."""
 
     def __init__(self, *, show_timings: bool = True, id: str | None = None) -> None:
@@ -32,17 +46,13 @@ class TorchinfoPane(VerticalScroll):
         if not self._show_timings:
             report = dataclasses.replace(report, run=None)
         self.plain = "\n".join(summary_lines(report))
-        if self.is_on_screen:  # hidden, it is drawn when shown: an update lays the whole screen out again
-            self._draw()
-
-    def on_show(self) -> None:
-        self._draw()
+        self.redraw()
 
     def _draw(self) -> None:
         self.query_one("#torchinfo-text", Static).update(self.plain)
 
 
-class CodePane(VerticalScroll):
+class CodePane(DrawnWhenShown):
     """The PyTorch code (nn.GRU, nn.LSTM or nn.RNN) a learner would write for this configuration, with the shapes it prints."""
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -53,18 +63,14 @@ class CodePane(VerticalScroll):
         yield Static("", id="code-text")
 
     def on_mount(self) -> None:
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._highlight())
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.redraw())
         self.show(self.app.report)
 
     def show(self, report: Report) -> None:
         self.code = pytorch_code(report.config, report)
-        if self.is_on_screen:  # hidden, it is drawn when shown: an update lays the whole screen out again
-            self._highlight()
+        self.redraw()
 
-    def on_show(self) -> None:
-        self._highlight()
-
-    def _highlight(self) -> None:
+    def _draw(self) -> None:
         from rich.syntax import Syntax  # pygments: loaded when the pane is, after the first frame
 
         theme = "ansi_dark" if self.app.current_theme.dark else "ansi_light"

@@ -89,9 +89,10 @@ class TraceTree(FittedTree):
 
     # -- updates -----------------------------------------------------------------
     def show(self, root: Node) -> None:
-        keys = [node.key for node in root.walk()]  # paths: the same keys in the same order are the same nodes
+        nodes = list(root.walk())
+        keys = [node.key for node in nodes]  # paths: the same keys in the same order are the same nodes
         if keys == self._keys_shown:
-            self._relabel(root)
+            self._relabel(nodes)
             return
         self._keys_shown = keys
         self._remember_state()
@@ -104,10 +105,10 @@ class TraceTree(FittedTree):
         if cursor is not None:
             self.call_after_refresh(self._move_to, cursor)
 
-    def _relabel(self, root: Node) -> None:
+    def _relabel(self, nodes: list[Node]) -> None:
         """The same nodes with new shapes or marks (a run landing on its derived tree): the lines change, not the
         tree, so the screen needs no new layout (a served class pays each layout in every tab)."""
-        by_key = {node.key: node for node in root.walk()}
+        by_key = {node.key: node for node in nodes}
         stack = [self.root]
         while stack:
             tree_node = stack.pop()
