@@ -25,6 +25,8 @@ LIMITS = {
     "batch_size": 1 << 24,
     "seq_len": 1 << 31,
 }
+# Lower bounds other than 1: torch runs a batch of 0 (empty tensors of the shapes shown), not a sequence of 0 steps.
+MINIMUM = {"batch_size": 0}
 
 
 class ConfigError(ValueError):
@@ -153,13 +155,13 @@ class GRUConfig:
     def validate(self, check_device: bool = True) -> "GRUConfig":
         """Raise ConfigError naming the first bad field; return self when all is well."""
         for name, limit in LIMITS.items():
-            _check_positive_int(name, getattr(self, name), limit)
+            _check_whole(name, getattr(self, name), limit, least=MINIMUM.get(name, 1))
         for name in ("bias", "batch_first", "bidirectional", "unbatched", "with_h0"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(name, f"must be true or false, got {getattr(self, name)!r}")
         dropout = self.dropout
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            raise ConfigError("dropout", f"must be a number in [0, 1), got {dropout!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
+            raise ConfigError("dropout", f"must be a number in [0, 1], as torch requires; got {dropout!r}")
         _check_kind(self)
         if self.dtype not in DTYPES:
             raise ConfigError("dtype", f"must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
@@ -196,11 +198,12 @@ def _check_kind(config: GRUConfig) -> None:
         raise ConfigError("nonlinearity", f"must be one of {', '.join(NONLINEARITIES)}, got {config.nonlinearity!r}")
 
 
-def _check_positive_int(name: str, value: Any, limit: int) -> None:
+def _check_whole(name: str, value: Any, limit: int, least: int = 1) -> None:
+    what = "a positive integer" if least == 1 else f"a whole number, {least} or more"
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(name, f"must be a positive integer, got {value!r}")
-    if value < 1:
-        raise ConfigError(name, f"must be a positive integer (1 or more), got {value}")
+        raise ConfigError(name, f"must be {what}, got {value!r}")
+    if value < least:
+        raise ConfigError(name, f"must be {what}" + (" (1 or more)" if least == 1 else "") + f", got {value}")
     if value > limit:
         raise ConfigError(name, f"must be at most {limit:,}, got {value:,}")
 
@@ -209,6 +212,8 @@ def _check_lengths(config: GRUConfig) -> None:
     lengths: Sequence[Any] = config.lengths or ()
     if config.unbatched:
         raise ConfigError("lengths", "variable lengths need a batched input; turn off unbatched or clear lengths")
+    if not lengths:
+        raise ConfigError("lengths", "needs at least one length, such as [7, 5, 2]; clear lengths for an input that is not packed")
     for n in lengths:  # a length out of range first: typing lengths sets batch_size only once they are valid
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= config.seq_len:
             raise ConfigError("lengths", f"each length must be an integer from 1 to seq_len ({config.seq_len}), got {n!r}")

@@ -138,6 +138,7 @@ class Report:
     c0: Tensor | None = None  # an LSTM's initial cell state, beside h0
     c_n: Tensor | None = None  # an LSTM's final cell state, beside h_n: hidden_size wide even with proj_size
     results: Results | None = None  # using the results: the slices people take, equality measured after a run
+    notes: tuple[str, ...] = ()  # what torch's rules mean here (a batch of 0, dropout 1): shapes.config_notes
 
     @property
     def device(self) -> str:
@@ -167,6 +168,7 @@ class Report:
             **cell,
             "summary": dict(self.summary),
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
             "checks": dict(self.checks),
             "using_results": self.results.to_dict() if self.results is not None else None,
         }

@@ -194,6 +194,7 @@ def derive(config: GRUConfig) -> Report:
         h_n=state(R, h_dim),
         summary=count_summary(c, params),
         warnings=tuple(config_warnings(c)),
+        notes=tuple(config_notes(c)),
         c0=state(H, "hidden_size") if c.with_h0 and cell else None,
         c_n=state(H, "hidden_size") if cell else None,
         results=using_results(c),
@@ -208,6 +209,22 @@ def config_warnings(config: GRUConfig) -> list[str]:
             f"num_layers greater than 1, but got dropout={config.dropout} and num_layers={config.num_layers}"
         ]
     return []
+
+
+def config_notes(config: GRUConfig) -> list[str]:
+    """What torch's rules mean for values it accepts without a warning but a learner may not expect."""
+    notes = []
+    if config.effective_batch == 0:
+        notes.append(
+            "batch_size 0: torch runs it and returns empty tensors of the shapes shown (nothing is computed); "
+            "torch.equal on two empty tensors is True with nothing compared"
+        )
+    if config.dropout == 1 and config.num_layers > 1:
+        notes.append(
+            "dropout 1: in training mode it zeroes everything a layer passes to the next, so every layer after "
+            "the first sees only zeros; in eval mode (as traced here) dropout does nothing"
+        )
+    return notes
 
 
 def _layer_seq(c: GRUConfig, features: int, feature_dim: str) -> Tensor:

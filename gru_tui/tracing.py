@@ -148,7 +148,8 @@ class _Measured:
 
 
 def _max_error(a, b) -> float:
-    return float((a.float() - b.float()).abs().max())
+    """The largest |a - b|; 0 for empty tensors (a batch of 0), where there is nothing to differ."""
+    return float((a.float() - b.float()).abs().max()) if a.numel() else 0.0
 
 
 @dataclass
@@ -444,6 +445,7 @@ class _Run:
             c_n=_describe(c_n, e.c_n.dims) if c_n is not None else None,
             summary=summary,
             warnings=torch_warnings,
+            notes=e.notes,
             checks=checks,
             results=results,
         )

@@ -83,9 +83,8 @@ def build_tree(report: Report) -> Node:
         if c.bidirectional:
             layer_children.append(_tensor_node(f"layer{join.layer}.concat", "concat(forward, reverse)", join.output))
         if join.dropout:
-            layer_children.append(
-                _tensor_node(f"layer{join.layer}.dropout", f"dropout p={join.dropout:g}", join.output, "training mode only; shape unchanged")
-            )
+            what = "training mode only: zeroes all of it; shape unchanged" if join.dropout == 1 else "training mode only; shape unchanged"
+            layer_children.append(_tensor_node(f"layer{join.layer}.dropout", f"dropout p={join.dropout:g}", join.output, what))
         children.append(Node(f"layer{join.layer}", f"layer {join.layer}", note=f"{report.config.layer_input_size(join.layer)} → {join.output.shape[-1]} features", children=tuple(layer_children)))
 
     children.append(_seq_node("output", "output", report.output, "every time step of the last layer"))
@@ -96,6 +95,8 @@ def build_tree(report: Report) -> Node:
         children.append(results_node(report.results))
     for i, warning in enumerate(report.warnings):
         children.append(Node(f"warning{i}", f"warning: {warning}"))
+    for i, note in enumerate(report.notes):
+        children.append(Node(f"note{i}", f"note: {note}"))
 
     state = "derived from the rules, not yet run" if report.derived else f"traced on {c.device}"
     title = f"{gru_call(c)} · {c.dtype} · {state}"

@@ -138,7 +138,10 @@ def explain(
                      f"each {format_shape(h0_shape[1:])}. Pass {c.mode}(x, (h0, c0)).")
     state = h0_shape is not None or c0_shape is not None  # the fix passes a state when one was given: the kind's own
     if problems:  # the nearest pair torch runs: the input's own batch and seq kept when it has the meant layout
-        near = len(input_shape) == len(expected_input) and not _wrong_order(c, input_shape, expected_input)
+        # Batch and seq swapped (or the sizes in the wrong order): what was meant is the configured batch and seq,
+        # in the module's order; keeping the given order would run, as another batch.
+        meant = _wrong_order(c, input_shape, expected_input) or _swapped(input_shape, expected_input)
+        near = len(input_shape) == len(expected_input) and not meant and _seq_of(c, input_shape) > 0
         fix_input = (*input_shape[:-1], c.input_size) if near else expected_input
         fix_h0 = _state_for(c, fix_input, c.state_size) if state else None
         fix_c0 = _state_for(c, fix_input, c.hidden_size) if state and c.kind.has_cell else None
@@ -167,8 +170,8 @@ def explain(
 
 
 def _check_size(field: str, shape: Shape, c: GRUConfig, advice: str = "") -> None:
-    if not shape or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in shape):
-        raise ConfigError(field, f"every dimension must be a whole number, 1 or more; got {list(shape)}")
+    if not shape or any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in shape):
+        raise ConfigError(field, f"every dimension must be a whole number, 0 or more; got {list(shape)}")
     elements = 1
     for n in shape:
         elements *= n
@@ -231,6 +234,16 @@ def _state_for(c: GRUConfig, input_shape: Shape, size: int) -> Shape:
     return (c.num_directions * c.num_layers, batch, size)
 
 
+def _seq_of(c: GRUConfig, shape: Shape) -> int:
+    """The number of steps torch reads in an input: its first dimension, or its second when batched and batch_first."""
+    return shape[1] if len(shape) == 3 and c.batch_first else shape[0]
+
+
+def _swapped(got: Shape, expected: Shape) -> bool:
+    """Batch and seq swapped: a 3-D input whose first two sizes are the configured ones the other way round."""
+    return len(got) == len(expected) == 3 and got[0] != got[1] and got[:2] == expected[1::-1]
+
+
 def _wrong_order(c: GRUConfig, got: Shape, expected: Shape) -> bool:
     return got[-1] != c.input_size and len(got) == len(expected) and sorted(got) == sorted(expected)
 
@@ -242,6 +255,9 @@ def refusals(c: GRUConfig, input_shape: Shape, h0_shape: Shape | None, c0_shape:
         return [f"nn.{c.kind.module} takes a 3-D input (batched) or a 2-D one (unbatched); this one has {len(got)} dimension{'s' if len(got) != 1 else ''}. "
                 f"Here: {_input_layout(c)} = {format_shape(derive(c).input.shape)}."]
     problems = []
+    if _seq_of(c, got) == 0:
+        problems.append(f"The sequence is empty: torch runs 1 step or more (a batch of 0 runs, a sequence of 0 steps does not). "
+                        f"Here: {_input_layout(c)} = {format_shape(derive(c).input.shape)}.")
     if got[-1] != c.input_size:
         if _wrong_order(c, got, derive(c).input.shape):
             problems.append(f"The sizes are right but in the wrong order: with batch_first={c.batch_first} the input is "
@@ -299,7 +315,7 @@ def _input_notes(c: GRUConfig, got: Shape, expected: Shape) -> list[str]:
     read = f"torch read batch = {batch}, seq = {seq}"
     if (batch, seq) == (c.batch_size, c.seq_len):
         return []
-    if got[:2] == expected[1::-1]:
+    if _swapped(got, expected):
         return [f"Batch and seq are swapped: with batch_first={c.batch_first} the input is {layout}, so {read}."]
     return [f"{read} (batch_first={c.batch_first}: {_input_layout(c)}); the configuration has batch_size = {c.batch_size}, seq_len = {c.seq_len}."]
 

@@ -35,8 +35,8 @@ def parse_shape(text: str, field: str = "shape") -> tuple[int, ...]:
     if not stripped or not match:
         raise ConfigError(field, f"type a shape as whole numbers, such as [1, 35, 64]; got {text!r}")
     dims = tuple(int(n) for n in re.split(r"[,x×\s]+", match.group(1)) if n)
-    if any(n < 1 for n in dims):
-        raise ConfigError(field, f"every dimension is 1 or more; got {format_shape(dims)}")
+    if any(n < 0 for n in dims):  # 0 is a shape torch gives: a batch of 0
+        raise ConfigError(field, f"every dimension is 0 or more; got {format_shape(dims)}")
     return dims
 
 
@@ -351,8 +351,9 @@ class SliceGrade:
 
 
 def slice_question(report: Report) -> SliceQuestion | None:
-    """The question for a traced report; None before a run, on meta (nothing measured), or with one slice only."""
-    if report.results is None:
+    """The question for a traced report; None before a run, on meta (nothing measured), with one slice only,
+    or with a batch of 0 (torch.equal on empty tensors is True: nothing was compared)."""
+    if report.results is None or report.config.effective_batch == 0:
         return None
     options = tuple(u for u in report.results.uses if u.compared_with == SLICE_TARGET and u.equal is not None)
     return SliceQuestion(SLICE_TARGET, options) if len(options) > 1 else None
@@ -367,6 +368,15 @@ def grade_slices(question: SliceQuestion, text: str, field: str = "slices") -> S
     if not all(w.isdigit() and 1 <= int(w) <= n for w in words):
         raise ConfigError(field, f"type the numbers of the slices that are equal, from 1 to {n} (such as 1, 3), or 0 for none; got {text!r}")
     return SliceGrade(question, frozenset(int(w) for w in words))
+
+
+def verdict(correct: bool, then: str) -> str:
+    """The line after an answer, in sentences: "Right. Now: ..." or "Not quite: see the feedback below. Press ...". """
+    said = "Right." if correct else "Not quite: see the feedback below."
+    return f"{said} {then}"
+
+
+NEXT = "Press ctrl+n for the next question."
 
 
 def _numbers(numbers: frozenset[int]) -> str:

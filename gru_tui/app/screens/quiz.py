@@ -17,7 +17,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from ...config import ConfigError, GRUConfig
 from ...lessons import QuizSession, grade_slices, quiz_tree, slice_question
-from ...lessons.quiz import SLICE_TARGET, SliceQuestion, questions
+from ...lessons.quiz import NEXT, SLICE_TARGET, SliceQuestion, questions, verdict
 from ...report import Report
 from ...tree import gru_call
 from ..messages import LessonTraced
@@ -133,12 +133,11 @@ class QuizScreen(Screen[None]):
             return
         self._show_feedback("\n".join(result.feedback()), correct=result.correct)
         self.query_one("#quiz-tree", TraceTree).show(self.report.tree())  # the answer, as torch gave it
-        verdict = "right!" if result.correct else "not quite: see below"
         self.slices = slice_question(self.report)
         if self.slices is None:
-            self._show_question(f"{verdict}; ctrl+n for the next question")
+            self._show_question(verdict(result.correct, NEXT))
             return
-        self._show_question(f"{verdict} Now: {self.slices.prompt}")
+        self._show_question(verdict(result.correct, f"Now: {self.slices.prompt}"))
         self.query_one("#quiz-slices").display = True
         self.query_one("#predict-slices", Input).focus()
 
@@ -152,7 +151,7 @@ class QuizScreen(Screen[None]):
             self._show_feedback(f"{error.field}: {error.message}", correct=False)
             return
         self._show_feedback("\n".join(result.feedback()), correct=result.correct)
-        self._show_question(("right!" if result.correct else "not quite: see below") + "; ctrl+n for the next question")
+        self._show_question(verdict(result.correct, NEXT))
 
     def _show_feedback(self, text: str, correct: bool) -> None:
         self.feedback = text
