@@ -216,7 +216,9 @@ def _check_lengths(config: GRUConfig) -> None:
         raise ConfigError("lengths", "needs at least one length, such as [7, 5, 2]; clear lengths for an input that is not packed")
     for n in lengths:  # a length out of range first: typing lengths sets batch_size only once they are valid
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= config.seq_len:
-            raise ConfigError("lengths", f"each length must be an integer from 1 to seq_len ({config.seq_len}), got {n!r}")
+            longer = f": make seq_len at least {n} or the length shorter" if isinstance(n, int) and n > config.seq_len else ""
+            raise ConfigError("lengths", f"each length must be a whole number from 1 to seq_len ({config.seq_len}), "
+                                         f"the padded input's length; got {n!r}{longer}")
     if len(lengths) != config.batch_size:
         raise ConfigError(
             "lengths", f"needs one length per batch item: batch_size is {config.batch_size}, got {len(lengths)} lengths"

@@ -40,7 +40,7 @@ class Packed:
 
     data: Tensor
     batch_size_runs: tuple[tuple[int, int], ...]
-    padded: Tensor  # what pad_packed_sequence gives back
+    padded: Tensor  # the input: the padded tensor packed (seq_len steps); the output: what pad_packed_sequence gives back (the longest length)
     lengths: tuple[int, ...]
 
     @property

@@ -116,10 +116,12 @@ def derive(config: GRUConfig) -> Report:
     def tensor(shape: tuple[int, ...], dims: tuple[str, ...]) -> Tensor:
         return Tensor(shape, dims, dt, dev)
 
-    def seq_tensor(features: int, feature_dim: str, *, user_layout: bool) -> Tensor | Packed:
-        """A tensor over the sequence: in the user's layout (batch_first, unbatched) or the layers' (seq, batch, ...)."""
+    def seq_tensor(features: int, feature_dim: str, *, user_layout: bool, padded_len: int = 0) -> Tensor | Packed:
+        """A tensor over the sequence: in the user's layout (batch_first, unbatched) or the layers' (seq, batch, ...).
+
+        Packed: ``padded_len`` steps padded (the input: seq_len; the output, padded back: the longest length)."""
         if c.lengths is not None:
-            return _packed(c, features, feature_dim)
+            return _packed(c, features, feature_dim, padded_len)
         if c.unbatched and user_layout:
             return tensor((T, features), ("seq", feature_dim))
         if c.batch_first and user_layout:
@@ -137,7 +139,7 @@ def derive(config: GRUConfig) -> Report:
         return tensor((size,), (dim,)) if c.unbatched else tensor((B, size), ("batch", dim))
 
     params = parameter_shapes(c)
-    inp = seq_tensor(c.input_size, "input_size", user_layout=True)
+    inp = seq_tensor(c.input_size, "input_size", user_layout=True, padded_len=T)
     needs_view = c.lengths is None and (c.batch_first or c.unbatched)
     input_view = seq_tensor(c.input_size, "input_size", user_layout=False) if needs_view else None
     cell = c.kind.has_cell
@@ -190,7 +192,7 @@ def derive(config: GRUConfig) -> Report:
         parameters=params,
         directions=tuple(directions),
         joins=tuple(joins),
-        output=seq_tensor(D * R, f"D*{h_dim}", user_layout=True),
+        output=seq_tensor(D * R, f"D*{h_dim}", user_layout=True, padded_len=max(c.lengths or (0,))),
         h_n=state(R, h_dim),
         summary=count_summary(c, params),
         warnings=tuple(config_warnings(c)),
@@ -234,9 +236,8 @@ def _layer_seq(c: GRUConfig, features: int, feature_dim: str) -> Tensor:
     return Tensor((c.seq_len, c.effective_batch, features), ("seq", "batch", feature_dim), c.dtype, c.device)
 
 
-def _packed(c: GRUConfig, features: int, feature_dim: str) -> Packed:
+def _packed(c: GRUConfig, features: int, feature_dim: str, padded_len: int) -> Packed:
     lengths = c.lengths or ()
-    padded_len = max(lengths)
     padded = (
         (c.batch_size, padded_len, features) if c.batch_first else (padded_len, c.batch_size, features)
     )

@@ -387,10 +387,13 @@ class _Run:
         torch, c, e = self.torch, self.config, self.expected
         from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
-        def seq(t, expected: Tensor | Packed) -> Tensor | Packed:
+        def seq(t, expected: Tensor | Packed, padded=None) -> Tensor | Packed:
+            """The input (``padded``: the tensor it was packed from) or the output (padded back here), as measured."""
             if isinstance(t, PackedSequence):
                 assert isinstance(expected, Packed)
-                if self.values:
+                if padded is not None:
+                    pass
+                elif self.values:
                     padded, _ = pad_packed_sequence(t, batch_first=c.batch_first)
                 else:  # pad_packed_sequence reads the sort order's values, which meta has not; the padding op itself runs
                     padded = torch._VF._pad_packed_sequence(t.data, t.batch_sizes, c.batch_first, 0.0, t.batch_sizes.numel())[0]
@@ -433,7 +436,7 @@ class _Run:
         return Report(
             config=c,
             derived=False,
-            input=seq(measured.input, e.input),
+            input=seq(measured.input, e.input, padded=x),
             input_view=_describe(measured.view, e.input_view.dims) if e.input_view is not None else None,
             h0=_describe(state[0], e.h0.dims) if state else None,
             c0=_describe(state[1], e.c0.dims) if len(state) > 1 else None,

@@ -21,7 +21,7 @@ def _tensor_node(key: str, label: str, t: Tensor, note: str = "", children: tupl
     return Node(key=key, label=label, shape=t.shape, dims=t.dims, note=note, device=t.device, children=children)
 
 
-def _seq_node(key: str, label: str, t: Tensor | Packed, note: str = "") -> Node:
+def _seq_node(key: str, label: str, t: Tensor | Packed, note: str = "", padded: str = "pad_packed_sequence gives") -> Node:
     if isinstance(t, Tensor):
         return _tensor_node(key, label, t, note)
     return Node(
@@ -34,7 +34,7 @@ def _seq_node(key: str, label: str, t: Tensor | Packed, note: str = "") -> Node:
         children=(
             Node(f"{key}.batch_sizes", f"batch_sizes {format_runs(t.batch_size_runs)}", note="sequences still running at each step (size×steps)"),
             Node(f"{key}.lengths", f"lengths {format_shape(t.lengths)}"),
-            _tensor_node(f"{key}.padded", "pad_packed_sequence gives", t.padded),
+            _tensor_node(f"{key}.padded", padded, t.padded),
         ),
     )
 
@@ -46,7 +46,7 @@ def build_tree(report: Report) -> Node:
     if report.input_view is not None:
         why = "unbatched input gets a batch of one" if c.unbatched else "batch_first is set: the layers work seq-first"
         input_children = (_tensor_node("input.view", "seq-first view the layers compute on", report.input_view, why),)
-    inp = _seq_node("input", "input", report.input)
+    inp = _seq_node("input", "input", report.input, padded="packed from the padded tensor")
     children.append(Node(inp.key, inp.label, inp.shape, inp.dims, inp.note, inp.device, inp.children + input_children))
     if report.h0 is not None:
         children.append(_tensor_node("h0", "h0", report.h0, "initial hidden state, laid out like h_n"))
