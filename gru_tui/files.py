@@ -1,4 +1,8 @@
-"""Configuration files (TOML) and atomic writes: nothing the user saved is lost or half-written."""
+"""Configuration files (TOML) and atomic writes: nothing the user saved is lost or half-written.
+
+A configuration is saved under a table naming its kind, [gru], [lstm] or [rnn], one setting a line.
+Files saved before the kinds had their own tables ([gru] with mode = "lstm" inside) still load.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ except ModuleNotFoundError:  # Python 3.10: the same parser, from PyPI
     import tomli as tomllib  # type: ignore[no-redef]
 
 from .config import ConfigError, GRUConfig
+from .kinds import KINDS, MODES
 
 
 class FileExistsRefused(FileExistsError):
@@ -80,13 +85,33 @@ def load_config(path: str | os.PathLike[str]) -> GRUConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError("config", f"{path}: not valid TOML: {error}") from None
-    data = data.get("gru", data)  # the table [gru] when present, else top-level keys
-    if not isinstance(data, dict):
-        raise ConfigError("gru", f"must be a table ([gru] followed by one setting a line) (in {_where(path, text, 'gru')})")
+    data = _kind_table(data, path, text)
     try:
         return GRUConfig.from_dict(data)
     except ConfigError as error:
         raise ConfigError(error.field, f"{error.message} (in {_where(path, text, error.field)})") from None
+
+
+def _kind_table(data: dict[str, Any], path: Path, text: str) -> dict[str, Any]:
+    """The settings: the table naming the kind ([gru], [lstm], [rnn]), or top-level keys when there is none.
+
+    A file saved before the kinds had tables of their own keeps its settings under [gru] with a mode line
+    (mode = "lstm"): that mode is used. Under [lstm] or [rnn], a mode line must name the table's kind.
+    """
+    tables = [name for name in MODES if name in data]
+    if not tables:
+        return data
+    if len(tables) > 1:
+        raise ConfigError("mode", f"one table only, named by the kind ([gru], [lstm] or [rnn]); got {', '.join(f'[{t}]' for t in tables)} (in {path})")
+    kind = tables[0]
+    table = data[kind]
+    if not isinstance(table, dict):
+        raise ConfigError(kind, f"must be a table ([{kind}] followed by one setting a line) (in {_where(path, text, kind)})")
+    mode = table.get("mode", kind)
+    if kind != "gru" and mode != kind:
+        raise ConfigError("mode", f"the table [{kind}] holds an nn.{KINDS[kind].module}: mode must be {kind!r} or left out, "
+                                  f"got {mode!r} (in {_where(path, text, 'mode')})")
+    return {**table, "mode": mode}
 
 
 def _where(path: Path, text: str, field: str) -> str:
@@ -95,8 +120,8 @@ def _where(path: Path, text: str, field: str) -> str:
 
 
 def config_toml(config: GRUConfig) -> str:
-    # The table keeps its name [gru] whatever the kind, so files saved before the other kinds still load.
-    lines = [f"# gru-tui configuration: an nn.{config.kind.module} and the input it is fed", "[gru]"]
+    """The configuration as TOML, under a table naming its kind, [gru], [lstm] or [rnn], its mode line first."""
+    lines = [f"# gru-tui configuration: an nn.{config.kind.module} and the input it is fed", f"[{config.mode}]"]
     for name, value in config.to_dict().items():
         if value is None or not config.applies(name):  # proj_size in a GRU's file would only puzzle its reader
             continue

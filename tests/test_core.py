@@ -11,6 +11,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.utils.flop_counter import FlopCounterMode
 
 from gru_tui import ConfigError, GRUConfig, derive, trace
+from gru_tui.config import FIRST_EXAMPLE
 from strategies import gru_configs
 from torch_reference import MODULES, build, run_module
 
@@ -241,7 +242,7 @@ def test_dropout_with_one_layer_is_allowed_and_warned_like_torch():
 
 BAD_VALUES = [
     ("input_size", 0), ("input_size", -3), ("input_size", 2.5), ("input_size", True), ("hidden_size", 0),
-    ("num_layers", 0), ("batch_size", 0), ("seq_len", 0), ("seq_len", "35"), ("dropout", 1.0), ("dropout", -0.1),
+    ("num_layers", 0), ("batch_size", -1), ("seq_len", 0), ("seq_len", "35"), ("dropout", 1.01), ("dropout", -0.1),
     ("dropout", "x"), ("dtype", "int8"), ("device", "tpu"), ("device", "cuda:99"), ("bias", 1),
 ]
 
@@ -258,7 +259,7 @@ def test_bad_values_name_the_field(field, value):
 @pytest.mark.parametrize(
     "changes",
     [dict(batch_size=3, lengths=(2, 2)), dict(batch_size=2, seq_len=5, lengths=(6, 1)), dict(batch_size=2, lengths=(0, 1)),
-     dict(unbatched=True, batch_size=1, lengths=(3,))],
+     dict(unbatched=True, batch_size=1, lengths=(3,)), dict(batch_size=0, lengths=())],
 )
 def test_bad_lengths(changes):
     with pytest.raises(ConfigError) as info:
@@ -358,3 +359,77 @@ def test_reports_of_every_kind_cross_a_process_boundary_pickled(kind):
 
     report = trace(GRUConfig(num_layers=2, bidirectional=True, with_h0=True, **KIND_OPTIONS[kind]))
     assert OnlyPlainData(io.BytesIO(pickle.dumps(report))).load() == report
+
+
+# -- torch's own rules (issue 21): a batch of 0 and dropout 1 are accepted, as torch accepts them -----------------
+
+@pytest.mark.parametrize("mode", ["gru", "lstm", "rnn"])
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_a_batch_of_zero_gives_torchs_empty_tensors(mode, batch_first, bidirectional, num_layers):
+    c = GRUConfig(mode=mode, input_size=5, hidden_size=4, num_layers=num_layers, batch_first=batch_first,
+                  bidirectional=bidirectional, batch_size=0, seq_len=6, with_h0=bidirectional)
+    report = assert_matches_torch(c)  # the forward itself, torchinfo's summary and the hand-computed step all ran
+    out, h_n, _c_n, _params = run_module(c)
+    assert out.numel() == 0 and h_n.shape[1] == 0
+    assert any("batch_size 0" in note and "empty tensors" in note for note in report.notes)
+    assert report.to_dict()["notes"] == list(report.notes)
+    assert any(node.label.startswith("note: batch_size 0") for node in report.tree().walk())
+    uses = report.results.uses
+    assert all(use.shape[0] == 0 for use in uses)  # every slice people take is empty too, as torch gives it
+
+
+@pytest.mark.parametrize("mode", ["gru", "lstm", "rnn"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_dropout_one_is_accepted_and_means_what_torch_does(mode, bidirectional):
+    c = GRUConfig(mode=mode, input_size=5, hidden_size=4, num_layers=2, bidirectional=bidirectional, batch_size=2,
+                  seq_len=6, dropout=1.0)
+    report = assert_matches_torch(c)
+    assert report.joins[0].dropout == 1.0 and report.joins[1].dropout == 0.0
+    note = next(n for n in report.notes if n.startswith("dropout 1"))
+    assert "zeroes everything a layer passes to the next" in note
+    # What the note says, asked of torch: in training mode, layer 1 sees only zeros, so the module's output is
+    # layer 1's alone run on zeros (its own weights); in eval mode, dropout does nothing.
+    torch.manual_seed(0)
+    module = build(c).train()
+    x = torch.randn(c.seq_len, c.batch_size, c.input_size)
+    top = build(c.replace(num_layers=1, dropout=0.0, input_size=c.num_directions * c.hidden_size))
+    with torch.no_grad():
+        for name, p in top.named_parameters():
+            p.copy_(getattr(module, name.replace("_l0", "_l1")))
+        zeros = torch.zeros(c.seq_len, c.batch_size, c.num_directions * c.hidden_size)
+        assert torch.allclose(module(x)[0], top(zeros)[0])
+        eval_out = module.eval()(x)[0]
+        assert not torch.allclose(eval_out, top(zeros)[0])
+
+
+def test_dropout_below_one_has_no_note():
+    assert not derive(GRUConfig(num_layers=2, dropout=0.5)).notes and not derive(FIRST_EXAMPLE).notes
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize("mode", ["gru", "lstm"])
+def test_with_lengths_seq_len_is_the_padded_inputs_length(batch_first, mode):
+    """--lengths 7,5,2 --seq-len 35: the tensor packed is [3, 35, 10]; pad_packed_sequence gives back the longest, 7."""
+    c = GRUConfig(mode=mode, input_size=10, hidden_size=8, batch_first=batch_first, batch_size=3, seq_len=35,
+                  lengths=(7, 5, 2), bidirectional=True)
+    report = assert_matches_torch(c)
+    x = torch.randn((3, 35, 10) if batch_first else (35, 3, 10))
+    packed = pack_padded_sequence(x, torch.tensor(c.lengths), batch_first=batch_first, enforce_sorted=False)
+    out, _state = build(c)(packed)
+    back, _lengths = pad_packed_sequence(out, batch_first=batch_first)
+    full, _lengths = pad_packed_sequence(out, batch_first=batch_first, total_length=35)
+    d = report.to_dict()
+    assert d["input"]["shape"] == list(x.shape) and d["input"]["lengths"] == [7, 5, 2]
+    assert d["output"]["padded_shape"] == list(back.shape)
+    padded_back = report.results.use("padded_back")
+    assert padded_back.shape == tuple(back.shape)  # measured on the run: measure() evaluates it on torch's output
+    assert "longest length, 7" in padded_back.note and f"total_length=35) pads to {full.shape[1 if batch_first else 0]}" in padded_back.note
+    assert derive(c).to_dict()["input"]["shape"] == list(x.shape)
+
+
+def test_lengths_longer_than_seq_len_name_both_fields():
+    with pytest.raises(ConfigError) as info:
+        GRUConfig(batch_size=3, seq_len=5, lengths=(7, 5, 2)).validate(check_device=False)
+    assert info.value.field == "lengths" and "seq_len (5)" in info.value.message and "at least 7" in info.value.message

@@ -55,8 +55,13 @@ def compare(report_a: Report, report_b: Report) -> list[Difference]:
 
 
 def config_differences(a: GRUConfig, b: GRUConfig) -> list[tuple[str, Any, Any]]:
-    """(field, value in a, value in b) for each field that differs, in the form's order."""
-    return [(name, getattr(a, name), getattr(b, name)) for name in FIELD_NAMES if getattr(a, name) != getattr(b, name)]
+    """(field, value in a, value in b) for each field that differs, in the form's order.
+
+    A kind's own option (an LSTM's proj_size, an RNN's nonlinearity) is compared only between two of that kind:
+    the other kind has no such argument, and the mode's difference already says so.
+    """
+    return [(name, getattr(a, name), getattr(b, name)) for name in FIELD_NAMES
+            if getattr(a, name) != getattr(b, name) and a.applies(name) and b.applies(name)]
 
 
 SUMMARY_FIGURES = (("parameters", "total_params"), ("mult-adds", "mult_adds"))

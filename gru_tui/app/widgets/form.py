@@ -32,7 +32,7 @@ NUMBER_FIELDS = (
     ("hidden_size", "hidden_size", "features of the hidden state h (nn.GRU's hidden_size)"),
     ("proj_size", "proj_size", "LSTM only: h is projected to proj_size (below hidden_size; 0: none); c keeps hidden_size"),
     ("num_layers", "num_layers", "stacked GRU layers; layer k > 0 takes D*hidden_size features in"),
-    ("dropout", "dropout", "dropout between layers, in [0, 1); only with num_layers > 1"),
+    ("dropout", "dropout", "dropout between layers, in [0, 1]; only with num_layers > 1"),
     ("batch_size", "batch_size", "sequences in the batch (ignored when unbatched)"),
     ("seq_len", "seq_len", "time steps of each sequence"),
 )
