@@ -11,12 +11,12 @@ def gru_configs(draw, *, max_batch: int, max_seq: int, max_input: int, max_hidde
                 dropouts: st.SearchStrategy[float], devices: list[str],
                 modes: tuple[str, ...] = ("gru", "lstm", "rnn")) -> GRUConfig:
     """Valid configurations of nn.GRU, nn.LSTM (with or without proj_size) and nn.RNN (tanh or relu):
-    batched, unbatched or packed (lengths), with or without an initial state, every dtype."""
-    batch_size = draw(st.integers(1, max_batch))
+    batched (a batch of 0 too), unbatched or packed (lengths), with or without an initial state, every dtype."""
+    batch_size = draw(st.integers(0, max_batch))  # torch runs a batch of 0: empty tensors
     seq_len = draw(st.integers(1, max_seq))
     unbatched = draw(st.booleans())
     lengths = None
-    if not unbatched and draw(st.booleans()):
+    if not unbatched and batch_size and draw(st.booleans()):
         lengths = tuple(draw(st.lists(st.integers(1, seq_len), min_size=batch_size, max_size=batch_size)))
     mode = draw(st.sampled_from(modes))
     hidden_size = draw(st.integers(1, max_hidden))

@@ -153,7 +153,7 @@ DEVICES = ["cpu", "cpu", "meta"] + (["cuda:0", "cuda:0"] if torch.cuda.is_availa
 def configs():
     """Small enough to run each one for real, on every device this machine has."""
     return gru_configs(max_batch=4, max_seq=6, max_input=7, max_hidden=6, max_layers=3,
-                       dropouts=st.sampled_from([0.0, 0.25]), devices=DEVICES)
+                       dropouts=st.sampled_from([0.0, 0.25, 1.0]), devices=DEVICES)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -433,3 +433,13 @@ def test_lengths_longer_than_seq_len_name_both_fields():
     with pytest.raises(ConfigError) as info:
         GRUConfig(batch_size=3, seq_len=5, lengths=(7, 5, 2)).validate(check_device=False)
     assert info.value.field == "lengths" and "seq_len (5)" in info.value.message and "at least 7" in info.value.message
+
+
+def test_the_forms_validation_names_lengths_and_seq_len_and_accepts_torchs_values():
+    """The app's form checks with field_errors, the same GRUConfig validation: one message, under lengths."""
+    from gru_tui.config import field_errors
+
+    errors = field_errors({"lengths": (7, 5, 2), "batch_size": 3, "seq_len": 5})
+    assert list(errors) == ["lengths"] and "seq_len (5)" in errors["lengths"]
+    assert field_errors({"batch_size": 0, "num_layers": 2, "dropout": 1.0}) == {}
+    assert set(field_errors({"batch_size": -1, "dropout": 1.5})) == {"batch_size", "dropout"}

@@ -146,3 +146,12 @@ def test_trace_writes_a_handout_and_asks_before_replacing_it(tmp_path):
     assert "bidirectional=True" not in path.read_text()
     result = run("trace", "--handout", str(tmp_path / "lesson.pdf"))
     assert result.returncode == 2 and "lesson.pdf ends in .pdf: give a file name ending in .md, .json or .svg" in result.stderr
+
+
+def test_a_packed_handouts_table_and_code_agree_on_seq_len():
+    """--lengths 7,5,2 --seq-len 35: the table says seq_len 35 and the code packs randn(3, 35, 10), which torch runs."""
+    c = PRESETS["packed"].config.replace(seq_len=35)
+    md = markdown_handout(trace(c))
+    assert "| seq_len | 35 |" in md and "x = torch.randn(3, 35, 10)" in md
+    result = subprocess.run([sys.executable, "-c", fenced(md, "python")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

@@ -119,3 +119,55 @@ def test_compare_a_gru_with_an_lstm_marks_the_gate_rows_c_n_and_the_parameter_co
     total = lambda params: sum(torch.Size(shape).numel() for shape in params.values())  # noqa: E731
     assert counts["parameters"] == (total(params_a), total(params_b))
     assert config_differences(a, b)[0] == ("mode", "gru", "lstm")  # the kind first, as the form has it
+
+
+# -- a fix keeps what the person meant (issue 21): batch and seq swapped are put back ---------------------------
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize("features", [10, 12], ids=["features-right", "features-wrong"])
+@pytest.mark.parametrize("with_h0", [False, True])
+def test_a_fix_for_swapped_batch_and_seq_puts_them_back(mode, batch_first, features, with_h0):
+    """LSTM, batch_first, batch 3, seq 35, given (35, 3, 12): the fix is (3, 35, 10), which torch runs as batch 3."""
+    c = GRUConfig(mode=mode, input_size=10, hidden_size=16, num_layers=2, bidirectional=True, batch_first=batch_first,
+                  batch_size=3, seq_len=35, with_h0=with_h0)
+    meant = (3, 35, 10) if batch_first else (35, 3, 10)
+    swapped = (meant[1], meant[0], features)
+    e = explain(c, swapped)
+    assert any("Batch and seq are swapped" in finding for finding in e.findings)
+    assert e.fix_input_shape == meant and e.fix_checked
+    # torch runs the fix, and reads the configured batch from it: h_n (and h0) have batch 3
+    out, h_n, _c_n, _params = run_module(c.replace(with_h0=False))
+    assert (e.fix_output_shape, e.fix_h_n_shape) == (tuple(out.shape), tuple(h_n.shape))
+    assert e.fix_h_n_shape[1] == 3 and torch_error(c, e.fix_input_shape, e.fix_h0_shape, e.fix_c0_shape) is None
+    if with_h0:
+        assert e.fix_h0_shape[1] == 3
+
+
+@pytest.mark.parametrize(
+    "a, b, left_out",
+    [
+        (GRUConfig(mode="rnn", nonlinearity="relu"), GRUConfig(mode="lstm"), "nonlinearity"),
+        (GRUConfig(mode="lstm", proj_size=8), GRUConfig(mode="gru"), "proj_size"),
+        (GRUConfig(mode="lstm", proj_size=8), GRUConfig(mode="rnn", nonlinearity="relu"), "proj_size"),
+    ],
+)
+def test_compare_across_kinds_lists_no_option_the_other_kind_has_not(a, b, left_out):
+    """RNN(relu) against an LSTM: an LSTM has no nonlinearity, so no "nonlinearity: relu → tanh"; the mode says it."""
+    from gru_tui.lessons import config_differences
+
+    for x, y in ((a, b), (b, a)):
+        changed = {name for name, _x, _y in config_differences(x, y)}
+        assert "mode" in changed and left_out not in changed and "nonlinearity" not in changed and "proj_size" not in changed
+    same_kind = config_differences(GRUConfig(mode="rnn"), GRUConfig(mode="rnn", nonlinearity="relu"))
+    assert same_kind == [("nonlinearity", "tanh", "relu")]  # between two RNNs it is a difference
+
+
+def test_quiz_verdicts_are_sentences():
+    from gru_tui.lessons.quiz import NEXT, verdict
+
+    for correct in (True, False):
+        for then in (NEXT, "Now: Which slices of output equal h_n[-1] on this run? 1) output[:, -1]"):
+            line = verdict(correct, then)
+            first = line[: line.index(then)].strip()
+            assert first[0].isupper() and first.endswith(".") and "!;" not in line and "below Now" not in line
