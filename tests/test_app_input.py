@@ -85,7 +85,7 @@ async def test_every_invalid_field_shows_its_own_message_at_once():
         assert "empty" in error_of(app, "input_size")
         assert "1 or more" in error_of(app, "hidden_size")
         assert "1 or more" in error_of(app, "num_layers")
-        assert "[0, 1)" in error_of(app, "dropout")
+        assert "[0, 1]" in error_of(app, "dropout")
         assert set(app.form_errors) == {"input_size", "hidden_size", "num_layers", "dropout"}
         await type_into(pilot, "hidden_size", "32")  # fixing one clears its message only
         assert not error_of(app, "hidden_size") and error_of(app, "num_layers")

@@ -18,7 +18,7 @@ from gru_tui.lessons import (
     PRESETS, QuizSession, compare, config_differences, explain, expected_shapes, grade, parse_shape, quiz_tree,
 )
 from gru_tui.kinds import MODES
-from gru_tui.lessons.quiz import questions, random_config
+from gru_tui.lessons.quiz import questions, random_config, slice_question
 from gru_tui.tree import render_text
 from torch_reference import run_module, torch_shapes
 
@@ -73,11 +73,23 @@ def test_parse_shape(text):
     assert parse_shape(text) == (1, 35, 64)
 
 
-@pytest.mark.parametrize("text", ["", "abc", "1,,2", "[1, -3]", "[0, 3]", "1.5, 2", "[[1, 2]]"])
+@pytest.mark.parametrize("text", ["", "abc", "1,,2", "[1, -3]", "[-1, 3]", "1.5, 2", "[[1, 2]]"])
 def test_parse_shape_refuses_with_the_field(text):
     with pytest.raises(ConfigError) as error:
         parse_shape(text, "h_n")
     assert error.value.field == "h_n" and error.value.message
+
+
+def test_a_batch_of_zero_is_graded_against_torchs_empty_shapes():
+    """batch_size 0: torch gives output [0, 35, 32] and h_n [1, 0, 32]; typing them is right, and no slice question
+    is asked (torch.equal on empty tensors is True with nothing compared)."""
+    c = PRESETS["one-layer"].config.replace(batch_size=0)
+    answers = torch_answers(c)
+    assert answers["output"][0] == 0 and answers["h_n"][1] == 0
+    report = trace(c)
+    result = grade(report, str(list(answers["output"])), str(list(answers["h_n"])))
+    assert result.correct
+    assert slice_question(report) is None
 
 
 def graded(preset_id: str, output, h_n, c_n=None):
@@ -398,8 +410,10 @@ def test_too_large_a_shape_is_refused_by_field():
         explain(PRESETS["one-layer"].config, input_shape=(100000, 35, 10))
     assert error.value.field == "input_shape"
     with pytest.raises(ConfigError) as error:
-        explain(PRESETS["one-layer"].config, h0_shape=(1, 0, 32))
+        explain(PRESETS["one-layer"].config, h0_shape=(1, -1, 32))
     assert error.value.field == "h0_shape"
+    # A 0 is a size torch takes (a batch of 0): not refused here, explained by torch's own message
+    assert not explain(PRESETS["one-layer"].config, h0_shape=(1, 0, 32)).ran
     with pytest.raises(ConfigError) as error:  # small input, but a huge output to allocate
         explain(PRESETS["one-layer"].config.replace(hidden_size=2048, num_layers=3), input_shape=(2000, 35, 10))
     assert error.value.field in ("input_shape", "hidden_size")

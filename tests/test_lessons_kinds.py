@@ -171,3 +171,16 @@ def test_quiz_verdicts_are_sentences():
             line = verdict(correct, then)
             first = line[: line.index(then)].strip()
             assert first[0].isupper() and first.endswith(".") and "!;" not in line and "below Now" not in line
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_a_batch_of_zero_runs_and_an_empty_sequence_is_a_problem_as_torch_says(mode, batch_first):
+    c = GRUConfig(mode=mode, input_size=10, hidden_size=8, batch_first=batch_first, batch_size=0, seq_len=35)
+    empty_batch = (0, 35, 10) if batch_first else (35, 0, 10)
+    empty_seq = (3, 0, 10) if batch_first else (0, 3, 10)
+    ran = explain(c, empty_batch)
+    assert ran.ran and not ran.problems and torch_error(c, empty_batch) is None
+    refused = explain(c, empty_seq)
+    assert refused.error == torch_error(c, empty_seq) is not None and any("sequence is empty" in p for p in refused.problems)
+    assert refused.fix_input_shape == empty_batch and refused.fix_checked

@@ -141,7 +141,8 @@ def test_every_claim_is_torchs_on_random_configurations(c):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(gru_configs(max_batch=4, max_seq=6, max_input=5, max_hidden=6, max_layers=3, dropouts=st.just(0.0),
-                   devices=["cpu"]).map(lambda c: c.replace(lengths=c.lengths or (c.seq_len,) * c.batch_size, unbatched=False,
+                   devices=["cpu"]).map(lambda c: c.replace(lengths=c.lengths or (c.seq_len,) * max(c.batch_size, 1),
+                                                           batch_size=max(c.batch_size, 1), unbatched=False,
                                                            bidirectional=True)))
 def test_packed_and_bidirectional_configurations(c):
     check_against_torch(c)
