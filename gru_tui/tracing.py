@@ -391,11 +391,9 @@ class _Run:
             """The input (``padded``: the tensor it was packed from) or the output (padded back here), as measured."""
             if isinstance(t, PackedSequence):
                 assert isinstance(expected, Packed)
-                if padded is not None:
-                    pass
-                elif self.values:
+                if padded is None and self.values:
                     padded, _ = pad_packed_sequence(t, batch_first=c.batch_first)
-                else:  # pad_packed_sequence reads the sort order's values, which meta has not; the padding op itself runs
+                elif padded is None:  # pad_packed_sequence reads the sort order's values, which meta has not; the op runs
                     padded = torch._VF._pad_packed_sequence(t.data, t.batch_sizes, c.batch_first, 0.0, t.batch_sizes.numel())[0]
                 sizes, counts = torch.unique_consecutive(t.batch_sizes, return_counts=True)
                 return Packed(

@@ -213,3 +213,36 @@ def test_a_huge_argument_is_refused_in_one_short_line(flag, capsys):
     result = run("trace", "--derived", flag, "x" * 100_000)
     assert result.returncode == 2 and result.stderr.startswith("error: an argument of 100,000 characters")
     assert len(result.stderr) < 200 and "Traceback" not in result.stderr
+
+
+# -- torch's own rules, end to end (issue 21) ----------------------------------------------------------------
+
+def trace_json(capsys, *args: str) -> dict:
+    from gru_tui.cli import main
+
+    assert main(["trace", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_dropout_one_and_a_batch_of_zero_run_as_torch_runs_them(capsys):
+    from gru_tui.cli import main
+
+    d = trace_json(capsys, "--num-layers", "2", "--dropout", "1")
+    assert d["layer_outputs"][0]["dropout_after"] == 1.0 and any(n.startswith("dropout 1") for n in d["notes"])
+    d = trace_json(capsys, "--batch-size", "0")
+    out, h_n, _c_n, _params = run_module(FIRST_EXAMPLE.replace(batch_size=0))
+    assert d["output"]["shape"] == list(out.shape) == [0, 35, 32] and d["h_n"]["shape"] == list(h_n.shape) == [1, 0, 32]
+    assert main(["trace", "--batch-size", "0"]) == 0
+    assert "note: batch_size 0" in capsys.readouterr().out
+
+
+def test_lengths_pad_to_seq_len_and_longer_lengths_are_one_line_naming_both(capsys):
+    from gru_tui.cli import main
+
+    d = trace_json(capsys, "--lengths", "7,5,2", "--seq-len", "35")
+    assert d["input"]["shape"] == [3, 35, 10] and d["input"]["lengths"] == [7, 5, 2]
+    assert d["output"]["padded_shape"] == [3, 7, 32]  # pad_packed_sequence pads back to the longest length
+    assert trace_json(capsys, "--lengths", "7,5,2")["input"]["shape"] == [3, 35, 10]  # seq_len keeps its default
+    assert main(["trace", "--lengths", "7,5,2", "--seq-len", "5"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: lengths: ") and "seq_len (5)" in err
