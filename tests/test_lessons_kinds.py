@@ -184,3 +184,5 @@ def test_a_batch_of_zero_runs_and_an_empty_sequence_is_a_problem_as_torch_says(m
     refused = explain(c, empty_seq)
     assert refused.error == torch_error(c, empty_seq) is not None and any("sequence is empty" in p for p in refused.problems)
     assert refused.fix_input_shape == empty_batch and refused.fix_checked
+    no_features = explain(c, (3, 35, 0))  # 0 features: torch's message, not a division by zero
+    assert no_features.error == torch_error(c, (3, 35, 0)) is not None and no_features.fix_checked

@@ -176,7 +176,9 @@ def _check_size(field: str, shape: Shape, c: GRUConfig, advice: str = "") -> Non
     for n in shape:
         elements *= n
     # What the run would allocate: the tensor itself, and each layer's output over the same steps.
-    steps = elements // shape[-1] if len(shape) > 1 else 1
+    steps = 1
+    for n in shape[:-1]:  # every dimension but the features (0 features: still the steps a layer outputs)
+        steps *= n
     produced = steps * c.num_directions * c.hidden_size * c.num_layers
     if max(elements, produced) > MAX_ELEMENTS:
         raise ConfigError(
