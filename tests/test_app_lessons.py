@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch import nn
 from textual.command import CommandPalette
-from textual.widgets import Input, Switch
+from textual.widgets import Input, Static, Switch
 
 from app_helpers import settle, torch_shapes, type_into
 from gru_tui import trace
@@ -121,6 +121,8 @@ async def test_quiz_hides_the_answers_names_the_wrong_dimension_and_its_rule_and
         assert "D x num_layers" in quiz.feedback and f"output: {output} is right." in quiz.feedback
         assert quiz.session.score == "0/1"
         assert any(h_n in label for label in quiz.query_one("#quiz-tree", TraceTree).labels())  # the answer, shown
+        question_line = str(quiz.query_one("#quiz-question", Static).render())
+        assert "Not quite: see the feedback below. Now: Which slices" in question_line  # sentences, not "see below Now:"
 
         await pilot.press("ctrl+n")  # the next question: the first preset
         await screen_settled(pilot)
