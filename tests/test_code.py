@@ -21,6 +21,10 @@ from gru_tui.report import Packed
         GRUConfig(mode="lstm", input_size=10, hidden_size=32, proj_size=8, num_layers=2, bidirectional=True, with_h0=True),
         GRUConfig(mode="lstm", input_size=3, hidden_size=4, batch_size=3, seq_len=7, lengths=(7, 5, 2), with_h0=True),
         GRUConfig(mode="rnn", nonlinearity="relu", input_size=3, hidden_size=4, unbatched=True, with_h0=True),
+        # torch's own rules: a batch of 0, dropout 1, a padded input longer than the longest length
+        GRUConfig(mode="lstm", input_size=3, hidden_size=4, batch_size=0, num_layers=2, bidirectional=True, with_h0=True),
+        GRUConfig(input_size=3, hidden_size=4, num_layers=2, dropout=1.0),
+        GRUConfig(mode="rnn", input_size=3, hidden_size=4, batch_size=3, seq_len=35, lengths=(7, 5, 2), batch_first=True),
     ],
 )
 def test_code_prints_the_report_shapes(config):
