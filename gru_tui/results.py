@@ -123,7 +123,7 @@ def using_results(c: GRUConfig) -> Results:
         than = f"not to seq_len ({T}) the input was padded to" if longest != T else "here seq_len too"
         uses.append(Use("padded_back", "output", shape, dims,
                         f"{PAD} pads back to the longest length, {longest}, {than}; "
-                        f"{PAD}(output, batch_first={c.batch_first}, total_length={T}) pads to {T} steps"))
+                        f"{PAD}(..., total_length={T}) in the setup line pads to {T} steps"))
     if D == 1:
         add("last_step", out("-1"), H, h_dim, "the last layer's output at the last step" + (
             " of the padded batch: zeros where a sequence is shorter" if c.packed else ""), "h_n[-1]")

@@ -425,7 +425,7 @@ def test_with_lengths_seq_len_is_the_padded_inputs_length(batch_first, mode):
     assert d["output"]["padded_shape"] == list(back.shape)
     padded_back = report.results.use("padded_back")
     assert padded_back.shape == tuple(back.shape)  # measured on the run: measure() evaluates it on torch's output
-    assert "longest length, 7" in padded_back.note and f"total_length=35) pads to {full.shape[1 if batch_first else 0]}" in padded_back.note
+    assert "longest length, 7" in padded_back.note and f"total_length=35) in the setup line pads to {full.shape[1 if batch_first else 0]}" in padded_back.note
     assert derive(c).to_dict()["input"]["shape"] == list(x.shape)
 
 
