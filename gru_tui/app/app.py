@@ -35,7 +35,7 @@ from .screens.main import MainScreen
 from .teaching import LESSON_BINDINGS, TeachingMixin
 from .widgets.form import ConfigForm
 from .widgets.note_line import NoteLine
-from .widgets.panes import LogPane
+from .widgets.panes import COPY_CODE_TOOLTIP, LogPane
 from .widgets.summary_strip import SummaryStrip, run_text
 from .widgets.trace_tree import TraceTree
 
@@ -67,6 +67,7 @@ class GruTuiApp(TeachingMixin, App[None]):
         Binding("ctrl+r", "rerun", "Re-run", id="rerun", tooltip="Run the configuration on its device again"),
         Binding("ctrl+g", "run_anyway", "Run anyway", id="run_anyway",
                 tooltip="Run although the memory estimate exceeds what the device has free"),
+        Binding("y", "copy_code", "Copy code", id="copy_code", show=False, tooltip=COPY_CODE_TOOLTIP),
         # Not "Theme": the palette has Textual's own "Theme" command (pick any theme) beside it.
         Binding("ctrl+t", "toggle_theme", "Dark / light theme", id="toggle_theme", show=False,
                 tooltip="Switch between the dark and the light theme"),
@@ -162,7 +163,7 @@ class GruTuiApp(TeachingMixin, App[None]):
     # -- edits ------------------------------------------------------------------------
     def on_config_form_edited(self, event: ConfigForm.Edited) -> None:
         self.form_errors = event.errors
-        self.refresh_bindings()  # while the form is invalid, ctrl+g says what to fix
+        self.refresh_bindings()  # while the form is invalid, ctrl+g cannot act: it leaves the footer
         if event.config is None:
             self._mark_stale()
             return
@@ -360,8 +361,11 @@ class GruTuiApp(TeachingMixin, App[None]):
         return list(by_action.values())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "run_anyway":  # never in a served copy: a browser tab must not push the server past its memory
-            return not self.served and (self.stale or (self._refused is not None and self._refused == self.config))
+        if action == "run_anyway":  # only when it can act: never in a served copy (a browser tab must not push the
+            # server past its memory), nor while the form is invalid or a dialog or lesson screen is open
+            can_act = (not self.served and not self.stale and isinstance(self.screen, MainScreen)
+                       and self._refused is not None and self._refused == self.config)
+            return can_act  # False: left out of the footer (None would show it dimmed)
         return self.check_teaching_action(action)
 
     def form_ready(self, what: str) -> bool:
@@ -416,6 +420,15 @@ class GruTuiApp(TeachingMixin, App[None]):
     def action_collapse_all(self) -> None:
         self.action_show_pane("tree")
         self.query_one(TraceTree).action_collapse_all()
+
+    def action_copy_code(self) -> None:
+        """The code pane's code, to the terminal's clipboard (OSC 52: over SSH too, where the terminal allows it)."""
+        from ..code import pytorch_code
+
+        code = pytorch_code(self.report.config, self.report)
+        self.copy_to_clipboard(code)
+        self.notify(f"copied the PyTorch code ({len(code.splitlines())} lines) to the clipboard "
+                    "(through the terminal: if nothing arrives, your terminal does not allow it)", timeout=6)
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
