@@ -104,6 +104,7 @@ class GruTuiApp(TeachingMixin, App[None]):
         self._runner: DeviceRunner | None = None
         self._run_clock: float | None = None  # when the worker took the current run
         self._run_step, self._run_fraction = "", 0.0  # what the run said it is doing, and how far it is
+        self._run_estimate: tuple[float, float, float] | None = None  # (received at, seconds, fraction): its estimate
         self._ticker: Timer | None = None
 
     @property
@@ -191,7 +192,7 @@ class GruTuiApp(TeachingMixin, App[None]):
         # No progress bar yet: most runs land before it would have anything to show.
         self._status(f"waiting to run on {where}…" if self.torch_version else f"loading torch, then running on {where}…")
         self._log(f"run asked on {where}" + (" (memory guard overridden)" if force else ""))
-        self._run_clock, self._run_step, self._run_fraction = None, "", 0.0
+        self._run_clock, self._run_step, self._run_fraction, self._run_estimate = None, "", 0.0, None
         self.runner.trace(self.config, force, reuse=reuse)
 
     def _stop_run(self, why: str) -> bool:
@@ -228,6 +229,7 @@ class GruTuiApp(TeachingMixin, App[None]):
     def on_trace_progress(self, message: TraceProgress) -> None:
         if message.config == self.config:
             self._run_step, self._run_fraction = message.text, message.fraction
+            self._run_estimate = None if message.estimate is None else (time.monotonic(), *message.estimate)
             if self._run_clock is not None and time.monotonic() - self._run_clock >= RUNNING_SHOWN_AFTER:
                 self._show_running()
 
@@ -237,9 +239,13 @@ class GruTuiApp(TeachingMixin, App[None]):
         step = f": {self._run_step}" if self._run_step else "…"
         timing = ""
         if not self.snapshot_mode and self._run_clock is not None:
-            elapsed = time.monotonic() - self._run_clock
+            now = time.monotonic()
+            elapsed = now - self._run_clock
             timing = f" · {elapsed:.0f} s"
-            if fraction and fraction >= 0.1 and elapsed >= 2:  # a layer done: the rest at the same pace
+            if self._run_estimate is not None:  # the run's own estimate: the bar moves at its pace within a layer
+                fraction, left = along_estimate(fraction, self._run_estimate, now)
+                timing += f", about {left:.0f} s left" if left >= 0.5 else ", taking longer than estimated"
+            elif fraction and fraction >= 0.1 and elapsed >= 2:  # a layer done: the rest at the same pace
                 timing += f", about {elapsed * (1 - fraction) / fraction:.0f} s left"
         self._status(f"running on {self.config.device}{step}{timing} · ctrl+c stops", progress=fraction)
 
@@ -436,6 +442,14 @@ class GruTuiApp(TeachingMixin, App[None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "run-anyway":
             self.action_run_anyway()
+
+
+def along_estimate(fraction: float, estimate: tuple[float, float, float], now: float) -> tuple[float, float]:
+    """(the fraction to show, seconds left) ``now``, for a run at ``fraction`` when its estimate came: it said it
+    would reach ``target`` in ``seconds``. The bar moves at that pace, short of the target until the run says so."""
+    since, seconds, target = estimate
+    done = min((now - since) / seconds, 0.99) if seconds > 0 else 0.99
+    return fraction + (target - fraction) * done, seconds - (now - since)
 
 
 def quit_on_signals(exit_on_signal) -> None:
