@@ -27,10 +27,6 @@ from ..config import FIRST_EXAMPLE, GRUConfig
 from ..report import Packed, Report, format_shape
 from ..shapes import derive
 from ..tree import gru_call
-from .commands import GruTuiCommands
-from .messages import (
-    PoolLost, TorchFailed, TorchLoaded, TraceFailed, TraceFinished, TraceProgress, TraceRefused, TraceStarted,
-)
 from .screens.main import MainScreen
 from .teaching import LESSON_BINDINGS, TeachingMixin
 from .widgets.form import ConfigForm
@@ -39,7 +35,10 @@ from .widgets.panes import COPY_CODE_TOOLTIP, LogPane
 from .widgets.summary_strip import SummaryStrip, run_text
 from .widgets.trace_tree import TraceTree
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the messages come with the runner, after the first frame; handlers are found by name
+    from .messages import (
+        PoolLost, TorchFailed, TorchLoaded, TraceFailed, TraceFinished, TraceProgress, TraceRefused, TraceStarted,
+    )
     from .runner import DeviceRunner
 
 DEBOUNCE_SECONDS = 0.15  # a pause in typing before the device run starts; the derived tree does not wait
@@ -47,10 +46,17 @@ RUNNING_SHOWN_AFTER = 0.15  # a run still computing after this shows its progres
 PANE_FOCUS = {"form": "#input_size", "tree": "#trace-tree", "summary": "#torchinfo", "code": "#code", "log": "#log"}
 
 
+def _commands_provider():
+    """The palette's list of the app's actions and presets, loaded when the palette first opens."""
+    from .commands import GruTuiCommands
+
+    return GruTuiCommands
+
+
 class GruTuiApp(TeachingMixin, App[None]):
     TITLE = "gru-tui"
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute, so subclasses defined elsewhere find it too
-    COMMANDS = App.COMMANDS | {GruTuiCommands}
+    COMMANDS = App.COMMANDS | {_commands_provider}
     BINDINGS = [
         Binding("f1", "help", "Help", id="help", tooltip="The shape rules and every key"),
         # Priority, so ? opens help from a form field too (FieldInput leaves ? to the app).

@@ -10,9 +10,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Log, Static
 
-from ...code import pytorch_code
 from ...report import Report
-from ...summary import summary_lines
 
 
 COPY_CODE_TOOLTIP = "Copy the PyTorch code to your clipboard (through the terminal: works over SSH)"
@@ -49,6 +47,8 @@ class TorchinfoPane(DrawnWhenShown):
     def show(self, report: Report) -> None:
         if not self._show_timings:
             report = dataclasses.replace(report, run=None)
+        from ...summary import summary_lines  # the panes mount after the first frame: so do their imports
+
         self.plain = "\n".join(summary_lines(report))
         self.redraw()
 
@@ -74,6 +74,8 @@ class CodePane(DrawnWhenShown):
         self.show(self.app.report)
 
     def show(self, report: Report) -> None:
+        from ...code import pytorch_code
+
         self.code = pytorch_code(report.config, report)
         self.redraw()
 
