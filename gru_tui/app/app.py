@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 from textual.app import App
 from textual.binding import Binding
 from textual.timer import Timer
-from textual.widgets import Button
 
 from ..config import FIRST_EXAMPLE, GRUConfig
 from ..report import Packed, Report, format_shape
@@ -39,6 +38,8 @@ if TYPE_CHECKING:  # the messages come with the runner, after the first frame; h
     from .messages import (
         PoolLost, TorchFailed, TorchLoaded, TraceFailed, TraceFinished, TraceProgress, TraceRefused, TraceStarted,
     )
+    from textual.widgets import Button
+
     from .runner import DeviceRunner
 
 DEBOUNCE_SECONDS = 0.15  # a pause in typing before the device run starts; the derived tree does not wait

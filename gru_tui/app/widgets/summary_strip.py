@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Button, Static
+from textual.widgets import Static
 
 from ...report import Packed, Report, format_shape
 from ...summary import human_bytes
@@ -98,6 +98,8 @@ class SummaryStrip(Vertical):
         if buttons:
             buttons.set(display=offer_force)
         elif offer_force:
+            from textual.widgets import Button  # offered rarely: not loaded for the first frame
+
             self.query_one("#status").mount(
                 Button("Run anyway (ctrl+g)", id="run-anyway", compact=True, variant="warning",
                        tooltip="Run on the device although the memory estimate exceeds what is free"))
