@@ -26,7 +26,7 @@ app copies in other processes (``Pool.listen`` / ``connect_remote``). Messages:
 
 client → pool: ``("submit", job_id, slot, job, reuse)``, ``("cancel", slot)``;
 pool → client: ``("ready", WorkerInfo)``, ``("started", job_id)``,
-``("progress", job_id, fraction, text)``, ``("done", job_id, result)``, ``("failed", job_id, JobError)``.
+``("progress", job_id, fraction, text, estimate)``, ``("done", job_id, result)``, ``("failed", job_id, JobError)``.
 """
 
 from __future__ import annotations

@@ -32,9 +32,18 @@ from .report import Direction, LayerJoin, Packed, Report, RunStats, Tensor
 from .results import measure
 from .shapes import count_summary, derive, direction_parameters, direction_suffix, estimate_run_bytes
 
-Progress = Callable[[float, str], None]
+# (seconds, fraction): the run should reach ``fraction`` of its progress in about ``seconds`` from now.
+Estimate = tuple[float, float]
+# progress(fraction, what it is doing, estimate or None): a long layer moves no fraction until it ends; the
+# estimate says how long it should take (timed on a slice of the input first, then on the layers done).
+Progress = Callable[[float, str, "Estimate | None"], None]
 IsCancelled = Callable[[], bool]
 
+# From this many steps, the first layer's time is estimated first, on slices of 1/4 and 1 of 1/CALIBRATION_SHARE of
+# the steps: what it costs is about 1.25/64 (2%) of that layer's time (a shorter input runs without it).
+CALIBRATE_FROM = 1024
+CALIBRATION_SHARE = 64
+LAYERS_END = 0.9  # the progress fraction at which every layer has run
 # Steps of the input the module itself runs on, to be compared with its layers (all of them when shorter).
 WINDOW = 8
 # What torch warns about its own kernels, not about the module: said once a process, so it would come and go.
@@ -84,12 +93,12 @@ def trace(
         needed, free = memory_check(config)
         if free is not None and needed > free:
             raise MemoryGuardError(needed, free, config.device)
-    report_progress = progress or (lambda fraction, message: None)
+    report_progress = progress or (lambda fraction, message, estimate: None)
 
-    def checkpoint(fraction: float, message: str) -> None:
+    def checkpoint(fraction: float, message: str, estimate: Estimate | None = None) -> None:
         if is_cancelled is not None and is_cancelled():
             raise Cancelled()
-        report_progress(fraction, message)
+        report_progress(fraction, message, estimate)
 
     try:
         return _Run(config, checkpoint).run()
@@ -165,7 +174,7 @@ class _Layers:
 
 
 class _Run:
-    def __init__(self, config: GRUConfig, checkpoint: Callable[[float, str], None]):
+    def __init__(self, config: GRUConfig, checkpoint: Callable[..., None]):
         import torch
 
         self.torch = torch
@@ -202,7 +211,7 @@ class _Run:
             layers = self.one_layer_modules(module)
             with torch.inference_mode():
                 measured, info = self._forward(module, layers, x, state, lengths)
-                self.checkpoint(0.9, "checking the module itself against its layers")
+                self.checkpoint(LAYERS_END, "checking the module itself against its layers")
                 checks = self.check_module(module, layers, x, state, lengths, measured)
                 self.checkpoint(0.95, "evaluating the slices people take of output and h_n")
                 results = measure(self.expected.results, measured.output, *measured.state)
@@ -263,9 +272,19 @@ class _Run:
         import torchinfo
 
         c, measured = self.config, _Layers()
+        calibrated = self._calibrate(layers[0], x, state)  # before torchinfo's hooks are on the layers
+        started: list[float] = []  # when the first layer began
 
         def before(layer: int) -> None:
-            self.checkpoint(0.05 + 0.85 * layer / c.num_layers, f"layer {layer} ({layer + 1} of {c.num_layers})")
+            if layer == 0:
+                per_layer = calibrated
+                started.append(time.perf_counter())
+            else:  # the pace of the layers done
+                self._sync()
+                per_layer = (time.perf_counter() - started[0]) / layer
+            estimate = None if per_layer is None else (per_layer * (c.num_layers - layer), LAYERS_END)
+            self.checkpoint(0.05 + (LAYERS_END - 0.05) * layer / c.num_layers, f"layer {layer} ({layer + 1} of {c.num_layers})",
+                            estimate)
 
         def after(layer: int, layer_in, hx, out) -> None:
             self._measure_layer(module, measured, layer, layer_in, hx, out)
@@ -286,6 +305,38 @@ class _Run:
         if measured.output is None:
             raise TraceError("internal: the last layer did not run")
         return measured, info
+
+    def _calibrate(self, layer, x, state: tuple) -> float | None:
+        """About how long one layer takes on the whole input: the first layer timed on two slices of its first steps.
+
+        A call costs a fixed time besides its steps (setting up, waking threads): several times the steps' own on a
+        short slice. So a slice of k/4 steps and one of k, the difference their per-step cost, and the fixed cost once.
+        None for a short input (its layers' own pace is estimate enough) and on meta (nothing is computed)."""
+        c = self.config
+        time_dim = 1 if c.batch_first and not c.unbatched else 0
+        steps = x.shape[time_dim]
+        if not self.values or steps < CALIBRATE_FROM:
+            return None
+        k = steps // CALIBRATION_SHARE
+        hx = _hx(tuple(s[: c.num_directions] for s in state))
+
+        def timed(n: int) -> float:
+            self._sync()
+            started = time.perf_counter()
+            layer(x.narrow(time_dim, 0, n), hx)
+            self._sync()
+            return time.perf_counter() - started
+
+        short, long = timed(k // 4), timed(k)
+        per_step = (long - short) / (k - k // 4)
+        if per_step <= 0:  # a busy machine's noise: the long slice's own pace
+            return long * steps / k
+        return long + per_step * (steps - k)
+
+    def _sync(self) -> None:
+        """Wait for the device's queued work (CUDA runs it asynchronously), so a clock read measures it."""
+        if self.device.type == "cuda":
+            self.torch.cuda.synchronize(self.device)
 
     def _measure_layer(self, module, measured: _Layers, layer: int, layer_in, hx, out) -> None:
         """Keep what the report needs of one layer: its output's shape, each direction's first step by hand."""

@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         except (EOFError, OSError):
             return 0  # the pool closed its end: nothing more to do
 
-        def progress(fraction: float, text: str, job_id: int = job_id) -> None:
-            conn.send(("progress", job_id, fraction, text))
+        def progress(fraction: float, text: str, estimate=None, job_id: int = job_id) -> None:
+            conn.send(("progress", job_id, fraction, text, estimate))
 
         try:
             result = run_job(job, reserved, progress)
@@ -86,7 +86,7 @@ def _load_torch() -> WorkerInfo:
     return WorkerInfo(os.getpid(), devices, str(torch.__version__), time.perf_counter() - started)  # a plain str: TorchVersion would import torch to unpickle
 
 
-def run_job(job: Job, reserved: int, progress: Callable[[float, str], None]) -> Any:
+def run_job(job: Job, reserved: int, progress: Callable[..., None]) -> Any:
     """Run ``job``; every failure is raised as a JobError (plain data), never anything else."""
     from .tracing import MemoryGuardError, TraceError
 

@@ -6,6 +6,7 @@ after a run lands, the panes that are hidden, the log, keys that arrive together
 
 from __future__ import annotations
 
+import pytest
 from app_helpers import screen_lines, settle, type_into
 from textual import events
 from textual.widgets._footer import FooterKey
@@ -30,12 +31,9 @@ async def test_the_footer_is_rebuilt_only_when_its_keys_change():
         await type_into(pilot, "hidden_size", "48")  # a new configuration, the same keys
         await settle(pilot)
         assert footer_keys(app) == before  # the same widgets: not rebuilt
-        await type_into(pilot, "hidden_size", "")  # an invalid form: ctrl+g says what to fix
+        await type_into(pilot, "hidden_size", "")  # an invalid form: ctrl+g cannot act, the keys stay the same
         await settle(pilot)
-        assert any(key.action == "run_anyway" for key in footer_keys(app))
-        await type_into(pilot, "hidden_size", "32")
-        await settle(pilot)
-        assert not any(key.action == "run_anyway" for key in footer_keys(app))
+        assert footer_keys(app) == before and not any(key.action == "run_anyway" for key in footer_keys(app))
 
 
 async def test_a_run_landing_relabels_the_derived_tree_in_place():
@@ -118,3 +116,28 @@ def _walk(tree_node):
     yield tree_node
     for child in tree_node.children:
         yield from _walk(child)
+
+
+def test_the_bar_moves_at_the_estimates_pace_and_never_reaches_its_target_alone():
+    from gru_tui.app.app import along_estimate
+
+    assert along_estimate(0.05, (100.0, 34.0, 0.9), 100.0) == (0.05, 34.0)
+    assert along_estimate(0.05, (100.0, 34.0, 0.9), 117.0) == (pytest.approx(0.475), 17.0)
+    fraction, left = along_estimate(0.05, (100.0, 34.0, 0.9), 200.0)  # longer than estimated
+    assert 0.8 < fraction < 0.9 and left < 0
+
+
+async def test_a_long_layer_says_about_how_long_it_has_left():
+    """A 1-layer run of seq_len 200,000 sat at 5% for 39 s with no estimate (issue #21)."""
+    import time
+
+    from gru_tui.app.messages import TraceProgress
+
+    app = make_app()  # not snapshot mode: timings shown
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app._run_clock = time.monotonic() - 1  # a run under way for a second
+        app.post_message(TraceProgress(app.config, 0.05, "layer 0 (1 of 1)", (35.0, 0.9)))
+        await pilot.pause()
+        status = app.query_one("#summary-strip").plain
+        assert "layer 0 (1 of 1)" in status and "about 35 s left" in status

@@ -151,3 +151,86 @@ async def test_the_footer_shows_whole_keys_only_at_80x24():
         await settle(pilot)
         shown = [key.description for key in app.screen.query(FooterKey) if key.display]
         assert "Re-run" in shown  # wider again: the keys left out come back
+
+
+LSTM_PACKED = FIRST_EXAMPLE.replace(mode="lstm", hidden_size=64, proj_size=16, num_layers=3, bidirectional=True,
+                                    batch_size=3, lengths=(7, 5, 2))
+
+
+async def test_the_footer_under_a_dialog_shows_whole_keys_only_at_80x24():
+    """Under the export dialog the footer is rebuilt but not laid out again: it showed `^r Re-▏^p palette` (issue #21)."""
+    from textual.widgets._footer import FooterKey
+
+    app = make_app(LSTM_PACKED, snapshot_mode=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f3", "x")
+        await pilot.pause()
+        assert app.screen.id != "_default" and len(app.screen_stack) == 2
+        footer = screen_lines(app)[-1]
+        keys = {f"{key.key_display} {key.description}" for key in app.screen_stack[0].query(FooterKey)}
+        left = footer.split("▏")[0]
+        assert all(chunk.strip() in keys for chunk in left.split("  ") if chunk.strip()), footer
+
+
+async def test_run_anyway_is_in_the_footer_only_when_it_can_act():
+    from textual.widgets._footer import FooterKey
+
+    def offered(app) -> bool:
+        return any(key.action == "run_anyway" and key.display for key in app.screen_stack[0].query(FooterKey))
+
+    app = make_app(snapshot_mode=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert not offered(app)  # nothing refused
+        await type_into(pilot, "hidden_size", str(1 << 20))  # refused by the memory guard
+        await settle(pilot)
+        assert offered(app)
+        await pilot.press("f3", "x")  # a dialog open: ctrl+g would run behind it
+        await pilot.pause()
+        assert not offered(app) and not app.check_action("run_anyway", ())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert offered(app)
+        await type_into(pilot, "num_layers", "0")  # an invalid form: nothing to run
+        await settle(pilot)
+        assert not offered(app) and not app.check_action("run_anyway", ())
+
+
+async def test_the_strip_never_splits_a_name_from_its_shape_at_80x24():
+    """`c_n` ended one line and `[6, 3, 64]` began the next (issue #21): each "name shape" stays on one line."""
+    app = make_app(LSTM_PACKED, snapshot_mode=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        lines = screen_lines(app)
+        for item in ("h_n [6, 3, 16]", "c_n [6, 3, 64]", "output (packed) data [14, 32] · padded [3, 7, 32]"):
+            assert any(item in line for line in lines), (item, lines[:4])
+        await pilot.resize_terminal(120, 40)
+        await settle(pilot)
+        assert any("h_n [6, 3, 16]    c_n [6, 3, 64]" in line for line in screen_lines(app))  # one line when it fits
+
+
+async def test_the_code_pane_wraps_long_lines_and_y_copies_the_code_at_80x24():
+    """`…batch_first=True, enfor` was cut at 80 and 120 columns; the code could not be copied out (issue #21)."""
+    from gru_tui.code import pytorch_code
+
+    config = LSTM_PACKED.replace(dropout=0.5)
+    app = make_app(config, snapshot_mode=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f5")
+        await pilot.pause()
+        code = pytorch_code(app.report.config, app.report)
+        assert max(len(line) for line in code.splitlines()) > 80
+        pane = app.query_one("#code")
+        assert pane.max_scroll_x == 0  # no line runs past the pane's right edge
+        pane.scroll_end(animate=False)
+        await pilot.pause()
+        words = screen_words(app)
+        longest = max(code.splitlines(), key=len)
+        assert set(longest.split()) <= words, longest  # every word of it on screen, wrapped
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.clipboard == code
+        assert "copied the PyTorch code" in app.query_one(NoteLine).plain
+        assert any(binding.action == "copy_code" and binding.description == "Copy code" for binding in app.command_bindings())

@@ -192,3 +192,16 @@ async def test_the_handout_of_the_tree_shown(tmp_path, monkeypatch):
         await until(pilot, lambda: (tmp_path / "classifier_bug-make_model.md").exists(), "the handout")
     text = (tmp_path / "classifier_bug-make_model.md").read_text()
     assert "## What failed" in text and "fc is nn.Linear(in_features=64, out_features=5) but receives 128 features" in text
+
+
+async def test_the_error_panel_shows_the_checked_fix_without_scrolling_at_80x24():
+    """At 80x24 the fix was below the panel's fold, after the whole explanation (issue #21)."""
+    app = make_model_app(model_spec(str(EXAMPLES / "classifier_bug.py") + ":make_model", ["4x35:int64"]), watch=False,
+                         snapshot_mode=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.traces == 1, "the trace")
+        await pilot.pause()
+        box = app.query_one("#model-status-box")
+        assert box.scroll_y == 0
+        panel = " ".join(screen_lines(app)[box.region.y:box.region.bottom])
+        assert "Checked: with fc = nn.Linear(128, 5) the forward runs and returns [4, 5]." in panel

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from gru_tui import GRUConfig, trace
-from gru_tui.tracing import WINDOW, Cancelled, MemoryGuardError, _Run, memory_check
+from gru_tui.tracing import CALIBRATE_FROM, LAYERS_END, WINDOW, Cancelled, MemoryGuardError, _Run, memory_check
 
 from test_core import assert_matches_torch
 
@@ -13,11 +13,32 @@ LONG = dict(input_size=5, hidden_size=8, num_layers=3, bidirectional=True, batch
 
 def test_progress_rises_to_one():
     seen = []
-    trace(GRUConfig(num_layers=3, bidirectional=True), progress=lambda fraction, message: seen.append((fraction, message)))
+    trace(GRUConfig(num_layers=3, bidirectional=True), progress=lambda fraction, message, estimate: seen.append((fraction, message)))
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
     assert all(message for _, message in seen)
     assert any("layer 1" in message for _, message in seen)
+
+
+def test_a_long_layer_comes_with_an_estimate_of_its_time():
+    """A layer of a long input moved no progress for 39 s (issue #21): a slice of it is timed first, and each
+    layer's announcement says about how long the layers left take; a short input's layers go by their own pace."""
+    import time
+
+    seen = []
+
+    def progress(fraction, message, estimate):
+        seen.append((time.perf_counter(), fraction, message, estimate))
+
+    trace(GRUConfig(hidden_size=64, num_layers=2, seq_len=CALIBRATE_FROM * 4), progress=progress)
+    (t0, _, _, first), (t1, _, _, second) = [event for event in seen if "layer" in event[2] and "(" in event[2]]
+    assert first is not None and second is not None and first[1] == second[1] == LAYERS_END
+    took = t1 - t0  # the first layer, as it ran
+    assert took / 10 < first[0] / 2 < took * 10  # two layers of about the first one's time: an estimate, not a timing
+    seen.clear()
+    trace(GRUConfig(num_layers=2), progress=progress)
+    estimates = [event[3] for event in seen if "layer" in event[2] and "(" in event[2]]
+    assert estimates[0] is None and estimates[1] is not None  # short: no slice timed; the second layer, the first's pace
 
 
 def test_cancelled_after_the_first_layer_stops_the_run():
@@ -27,7 +48,7 @@ def test_cancelled_after_the_first_layer_stops_the_run():
         return any("layer 1" in message for _, message in seen)  # true once the second layer is announced
 
     with pytest.raises(Cancelled):
-        trace(GRUConfig(num_layers=4), progress=lambda f, m: seen.append((f, m)), is_cancelled=is_cancelled)
+        trace(GRUConfig(num_layers=4), progress=lambda f, m, e: seen.append((f, m)), is_cancelled=is_cancelled)
     assert not any("layer 2" in m or "checking" in m for _, m in seen), "no layer may start after a cancellation"
 
 
@@ -69,7 +90,7 @@ def test_short_sequences_run_the_module_on_the_whole_input():
 
 def test_every_layer_runs_once_as_a_one_layer_gru_holding_the_modules_parameters():
     config = GRUConfig(**LONG)
-    run = _Run(config, lambda fraction, message: None)
+    run = _Run(config, lambda fraction, message, estimate=None: None)
     module = run.build_module()
     layers = run.one_layer_modules(module)
     assert [(m.num_layers, m.input_size) for m in layers] == [(1, 5), (1, 16), (1, 16)]
@@ -90,7 +111,7 @@ def test_every_layer_runs_once_as_a_one_layer_gru_holding_the_modules_parameters
 
 def _checked_against(layers_of, config=GRUConfig(**LONG)):
     """The module's checks when its layers are taken from ``layers_of(run, module)``."""
-    run = _Run(config, lambda fraction, message: None)
+    run = _Run(config, lambda fraction, message, estimate=None: None)
     torch.manual_seed(0)
     module = run.build_module()
     x, state, lengths = run._inputs()

@@ -21,25 +21,25 @@ from typing import TYPE_CHECKING
 from textual.app import App
 from textual.binding import Binding
 from textual.timer import Timer
-from textual.widgets import Button
 
 from ..config import FIRST_EXAMPLE, GRUConfig
 from ..report import Packed, Report, format_shape
 from ..shapes import derive
 from ..tree import gru_call
-from .commands import GruTuiCommands
-from .messages import (
-    PoolLost, TorchFailed, TorchLoaded, TraceFailed, TraceFinished, TraceProgress, TraceRefused, TraceStarted,
-)
 from .screens.main import MainScreen
 from .teaching import LESSON_BINDINGS, TeachingMixin
 from .widgets.form import ConfigForm
 from .widgets.note_line import NoteLine
-from .widgets.panes import LogPane
+from .widgets.panes import COPY_CODE_TOOLTIP, LogPane
 from .widgets.summary_strip import SummaryStrip, run_text
 from .widgets.trace_tree import TraceTree
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the messages come with the runner, after the first frame; handlers are found by name
+    from .messages import (
+        PoolLost, TorchFailed, TorchLoaded, TraceFailed, TraceFinished, TraceProgress, TraceRefused, TraceStarted,
+    )
+    from textual.widgets import Button
+
     from .runner import DeviceRunner
 
 DEBOUNCE_SECONDS = 0.15  # a pause in typing before the device run starts; the derived tree does not wait
@@ -47,10 +47,17 @@ RUNNING_SHOWN_AFTER = 0.15  # a run still computing after this shows its progres
 PANE_FOCUS = {"form": "#input_size", "tree": "#trace-tree", "summary": "#torchinfo", "code": "#code", "log": "#log"}
 
 
+def _commands_provider():
+    """The palette's list of the app's actions and presets, loaded when the palette first opens."""
+    from .commands import GruTuiCommands
+
+    return GruTuiCommands
+
+
 class GruTuiApp(TeachingMixin, App[None]):
     TITLE = "gru-tui"
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute, so subclasses defined elsewhere find it too
-    COMMANDS = App.COMMANDS | {GruTuiCommands}
+    COMMANDS = App.COMMANDS | {_commands_provider}
     BINDINGS = [
         Binding("f1", "help", "Help", id="help", tooltip="The shape rules and every key"),
         # Priority, so ? opens help from a form field too (FieldInput leaves ? to the app).
@@ -67,6 +74,7 @@ class GruTuiApp(TeachingMixin, App[None]):
         Binding("ctrl+r", "rerun", "Re-run", id="rerun", tooltip="Run the configuration on its device again"),
         Binding("ctrl+g", "run_anyway", "Run anyway", id="run_anyway",
                 tooltip="Run although the memory estimate exceeds what the device has free"),
+        Binding("y", "copy_code", "Copy code", id="copy_code", show=False, tooltip=COPY_CODE_TOOLTIP),
         # Not "Theme": the palette has Textual's own "Theme" command (pick any theme) beside it.
         Binding("ctrl+t", "toggle_theme", "Dark / light theme", id="toggle_theme", show=False,
                 tooltip="Switch between the dark and the light theme"),
@@ -103,6 +111,7 @@ class GruTuiApp(TeachingMixin, App[None]):
         self._runner: DeviceRunner | None = None
         self._run_clock: float | None = None  # when the worker took the current run
         self._run_step, self._run_fraction = "", 0.0  # what the run said it is doing, and how far it is
+        self._run_estimate: tuple[float, float, float] | None = None  # (received at, seconds, fraction): its estimate
         self._ticker: Timer | None = None
 
     @property
@@ -162,7 +171,7 @@ class GruTuiApp(TeachingMixin, App[None]):
     # -- edits ------------------------------------------------------------------------
     def on_config_form_edited(self, event: ConfigForm.Edited) -> None:
         self.form_errors = event.errors
-        self.refresh_bindings()  # while the form is invalid, ctrl+g says what to fix
+        self.refresh_bindings()  # while the form is invalid, ctrl+g cannot act: it leaves the footer
         if event.config is None:
             self._mark_stale()
             return
@@ -190,7 +199,7 @@ class GruTuiApp(TeachingMixin, App[None]):
         # No progress bar yet: most runs land before it would have anything to show.
         self._status(f"waiting to run on {where}…" if self.torch_version else f"loading torch, then running on {where}…")
         self._log(f"run asked on {where}" + (" (memory guard overridden)" if force else ""))
-        self._run_clock, self._run_step, self._run_fraction = None, "", 0.0
+        self._run_clock, self._run_step, self._run_fraction, self._run_estimate = None, "", 0.0, None
         self.runner.trace(self.config, force, reuse=reuse)
 
     def _stop_run(self, why: str) -> bool:
@@ -227,6 +236,7 @@ class GruTuiApp(TeachingMixin, App[None]):
     def on_trace_progress(self, message: TraceProgress) -> None:
         if message.config == self.config:
             self._run_step, self._run_fraction = message.text, message.fraction
+            self._run_estimate = None if message.estimate is None else (time.monotonic(), *message.estimate)
             if self._run_clock is not None and time.monotonic() - self._run_clock >= RUNNING_SHOWN_AFTER:
                 self._show_running()
 
@@ -236,9 +246,13 @@ class GruTuiApp(TeachingMixin, App[None]):
         step = f": {self._run_step}" if self._run_step else "…"
         timing = ""
         if not self.snapshot_mode and self._run_clock is not None:
-            elapsed = time.monotonic() - self._run_clock
+            now = time.monotonic()
+            elapsed = now - self._run_clock
             timing = f" · {elapsed:.0f} s"
-            if fraction and fraction >= 0.1 and elapsed >= 2:  # a layer done: the rest at the same pace
+            if self._run_estimate is not None:  # the run's own estimate: the bar moves at its pace within a layer
+                fraction, left = along_estimate(fraction, self._run_estimate, now)
+                timing += f", about {left:.0f} s left" if left >= 0.5 else ", taking longer than estimated"
+            elif fraction and fraction >= 0.1 and elapsed >= 2:  # a layer done: the rest at the same pace
                 timing += f", about {elapsed * (1 - fraction) / fraction:.0f} s left"
         self._status(f"running on {self.config.device}{step}{timing} · ctrl+c stops", progress=fraction)
 
@@ -360,8 +374,11 @@ class GruTuiApp(TeachingMixin, App[None]):
         return list(by_action.values())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "run_anyway":  # never in a served copy: a browser tab must not push the server past its memory
-            return not self.served and (self.stale or (self._refused is not None and self._refused == self.config))
+        if action == "run_anyway":  # only when it can act: never in a served copy (a browser tab must not push the
+            # server past its memory), nor while the form is invalid or a dialog or lesson screen is open
+            can_act = (not self.served and not self.stale and isinstance(self.screen, MainScreen)
+                       and self._refused is not None and self._refused == self.config)
+            return can_act  # False: left out of the footer (None would show it dimmed)
         return self.check_teaching_action(action)
 
     def form_ready(self, what: str) -> bool:
@@ -417,12 +434,29 @@ class GruTuiApp(TeachingMixin, App[None]):
         self.action_show_pane("tree")
         self.query_one(TraceTree).action_collapse_all()
 
+    def action_copy_code(self) -> None:
+        """The code pane's code, to the terminal's clipboard (OSC 52: over SSH too, where the terminal allows it)."""
+        from ..code import pytorch_code
+
+        code = pytorch_code(self.report.config, self.report)
+        self.copy_to_clipboard(code)
+        self.notify(f"copied the PyTorch code ({len(code.splitlines())} lines) to the clipboard "
+                    "(through the terminal: if nothing arrives, your terminal does not allow it)", timeout=6)
+
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "run-anyway":
             self.action_run_anyway()
+
+
+def along_estimate(fraction: float, estimate: tuple[float, float, float], now: float) -> tuple[float, float]:
+    """(the fraction to show, seconds left) ``now``, for a run at ``fraction`` when its estimate came: it said it
+    would reach ``target`` in ``seconds``. The bar moves at that pace, short of the target until the run says so."""
+    since, seconds, target = estimate
+    done = min((now - since) / seconds, 0.99) if seconds > 0 else 0.99
+    return fraction + (target - fraction) * done, seconds - (now - since)
 
 
 def quit_on_signals(exit_on_signal) -> None:

@@ -46,6 +46,7 @@ class TraceProgress(Message):
     config: GRUConfig
     fraction: float
     text: str
+    estimate: tuple[float, float] | None = None  # (seconds, fraction): tracing.Estimate, when the run made one
 
     def can_replace(self, message: Message) -> bool:
         # A newer progress report of the same run makes an older, not yet handled one pointless.

@@ -22,7 +22,7 @@ from textual.containers import VerticalScroll
 from textual.timer import Timer
 from textual.widgets import Static
 
-from ..model import ModelReport, ModelSpec
+from ..model import Failure, ModelReport, ModelSpec
 from .messages import ModelRunEvent, PoolLost, TorchFailed, TorchLoaded
 from .widgets.trace_tree import TraceTree
 from .widgets.keys_footer import KeysFooter
@@ -149,11 +149,11 @@ class ModelApp(App[None]):
             self._status(f"traced on {self.spec.device}{took}{watching}", kind="ok")
         elif self.good is None:
             self.showing_latest = True
-            self._status("\n".join(report.failure.lines()), kind="error")
+            self._status("\n".join(fix_first(report.failure)), kind="error")
         else:
             self.showing_latest = False
             self._status("⚠ stale: the last good tree; the saved version fails (v shows it):\n"
-                         + "\n".join(report.failure.lines()), kind="warning")
+                         + "\n".join(fix_first(report.failure)), kind="warning")
         self._draw()
         self.refresh_bindings()
 
@@ -259,6 +259,15 @@ class ModelApp(App[None]):
 
     def on_pool_lost(self, message: PoolLost) -> None:
         self._status(message.text, kind="error")
+
+
+def fix_first(failure: Failure) -> list[str]:
+    """The failure's lines for the panel under the tree: the headline, then the checked fix (the explanation's
+    last line), then the rest; at 80x24 the panel shows its first lines, and the fix must be among them."""
+    lines = failure.lines()
+    if failure.fix_checked and failure.explanation:
+        return [lines[0], lines[-1], *lines[1:-1]]
+    return lines
 
 
 def make_model_app(spec: ModelSpec, *, timeout: float | None = None, watch: bool = True, snapshot_mode: bool = False) -> ModelApp:

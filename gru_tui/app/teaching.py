@@ -11,8 +11,13 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.widgets import Static
 
+from typing import TYPE_CHECKING
+
 from ..config import GRUConfig
-from ..lessons import PRESETS, Preset, QuizSession
+from ..lessons import PRESETS, Preset
+
+if TYPE_CHECKING:
+    from ..lessons import QuizSession
 from .screens.main import MainScreen
 from .widgets.form import ConfigForm
 
@@ -110,6 +115,8 @@ class TeachingMixin:
         if not self.form_ready("the quiz"):
             return
         if self.quiz_session is None:
+            from ..lessons import QuizSession  # the quiz's core: loaded when first asked for
+
             self.quiz_session = QuizSession()
         self.push_screen(QuizScreen(self.quiz_session, self.config))
 

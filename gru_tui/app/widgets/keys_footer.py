@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual import events
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -38,13 +39,24 @@ class KeysFooter(Footer):
             self.call_after_refresh(self._fit)
 
     def on_resize(self, event: events.Resize) -> None:
-        for key in self.query(FooterKey):
-            key.display = True
         self.call_after_refresh(self._fit)
 
     def _fit(self) -> None:
+        """Show the keys, left to right, that fit before the palette key; hide the rest whole.
+
+        Measured from each key's own text, not from its region: on a screen under a dialog the footer
+        is recomposed but not laid out again until the dialog closes, and its regions are stale then."""
+        width = self.size.width or self.app.size.width
         palette = self.query("FooterKey.-command-palette")
-        right = palette.first().region.x if palette else self.region.right
+        right = width - (_key_width(palette.first()) if palette else 0)
+        x = 0
         for key in self.query(FooterKey):
-            if not key.has_class("-command-palette") and key.region.right > right:
-                key.display = False
+            if not key.has_class("-command-palette"):
+                x += _key_width(key)
+                key.display = x <= right
+
+
+def _key_width(key: FooterKey) -> int:
+    """The cells a key takes in the footer: its text, its padding and border, its margins."""
+    styles = key.styles
+    return cell_len(key.render().plain) + styles.gutter.width + styles.margin.width

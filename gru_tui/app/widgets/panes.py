@@ -6,12 +6,14 @@ import dataclasses
 from collections.abc import Sequence
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Log, Static
 
-from ...code import pytorch_code
 from ...report import Report
-from ...summary import summary_lines
+
+
+COPY_CODE_TOOLTIP = "Copy the PyTorch code to your clipboard (through the terminal: works over SSH)"
 
 
 class DrawnWhenShown(VerticalScroll):
@@ -45,6 +47,8 @@ class TorchinfoPane(DrawnWhenShown):
     def show(self, report: Report) -> None:
         if not self._show_timings:
             report = dataclasses.replace(report, run=None)
+        from ...summary import summary_lines  # the panes mount after the first frame: so do their imports
+
         self.plain = "\n".join(summary_lines(report))
         self.redraw()
 
@@ -54,6 +58,9 @@ class TorchinfoPane(DrawnWhenShown):
 
 class CodePane(DrawnWhenShown):
     """The PyTorch code (nn.GRU, nn.LSTM or nn.RNN) a learner would write for this configuration, with the shapes it prints."""
+
+    # Shown in the footer while the pane has the cursor; the app's own binding (any pane, the palette, help) does the work.
+    BINDINGS = [Binding("y", "app.copy_code", "Copy code", id="code.copy", tooltip=COPY_CODE_TOOLTIP)]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -67,6 +74,8 @@ class CodePane(DrawnWhenShown):
         self.show(self.app.report)
 
     def show(self, report: Report) -> None:
+        from ...code import pytorch_code
+
         self.code = pytorch_code(report.config, report)
         self.redraw()
 
@@ -74,7 +83,8 @@ class CodePane(DrawnWhenShown):
         from rich.syntax import Syntax  # pygments: loaded when the pane is, after the first frame
 
         theme = "ansi_dark" if self.app.current_theme.dark else "ansi_light"
-        syntax = Syntax(self.code, "python", theme=theme, background_color="default", word_wrap=False)
+        # Wrapped: a long line (the constructor's keywords) was cut at 80 and at 120 columns.
+        syntax = Syntax(self.code, "python", theme=theme, background_color="default", word_wrap=True)
         self.query_one("#code-text", Static).update(syntax)
 
 

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Button, Static
+from textual.widgets import Static
 
 from ...report import Packed, Report, format_shape
 from ...summary import human_bytes
@@ -36,6 +36,27 @@ def run_text(report: Report, show_timings: bool) -> str:
     return f"traced on {device} in {report.run.seconds * 1000:,.1f} ms{peak}"
 
 
+ITEM_GAP = "    "
+STRIP_GUTTER = 3  # the strip's border and padding, in cells
+
+
+def shape_items(report: Report) -> list[str]:
+    """``output [1, 35, 64]``, ``h_n [4, 1, 32]``, and an LSTM's ``c_n [4, 1, 32]``: each one item on the strip."""
+    return [output_text(report)] + [f"{name} {format_shape(t.shape)}" for name, t in (("h_n", report.h_n), ("c_n", report.c_n))
+                                    if t is not None]
+
+
+def lay_out(items: list[str], width: int) -> str:
+    """The items on lines of ``width`` cells, ITEM_GAP between them; one too long for a line alone is wrapped."""
+    lines: list[str] = []
+    for item in items:
+        if lines and cell_len(lines[-1] + ITEM_GAP + item) <= width:
+            lines[-1] += ITEM_GAP + item
+        else:
+            lines.append(item)
+    return "\n".join(lines)
+
+
 PROGRESS_WIDTH = 24  # cells: the bar, then the percentage
 
 
@@ -57,15 +78,8 @@ class SummaryStrip(Vertical):
     def show(self, report: Report, state: str, *, kind: str = "info", progress: float | None = None,
              offer_force: bool = False) -> None:
         """The report's output, h_n and c_n; ``state`` below, in the style of ``kind`` (info, traced, warning, error)."""
-        shapes = Text(output_text(report), style="bold")
-        for name, t in (("h_n", report.h_n), ("c_n", report.c_n)):
-            if t is not None:
-                shapes.append("    ")
-                shapes.append(f"{name} {format_shape(t.shape)}", style="bold")
-        # Only what changed: each update lays the screen out again, and the state changes several times a run.
-        if shapes.plain != self._shapes_shown:
-            self.query_one("#shapes", Static).update(shapes)
-            self._shapes_shown = shapes.plain
+        self._items = shape_items(report)
+        self._lay_out_shapes()
         if state != self._state_shown:
             status = self.query_one("#status-text", Static)
             width = status.content_size.width
@@ -73,7 +87,7 @@ class SummaryStrip(Vertical):
             one_line = 0 < width and cell_len(state) <= width and cell_len(self._state_shown or "") <= width
             status.update(Text(state), layout=not one_line)
             self._state_shown = state
-        self.plain = f"{shapes.plain}\n{state}"
+        self.plain = f"{ITEM_GAP.join(self._items)}\n{state}"
         for name in ("info", "traced", "warning", "error"):
             self.set_class(kind == name, f"-{name}")
         bar = self.query_one("#progress", Static)
@@ -84,10 +98,26 @@ class SummaryStrip(Vertical):
         if buttons:
             buttons.set(display=offer_force)
         elif offer_force:
+            from textual.widgets import Button  # offered rarely: not loaded for the first frame
+
             self.query_one("#status").mount(
                 Button("Run anyway (ctrl+g)", id="run-anyway", compact=True, variant="warning",
                        tooltip="Run on the device although the memory estimate exceeds what is free"))
 
+    def on_resize(self) -> None:
+        self._lay_out_shapes()
+
+    def _lay_out_shapes(self) -> None:
+        """One line per row of "name shape" items that fit, an item never split over two lines."""
+        shapes = self.query_one("#shapes", Static)
+        width = self.content_size.width or self.app.size.width - STRIP_GUTTER  # not laid out yet: the screen's
+        text = lay_out(self._items, width)
+        # Only what changed: each update lays the screen out again, and the state changes several times a run.
+        if text != self._shapes_shown:
+            shapes.update(Text(text, style="bold"))
+            self._shapes_shown = text
+
     plain = ""  # what the strip says, as plain text
+    _items: list[str] = []
     _shapes_shown: str | None = None
     _state_shown: str | None = None
