@@ -40,7 +40,7 @@ def cases(quick: bool):
 
 
 def spec_of(ref: str, inputs, device: str):
-    from gru_tui.model import model_spec
+    from gru_tui.model.spec import model_spec
 
     return model_spec(os.path.join(EXAMPLES, ref), inputs, None, device)
 
@@ -49,7 +49,7 @@ def loaded(spec):
     """The model and its input as gru-tui makes them (the file imported, NAME called, --input tensors made)."""
     import torch
 
-    from gru_tui.model import build_inputs, build_model
+    from gru_tui.model.load import build_inputs, build_model
 
     module, model = build_model(spec)
     model = model.to(torch.device(spec.device)).eval()
@@ -79,9 +79,9 @@ def torchinfo_summary(spec):
 
 
 def gru_tui_trace(spec):
-    from gru_tui.model import trace_model
+    from gru_tui.model.trace import trace_file
 
-    report = trace_model(spec)
+    report = trace_file(spec)
     assert report.ok, report.failure
 
 

@@ -12,7 +12,8 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
 from gru_tui.config import ConfigError
-from gru_tui.model import model_spec, parse_input, trace_model
+from gru_tui.model.spec import model_spec, parse_input
+from gru_tui.model.trace import trace_file as trace_model
 from gru_tui.tree import render_text
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -22,7 +22,8 @@ from textual.containers import VerticalScroll
 from textual.timer import Timer
 from textual.widgets import Static
 
-from ..model import ModelReport, ModelSpec
+from ..model.report import ModelReport
+from ..model.spec import ModelSpec
 from .messages import ModelRunEvent, PoolLost, TorchFailed, TorchLoaded
 from .widgets.trace_tree import TraceTree
 from .widgets.keys_footer import KeysFooter
