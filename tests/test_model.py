@@ -233,7 +233,15 @@ def test_the_files_own_imports_from_its_folder(tmp_path):
     (["--model", "examples/classifier.py:make_model", "--input", "4xx35"], "input: must be a shape such as 4x80x50"),
     (["--model", "examples/classifier.py:make_model", "--input", "4x35:int65"], "input: 'int65' is not a dtype here"),
     (["--model", "examples/classifier.py:make_model", "--input", "4x35", "--hidden-size", "3"], "hidden_size: --hidden-size configures an assembled module"),
-    (["--input", "4x35"], "model: --input, --inputs and --timeout go with --model"),
+    (["--input", "4x35"], "model: --input, --inputs, --train and --timeout go with --model"),
+    (["--train"], "model: --input, --inputs, --train and --timeout go with --model"),
+    (["--model", "examples/classifier.py:make_model(__import__('os').getcwd())", "--input", "4x35"],
+     "model: __import__('os').getcwd() is not allowed: constructor arguments must be Python literals"),
+    (["--model", "examples/classifier.py:make_model(hidden=open)", "--input", "4x35"], "model: open is not allowed: constructor"),
+    (["--model", "examples/classifier.py:make_model(*[1])", "--input", "4x35"], "model: *[1] is not allowed: constructor"),
+    (["--model", "examples/classifier.py:make_model(**{'a': 1})", "--input", "4x35"], "model: **{'a': 1} is not allowed: constructor"),
+    (["--model", "examples/classifier.py:make_model(1 + 2)", "--input", "4x35"], "model: 1 + 2 is not allowed: constructor"),
+    (["--model", "examples/classifier.py:make_model(1,", "--input", "4x35"], "model: 'make_model(1,' is not NAME(arguments); constructor"),
     (["--model", "examples/classifier.py:make_model", "--input", "4x35", "--inputs", "examples/packed.py:example_inputs"], "inputs: give either --input"),
 ])
 def test_bad_model_flags_are_one_line_naming_the_flag(argv, words):
