@@ -9,7 +9,8 @@ Sizes, as torchinfo names them, in bytes: the input (every tensor the model is g
 forward/backward pass (every output of each call of a leaf module with parameters, twice:
 kept for backward and its gradient), the parameters, and their total. torchinfo counts only
 the first tensor of an output (an LSTM's output, not h_n and c_n): its figure is kept beside
-ours, by its rule, where they differ.
+ours, by its rule, where they differ; so is its input size (``sys.getsizeof`` of each input
+tensor's storage: the whole storage, and Python's object around it).
 """
 
 from __future__ import annotations
@@ -97,15 +98,33 @@ def _bytes(leaf: Value) -> int:
     return elements * DTYPE_BYTES.get(leaf.dtype or "", 4)
 
 
-def sizes(inputs_bytes: int, passes: int, torchinfo_passes: int, param_bytes: int) -> dict[str, int]:
-    """torchinfo's four sizes in bytes, and torchinfo's own forward/backward figure where its rule gives another."""
+def storage_bytes(obj: Any) -> int:
+    """torchinfo's input rule: ``sys.getsizeof`` of each input tensor's storage (the whole storage, and Python's object)."""
+    import sys
+
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        return sys.getsizeof(obj.untyped_storage())
+    if isinstance(obj, (tuple, list)):
+        return sum(storage_bytes(o) for o in obj)
+    if isinstance(obj, dict):
+        return sum(storage_bytes(o) for o in obj.values())
+    return 0
+
+
+def sizes(inputs_bytes: int, passes: int, param_bytes: int, torchinfo_inputs: int, torchinfo_passes: int) -> dict[str, int]:
+    """torchinfo's four sizes in bytes, and torchinfo's own figures where its rules give others."""
     figures = {
         "input_bytes": inputs_bytes,
         "forward_backward_bytes": passes,
         "param_bytes": param_bytes,
         "total_bytes": inputs_bytes + passes + param_bytes,
     }
+    if torchinfo_inputs != inputs_bytes:
+        figures["torchinfo_input_bytes"] = torchinfo_inputs
     if torchinfo_passes != passes:
         figures["torchinfo_forward_backward_bytes"] = torchinfo_passes
-        figures["torchinfo_total_bytes"] = inputs_bytes + torchinfo_passes + param_bytes
+    if torchinfo_inputs != inputs_bytes or torchinfo_passes != passes:
+        figures["torchinfo_total_bytes"] = torchinfo_inputs + torchinfo_passes + param_bytes
     return figures

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..report import RunStats
-from .cost import MatmulCounter, sizes, value_bytes
+from .cost import MatmulCounter, sizes, storage_bytes, value_bytes
 from .diagnose import diagnose, diagnose_call, owner_of, owner_sentence
 from .failure import Failure, FileFailure, cut, error_message, failure_from
 from .hooks import FailedCall, Hooks, Progress, function_name, operands
@@ -117,7 +117,7 @@ def run_forward(model, args: tuple, kwargs: dict, *, device=None, train: bool = 
         say(0.95, "writing the tree")
         inputs_bytes = sum(value_bytes(v) for v in given.values())
         summary = {**params, "matmul_macs": counter.macs(),
-                   **sizes(inputs_bytes, hooks.passes, hooks.torchinfo_passes, params["param_bytes"])}
+                   **sizes(inputs_bytes, hooks.passes, params["param_bytes"], storage_bytes([args, kwargs]), hooks.torchinfo_passes)}
         return ModelReport(spec, _tree(model, hooks, name), given, value_of(output), None, summary, name=name, device=where, train=train)
 
 

@@ -47,11 +47,15 @@ SIZES = (("input_bytes", "input size"), ("forward_backward_bytes", "forward/back
          ("param_bytes", "params size"), ("total_bytes", "estimated total size"))
 
 
+WHY = {"input_bytes": " (it counts each input's whole storage and Python's object)",
+       "forward_backward_bytes": " (it counts only the first tensor of each output)"}
+
+
 def _size_nodes(summary) -> list[Node]:
     nodes = []
     for key, label in SIZES:
         theirs = summary.get(f"torchinfo_{key}")
-        note = f"torchinfo: {theirs / 1e6:.2f} MB (it counts only the first tensor of each output)" if theirs is not None else ""
+        note = f"torchinfo: {theirs / 1e6:.2f} MB" + WHY.get(key, "") if theirs is not None else ""
         nodes.append(Node(f"model.sizes.{key}", f"{label}: {summary[key] / 1e6:.2f} MB", note=note))
     return nodes
 
