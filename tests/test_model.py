@@ -360,3 +360,68 @@ def test_a_nested_linear_after_a_projecting_lstm(tmp_path):
     assert "D*proj_size = 2*16 = 32 features, not proj_size = 16" in failure["explanation"][0]
     assert "with head.0 = nn.Linear(32, 8) the forward runs and returns [2, 7, 3]" in failure["explanation"][1]
     assert "head.0 is nn.Linear" in result.stderr  # with --json the reasons reach stderr too
+
+
+CONSTRUCTED = (
+    "from torch import nn\n"
+    "class Net(nn.Module):\n"
+    "    def __init__(self, features, hidden, classes, mode='GRU', offset=0.0, sizes=(), options=None):\n"
+    "        super().__init__()\n"
+    "        self.rnn = getattr(nn, mode)(features, hidden, batch_first=True)\n"
+    "        self.head = nn.Linear(hidden, classes)\n"
+    "        self.offset, self.sizes, self.options = offset, sizes, options\n"
+    "    def forward(self, x, scale=1.0):\n"
+    "        out, _ = self.rnn(x * scale + self.offset)\n"
+    "        assert self.options == {'a': [1, None], 'b': (True, 'x')} and self.sizes == [-3, 2.5]\n"
+    "        return self.head(out)\n"
+    "def example_inputs():\n"
+    "    import torch\n"
+    "    return (torch.randn(2, 5, 3),), {'scale': 2.0}\n"
+)
+
+
+def test_constructor_arguments_inputs_with_keywords_train_mode_and_the_file_as_typed(tmp_path):
+    (tmp_path / "net.py").write_text(CONSTRUCTED)
+    ref = "net.py:Net(3, 4, classes=6, mode='LSTM', offset=-1.5, sizes=[-3, 2.5], options={'a': [1, None], 'b': (True, 'x')})"
+    result = run("trace", "--model", ref, "--train", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["model"]["file"] == "net.py" and data["model"]["mode"] == "train"
+    assert data["model"]["arguments"] == "(3, 4, classes=6, mode='LSTM', offset=-1.5, sizes=[-3, 2.5], options={'a': [1, None], 'b': (True, 'x')})"
+    assert data["tree"]["children"][0]["type"] == "LSTM" and data["output"]["shape"] == [2, 5, 6]
+    assert data["input"]["kwargs"]["scale"] == {"value": "float 2.0"}  # example_inputs() gave (args, kwargs)
+    assert str(tmp_path) not in result.stdout  # never a path the reader did not type
+    text = run("trace", "--model", ref, "--train", cwd=tmp_path)
+    assert text.returncode == 0 and text.stdout.splitlines()[0].startswith("net.py:Net(3, 4, classes=6") and "in train mode" in text.stdout
+
+
+def test_a_failure_names_the_file_as_typed_and_the_torch_function(tmp_path):
+    (tmp_path / "att.py").write_text(
+        "import torch\nfrom torch import nn\n"
+        "class Att(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.q = nn.Linear(4, 6)\n"
+        "    def forward(self, x):\n"
+        "        q = self.q(x)\n"
+        "        return torch.bmm(q, q)\n"
+    )
+    result = run("trace", "--model", "att.py:Att", "--input", "2x5x4", "--json", cwd=tmp_path)
+    assert result.returncode == 1
+    failure = json.loads(result.stdout)["failure"]
+    assert failure["call"] == "torch.bmm" and failure["operands"] == [[2, 5, 6], [2, 5, 6]]
+    assert failure["file"] == "att.py" and failure["line"] == 9 and failure["code"] == "return torch.bmm(q, q)"
+    assert str(tmp_path) not in result.stdout + result.stderr
+
+
+def test_progress_names_the_module_running_now(monkeypatch):
+    from gru_tui.model import hooks
+
+    monkeypatch.setattr(hooks, "PROGRESS_EVERY", 0.0)  # every call said: the fast example is not held up to be seen
+    said = []
+    report = trace_model(spec_of("seq2seq"), lambda fraction, text: said.append(text))
+    assert report.ok
+    running = [text.split(" · ")[0] for text in said if text.startswith("running ") and " · " in text]
+    assert running[:3] == ["running " + report.name, f"running {report.root.children[0].path}",
+                           f"running {report.root.children[0].children[0].path}"]
+    assert all(text.endswith(" s") for text in said if " · " in text)
