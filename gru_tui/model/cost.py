@@ -1,9 +1,12 @@
 """A model's cost: matmul mult-adds (FlopCounterMode on the traced forward) and torchinfo's four memory sizes.
 
-Mult-adds: FlopCounterMode's count / 2, with oneDNN off so CPU layers run as the matmuls it
-counts. Inside an nn.GRU / nn.LSTM / nn.RNN the counter is paused (and oneDNN back on): its
-steps would go through Python one small matmul at a time, many times slower than the layer;
-``recurrent_macs`` adds exactly what the counter would have counted there (tests compare).
+Mult-adds: FlopCounterMode's count / 2 as it counts with oneDNN off, where CPU recurrent layers
+run as the matmuls it counts. Inside an nn.GRU / nn.LSTM / nn.RNN the counter is paused: its
+steps would go through Python one small matmul at a time, many times slower than the layer
+(and oneDNN's own kernel, when on, is not counted at all); ``recurrent_macs`` adds exactly what
+the counter counts there with oneDNN off (the tests compare, on generated models). Elsewhere
+oneDNN does not change what it counts (a Linear or a convolution is counted before a kernel is
+chosen), so the person's setting is left as it is and the layers run at their own speed.
 
 Sizes, as torchinfo names them, in bytes: the input (every tensor the model is given), the
 forward/backward pass (every output of each call of a leaf module with parameters, twice:
@@ -24,7 +27,7 @@ DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int64":
 
 
 class MatmulCounter:
-    """FlopCounterMode around the forward (oneDNN off), paused inside recurrent modules; ``macs()`` so far."""
+    """FlopCounterMode around the forward, paused inside recurrent modules (their mult-adds added by formula); ``macs()`` so far."""
 
     def __init__(self):
         from torch.utils.flop_counter import FlopCounterMode
@@ -34,41 +37,27 @@ class MatmulCounter:
         self.paused: list[Any] = []  # the mode stack set aside, per recurrent call under way
 
     def __enter__(self):
-        import torch
-
-        self.onednn = torch._C._get_mkldnn_enabled()
-        torch._C._set_mkldnn_enabled(False)  # not torch.backends.mkldnn.flags: it also sets TF32 and warns
         self.counter.__enter__()
         return self
 
     def __exit__(self, *exc):
-        import torch
-
         self.resume_all()
-        try:
-            self.counter.__exit__(*exc)
-        finally:
-            torch._C._set_mkldnn_enabled(self.onednn)
+        self.counter.__exit__(*exc)
 
     def macs(self) -> int:
         return self.counter.get_total_flops() // 2 + self.added
 
     def pause(self, macs: int) -> None:
-        """Entering a recurrent module: its ``macs`` added, the counter and oneDNN off until ``resume``."""
-        import torch
+        """Entering a recurrent module: its ``macs`` added, the counter off until ``resume``."""
         from torch.utils._python_dispatch import _disable_current_modes
 
         self.added += macs
         modes = _disable_current_modes()
         modes.__enter__()
         self.paused.append(modes)
-        torch._C._set_mkldnn_enabled(self.onednn)
 
     def resume(self) -> None:
-        import torch
-
         if self.paused:
-            torch._C._set_mkldnn_enabled(False)
             self.paused.pop().__exit__(None, None, None)
 
     def resume_all(self) -> None:
