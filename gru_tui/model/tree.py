@@ -55,9 +55,14 @@ def _size_nodes(summary) -> list[Node]:
     nodes = []
     for key, label in SIZES:
         theirs = summary.get(f"torchinfo_{key}")
-        note = f"torchinfo: {theirs / 1e6:.2f} MB" + WHY.get(key, "") if theirs is not None else ""
-        nodes.append(Node(f"model.sizes.{key}", f"{label}: {summary[key] / 1e6:.2f} MB", note=note))
+        note = f"torchinfo: {_megabytes(theirs)}" + WHY.get(key, "") if theirs is not None else ""
+        nodes.append(Node(f"model.sizes.{key}", f"{label}: {_megabytes(summary[key])}", note=note))
     return nodes
+
+
+def _megabytes(n: int) -> str:
+    """MB as torchinfo writes them; below 0.01 MB, in kB (else a difference would not show)."""
+    return f"{n / 1e6:.2f} MB" if n >= 10_000 else f"{n / 1e3:.2f} kB"
 
 
 def title(report) -> str:
