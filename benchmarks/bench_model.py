@@ -5,10 +5,12 @@ sequences, big batches), the median wall time of
 
 - the forward alone (the model called on its input, no hooks, under torch.no_grad),
 - torchinfo.summary(model, input_data=...), with the file imported, the model built and the input made as gru-tui does,
-- gru_tui.model.trace_model(spec): import, build, input, the forward with hooks on every submodule, each
-  recurrent layer's per-layer detail (derived from its configuration: no second forward), the tree's data;
+- gru_tui.model.trace.trace_file(spec): import, build, input, the forward with hooks on every submodule, a
+  torch-function mode that names a failing call, FlopCounterMode for the matmul mult-adds (paused inside recurrent
+  layers, counted there by formula), each recurrent layer's per-layer detail (derived from its configuration: no
+  second forward), the sizes, the tree's data;
 
-and the ratio trace/torchinfo (the issue asks at most 1.3). In process, on the device given.
+and the ratio trace/torchinfo (issue #18 asks at most 1.2). In process, on the device given.
 
     python benchmarks/bench_model.py [--quick] [--device cuda:0]
 """

@@ -39,9 +39,10 @@ def diagnose(path: str, failed, args: tuple, kwargs: dict, hooks, model, model_a
     name = path or "the model"
     if isinstance(failed, torch.nn.Linear):
         return _linear(name, path, failed, args, hooks, model, model_args, model_kwargs, owner)
-    if is_recurrent(failed):
-        return _recurrent(name, failed, args, kwargs)
-    return [], False
+    lines, checked = _recurrent(name, failed, args, kwargs) if is_recurrent(failed) else ([], False)
+    if owner is not None:  # the bug is the class's: say so, and where it builds the module
+        lines.append(owner_sentence(owner, path, type(model.get_submodule(owner[0])).__name__))
+    return lines, checked
 
 
 # -- a class used several times ------------------------------------------------------------------
