@@ -1,7 +1,10 @@
 """A model's cost: matmul mult-adds (FlopCounterMode on the traced forward) and torchinfo's four memory sizes.
 
 Mult-adds: FlopCounterMode's count / 2 as it counts with oneDNN off, where CPU recurrent layers
-run as the matmuls it counts. Inside an nn.GRU / nn.LSTM / nn.RNN the counter is paused: its
+run as the matmuls it counts: a dispatch mode applies FlopCounterMode's own formulas
+(``torch.utils.flop_counter.flop_registry``) to each operator the forward runs, without its
+module tracking and decomposition attempts, which would cost more than a small model's forward
+(the tests compare with FlopCounterMode itself). Inside an nn.GRU / nn.LSTM / nn.RNN the counter is paused: its
 steps would go through Python one small matmul at a time, many times slower than the layer
 (and oneDNN's own kernel, when on, is not counted at all); ``recurrent_macs`` adds exactly what
 the counter counts there with oneDNN off (the tests compare, on generated models). Elsewhere
@@ -18,6 +21,7 @@ tensor's storage: the whole storage, and Python's object around it).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from .values import Value
@@ -26,26 +30,48 @@ DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int64":
                "uint8": 1, "bool": 1, "complex64": 8, "complex128": 16}
 
 
+@functools.cache
+def _counting_mode():
+    """The dispatch mode class (made once: a class costs a millisecond to build)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import flop_registry
+
+    class Counting(TorchDispatchMode):
+        def __init__(self, counter: "MatmulCounter"):
+            super().__init__()
+            self.counter = counter
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            formula = flop_registry.get(func._overloadpacket)
+            if formula is not None:
+                self.counter.flops += formula(*args, **kwargs, out_val=out)
+            return out
+
+    return Counting
+
+
 class MatmulCounter:
-    """FlopCounterMode around the forward, paused inside recurrent modules (their mult-adds added by formula); ``macs()`` so far."""
+    """FlopCounterMode's formulas around the forward, paused inside recurrent modules (their mult-adds added by formula)."""
 
     def __init__(self):
-        from torch.utils.flop_counter import FlopCounterMode
-
-        self.counter = FlopCounterMode(display=False)
+        self.flops = 0
         self.added = 0  # the recurrent modules' mult-adds, counted by formula while the counter is paused
         self.paused: list[Any] = []  # the mode stack set aside, per recurrent call under way
+        self.mode = _counting_mode()(self)
 
     def __enter__(self):
-        self.counter.__enter__()
+        self.mode.__enter__()
         return self
 
     def __exit__(self, *exc):
         self.resume_all()
-        self.counter.__exit__(*exc)
+        self.mode.__exit__(*exc)
 
     def macs(self) -> int:
-        return self.counter.get_total_flops() // 2 + self.added
+        """The matmul mult-adds so far."""
+        return self.flops // 2 + self.added
 
     def pause(self, macs: int) -> None:
         """Entering a recurrent module: its ``macs`` added, the counter off until ``resume``."""

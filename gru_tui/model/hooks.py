@@ -9,6 +9,7 @@ plain data; its matmul mult-adds are read from the counter; the module running n
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -37,7 +38,14 @@ class Hooks:
     """Pre-hooks and hooks on every module: what each call received and returned, through which path, and which calls are open."""
 
     def __init__(self, model, counter: MatmulCounter | None = None, progress: Progress | None = None, name: str = "the model"):
+        import torch
+
+        # the hooks read shapes without the forward's torch-function mode seeing (and slowing) each attribute read
+        self.quiet = torch._C.DisableTorchFunction
         self.modules = dict(model.named_modules(remove_duplicate=False))
+        self.recurrent = {id(m) for m in self.modules.values() if is_recurrent(m)}
+        self.weighted_leaves = {id(m) for m in self.modules.values()
+                                if not m._modules and next(m.parameters(recurse=False), None) is not None}
         self.paths: dict[int, list[str]] = {}  # every path a module object is reachable by
         for path, m in self.modules.items():
             self.paths.setdefault(id(m), []).append(path)
@@ -69,6 +77,14 @@ class Hooks:
         return paths[0]
 
     def _before(self, module, args, kwargs):
+        with self.quiet():
+            self._entered(module, args, kwargs)
+
+    def _after(self, module, args, kwargs, output):
+        with self.quiet():
+            self._left(module, args, kwargs, output)
+
+    def _entered(self, module, args, kwargs):
         path = self._path(module)
         if path is None:
             return
@@ -76,7 +92,7 @@ class Hooks:
         self.first.setdefault(path, len(self.first))
         macs = self.counter.macs() if self.counter is not None else 0
         self.records[path].started.append((args, kwargs, macs))
-        if self.counter is not None and is_recurrent(module):
+        if self.counter is not None and id(module) in self.recurrent:
             self.counter.pause(recurrent_macs(module, input_of(args, kwargs)[0]))
         if self.progress is not None:
             now = time.monotonic()
@@ -84,13 +100,13 @@ class Hooks:
                 self.said = now
                 self.progress(0.5, f"running {path or self.name} · {now - self.started:.1f} s")
 
-    def _after(self, module, args, kwargs, output):
+    def _left(self, module, args, kwargs, output):
         if id(module) not in self.paths:
             return
         path = None
         while self.stack:  # calls above it still open were left by an error the model caught
             path = self.stack.pop()
-            if self.counter is not None and is_recurrent(self.modules[path]):
+            if self.counter is not None and id(self.modules[path]) in self.recurrent:
                 self.counter.resume()
             if self.modules[path] is module:
                 break
@@ -104,10 +120,10 @@ class Hooks:
         call = call_of(args, kwargs, output, returned=True)
         record.calls.append(call)
         self.order.append(path)
-        if not module._modules and next(module.parameters(recurse=False), None) is not None:  # a leaf with weights
+        if id(module) in self.weighted_leaves:
             self.passes += 2 * value_bytes(call.output)  # its output kept for backward, and its gradient
             self.torchinfo_passes += 2 * torchinfo_bytes(call.output)
-        if is_recurrent(module) and record.recurrent is None and not record.recurrent_note:
+        if id(module) in self.recurrent and record.recurrent is None and not record.recurrent_note:
             try:
                 record.recurrent = recurrent_detail(module, args, kwargs, output)
             except Exception as error:  # noqa: BLE001 - a subclass with a forward of its own: its calls still show
@@ -127,25 +143,33 @@ class Hooks:
         self.handles = []
 
 
+@functools.cache
+def _recording_mode():
+    """The torch-function mode class (made once: a class costs a millisecond to build)."""
+    from torch.overrides import TorchFunctionMode
+
+    class Recording(TorchFunctionMode):
+        def __init__(self, recorder: "FailedCall"):
+            super().__init__()
+            self.recorder = recorder
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            try:
+                return func(*args, **kwargs)
+            except BaseException as error:  # kept, not handled: the forward's caller gets it as it was
+                self.recorder.failed = (func, args, kwargs, error)
+                raise
+
+    return Recording
+
+
 class FailedCall:
     """Around the forward: the torch function that raised (``failed``: function, args, kwargs, error). Nothing kept otherwise."""
 
     def __init__(self):
-        from torch.overrides import TorchFunctionMode
-
-        recorder = self
-
-        class Mode(TorchFunctionMode):
-            def __torch_function__(self, func, types, args=(), kwargs=None):
-                kwargs = kwargs or {}
-                try:
-                    return func(*args, **kwargs)
-                except BaseException as error:
-                    recorder.failed = (func, args, kwargs, error)
-                    raise
-
         self.failed: tuple[Any, tuple, dict, BaseException] | None = None
-        self.mode = Mode()
+        self.mode = _recording_mode()(self)
 
     def __enter__(self):
         self.mode.__enter__()
