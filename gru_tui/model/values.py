@@ -154,10 +154,13 @@ def dtype_name(t) -> str:
 
 def batch_size_runs(batch_sizes) -> tuple[tuple[int, int], ...]:
     """A PackedSequence's batch_sizes as (size, how many steps in a row)."""
-    import torch
-
-    sizes, counts = torch.unique_consecutive(batch_sizes, return_counts=True)
-    return tuple(zip(sizes.tolist(), counts.tolist()))
+    runs: list[list[int]] = []
+    for size in batch_sizes.tolist():  # a few hundred steps at most in a row: plain Python beats a torch call here
+        if runs and runs[-1][0] == size:
+            runs[-1][1] += 1
+        else:
+            runs.append([size, 1])
+    return tuple((size, count) for size, count in runs)
 
 
 def packed_lengths(runs: tuple[tuple[int, int], ...], unsorted_indices: list[int] | None = None) -> tuple[int, ...]:
