@@ -1,6 +1,9 @@
 """A model's report as the shape tree's nodes: the CLI prints them, the app shows them, handouts draw them.
 
-Each module: its name and class, what it received and returned, its parameters; a recurrent
+Each module: its name and class, what it received and returned, its parameters and matmul
+mult-adds (and its other paths, when shared); children in the order they were first called,
+those never called after them, marked. The title says the device and the mode (eval or train);
+the summary closes with the mult-adds and torchinfo's four sizes. A recurrent
 module adds its configuration and the tree of an assembled one (every layer, direction and
 gate: ``tree.build_tree`` on the derived report), keyed under the module so a view keeps
 what was open across re-traces. The module that failed is marked with torch's message, what
