@@ -379,3 +379,4 @@ def test_objects_holding_tensors_show_their_shapes_never_their_values():
         assert "7" not in shown.replace("[2, 3]", "")  # no token id shows
         data = report.to_dict()["input"]["input"][0]
         assert data["object"] == name and data["fields"]["text"]["shape"] == [2, 3]
+    assert value_of(types.SimpleNamespace(vocab=list(range(50)))).show() == "SimpleNamespace"  # no tensor inside: named only

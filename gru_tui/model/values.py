@@ -128,8 +128,10 @@ def value_of(obj: Any, depth: int = 0) -> Value:
         return Value("dict", items=tuple(value_of(v, depth + 1) for v in obj.values()), keys=tuple(str(k) for k in obj))
     fields = _fields(obj)
     if fields is not None:  # a namespace, a dataclass, a dict-like batch: the shapes inside, never the values
-        return Value("object", items=tuple(value_of(v, depth + 1) for v in fields.values()), keys=tuple(map(str, fields)),
+        held = Value("object", items=tuple(value_of(v, depth + 1) for v in fields.values()), keys=tuple(map(str, fields)),
                      text=type(obj).__name__)
+        if held.leaves():  # an object holding no tensor (a tokenizer, a config) is named, not listed
+            return held
     return Value("other", text=type(obj).__name__)
 
 
