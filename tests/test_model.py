@@ -425,3 +425,27 @@ def test_progress_names_the_module_running_now(monkeypatch):
     assert running[:3] == ["running " + report.name, f"running {report.root.children[0].path}",
                            f"running {report.root.children[0].children[0].path}"]
     assert all(text.endswith(" s") for text in said if " · " in text)
+
+
+def test_on_a_terminal_progress_goes_to_stderr_in_place():
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    result = subprocess.run([sys.executable, "-m", "gru_tui", "trace", "--model", str(EXAMPLES / "classifier.py") + ":make_model",
+                             "--input", "4x35:int64"], stdout=subprocess.PIPE, stderr=slave, text=True, timeout=180)
+    os.close(slave)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal's other end is closed: all read
+            break
+        if not chunk:
+            break
+        err += chunk
+    os.close(master)
+    assert result.returncode == 0 and "SentenceClassifier" in result.stdout and "\x1b" not in result.stdout
+    text = err.decode()
+    assert "\r\x1b[Kimporting classifier.py" in text and "\r\x1b[Krunning the forward" in text
+    assert text.endswith("\r\x1b[K")  # the line cleared before the tree
