@@ -48,6 +48,9 @@ def trace_model(model, *args, device=None, train: bool = False, **kwargs) -> Mod
     """
     import torch
 
+    if isinstance(model, ModelSpec):  # the name gru_tui.model.trace_model(spec) had before the package
+        raise TypeError("trace_model takes an nn.Module; a ModelSpec (--model FILE.py:NAME) is traced by "
+                        "gru_tui.model.trace.trace_file(spec, progress)")
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"trace_model takes an nn.Module, got a {type(model).__name__}")
     return _collected(lambda: run_forward(model, args, kwargs, device=device, train=train),
