@@ -5,10 +5,12 @@ sequences, big batches), the median wall time of
 
 - the forward alone (the model called on its input, no hooks, under torch.no_grad),
 - torchinfo.summary(model, input_data=...), with the file imported, the model built and the input made as gru-tui does,
-- gru_tui.model.trace_model(spec): import, build, input, the forward with hooks on every submodule, each
-  recurrent layer's per-layer detail (derived from its configuration: no second forward), the tree's data;
+- gru_tui.model.trace.trace_file(spec): import, build, input, the forward with hooks on every submodule, a
+  torch-function mode that names a failing call, FlopCounterMode for the matmul mult-adds (paused inside recurrent
+  layers, counted there by formula), each recurrent layer's per-layer detail (derived from its configuration: no
+  second forward), the sizes, the tree's data;
 
-and the ratio trace/torchinfo (the issue asks at most 1.3). In process, on the device given.
+and the ratio trace/torchinfo (issue #18 asks at most 1.2). In process, on the device given.
 
     python benchmarks/bench_model.py [--quick] [--device cuda:0]
 """
@@ -40,7 +42,7 @@ def cases(quick: bool):
 
 
 def spec_of(ref: str, inputs, device: str):
-    from gru_tui.model import model_spec
+    from gru_tui.model.spec import model_spec
 
     return model_spec(os.path.join(EXAMPLES, ref), inputs, None, device)
 
@@ -49,7 +51,7 @@ def loaded(spec):
     """The model and its input as gru-tui makes them (the file imported, NAME called, --input tensors made)."""
     import torch
 
-    from gru_tui.model import build_inputs, build_model
+    from gru_tui.model.load import build_inputs, build_model
 
     module, model = build_model(spec)
     model = model.to(torch.device(spec.device)).eval()
@@ -79,9 +81,9 @@ def torchinfo_summary(spec):
 
 
 def gru_tui_trace(spec):
-    from gru_tui.model import trace_model
+    from gru_tui.model.trace import trace_file
 
-    report = trace_model(spec)
+    report = trace_file(spec)
     assert report.ok, report.failure
 
 

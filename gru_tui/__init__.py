@@ -1,12 +1,12 @@
 """gru-tui: every tensor shape of a PyTorch nn.GRU (or nn.LSTM, nn.RNN) forward pass, traced from the real module.
 
-``GRUConfig`` and ``ConfigError`` import without torch; ``trace`` loads torch
+``GRUConfig`` and ``ConfigError`` import without torch; ``trace`` and ``trace_model`` load torch
 when first called, so the app can paint before torch has loaded.
 """
 
 from .config import ConfigError, GRUConfig
 
-__all__ = ["ConfigError", "GRUConfig", "trace", "derive", "__version__"]
+__all__ = ["ConfigError", "GRUConfig", "trace", "trace_model", "derive", "__version__"]
 __version__ = "0.1.0"
 
 
@@ -15,6 +15,13 @@ def trace(config, **kwargs):
     from .tracing import trace as _trace
 
     return _trace(config, **kwargs)
+
+
+def trace_model(model, *args, **kwargs):
+    """One forward of a live nn.Module, every module's shapes, the failure and the cost (see ``gru_tui.model.trace.trace_model``)."""
+    from .model.trace import trace_model as _trace_model
+
+    return _trace_model(model, *args, **kwargs)
 
 
 def derive(config):

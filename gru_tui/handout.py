@@ -138,10 +138,11 @@ def model_markdown(report) -> str:
     """Your own model's handout: what was run, the tree, what failed and why."""
     spec = report.spec
     given = report.inputs.inputs_text() if report.inputs is not None else "none (the file failed first)"
+    what = f"`{spec.shown_file}`, `{spec.name}{spec.arguments}`" if spec is not None else f"`{report.name}` (a live module)"
     parts = [
-        f"# {spec.short}",
+        f"# {report.name}",
         "",
-        f"`{spec.file}`, `{spec.name}`, run once on {spec.device} with hooks on every submodule; input {given}.",
+        f"{what}, run once on {report.device} in {report.mode} mode with hooks on every submodule; input {given}.",
         "",
     ]
     if report.failure is not None:
@@ -157,7 +158,7 @@ def model_handout_text(report, fmt: str, screenshot: str | None = None) -> str:
         return model_markdown(report)
     if fmt == "json":
         return json.dumps(report.to_dict(), indent=2) + "\n"
-    return screenshot if screenshot is not None else tree_svg(report.tree(), f"gru-tui: {report.spec.short}")
+    return screenshot if screenshot is not None else tree_svg(report.tree(), f"gru-tui: {report.name}")
 
 
 def export_model(report, path: str | os.PathLike[str], fmt: str | None = None, overwrite: bool = False,

@@ -15,23 +15,28 @@ import sys
 
 from .config import ConfigError
 
-MODEL_FLAGS = ("model", "input", "inputs", "timeout")
+MODEL_FLAGS = ("model", "input", "inputs", "timeout", "train")
 
 
 def add_model_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "your own model (instead of the module configuration)",
-        "Import FILE.py, call NAME (a function or class, with no arguments) to get the nn.Module, run one forward "
+        "Import FILE.py, call NAME (a function or class; arguments as Python literals: NAME(32, 1, key='GRU')) to get the "
+        "nn.Module, run one forward "
         "with hooks on every submodule and show every shape; the module configuration flags do not apply.",
     )
     group.add_argument("--model", metavar="FILE.py:NAME", default=None,
-                       help="the model: a function or class in FILE.py that gives the nn.Module (default: none)")
+                       help="the model: a function or class in FILE.py that gives the nn.Module, called with no arguments or "
+                            "with literal ones: 'crnn.py:CRNN(32, 1, 37, 256)', keywords too (default: none)")
     group.add_argument("--input", action="append", metavar="SHAPE[:DTYPE]", default=None,
                        help="one positional tensor of the forward, e.g. 4x80x50 or 4x35:int64 (dtype default float32; "
                             "integer tensors hold token ids valid for every nn.Embedding); repeat for each tensor")
     group.add_argument("--inputs", metavar="FILE.py:FUNCTION", default=None,
-                       help="a function returning the forward's arguments: a tuple or list of positional ones, or a dict "
+                       help="a function returning the forward's arguments: a tuple or list of positional ones, a dict, "
+                            "or (args, kwargs) "
                             "(default: example_inputs() when FILE.py defines it and no --input is given)")
+    group.add_argument("--train", action="store_const", const=True, default=None,
+                       help="trace in training mode (dropout on, batch statistics; default: eval mode); the model is left as it was")
     group.add_argument("--timeout", metavar="SECONDS", default=None,
                        help="stop a forward that runs longer than this (default: no limit; in the app ctrl+c stops it too)")
 
@@ -42,10 +47,10 @@ def model_flags_used(args: argparse.Namespace) -> bool:
 
 def spec_from_args(args: argparse.Namespace, config_dests: tuple[str, ...]):
     """The ModelSpec the flags give; ConfigError naming the flag for a bad value or a flag that does not apply."""
-    from .model import model_spec
+    from .model.spec import model_spec
 
     if args.model is None:
-        raise ConfigError("model", "--input, --inputs and --timeout go with --model FILE.py:NAME")
+        raise ConfigError("model", "--input, --inputs, --train and --timeout go with --model FILE.py:NAME")
     misplaced = [dest for dest in config_dests if dest != "device" and hasattr(args, dest)]
     if misplaced or getattr(args, "config_file", None):
         name = misplaced[0] if misplaced else "config"
@@ -55,7 +60,7 @@ def spec_from_args(args: argparse.Namespace, config_dests: tuple[str, ...]):
         from .devices import device_name
 
         device = device_name(args.device)
-    return model_spec(args.model, args.input, args.inputs, device)
+    return model_spec(args.model, args.input, args.inputs, device, train=bool(args.train))
 
 
 def timeout_seconds(args: argparse.Namespace) -> float | None:
@@ -74,12 +79,14 @@ class ForwardTimeout(Exception):
 
 
 def run_model_trace(args: argparse.Namespace, config_dests: tuple[str, ...], fail, utf8: bool) -> int:
+    import dataclasses
+
     from .devices import check_device
-    from .model import trace_model
+    from .model.trace import trace_file
     from .tree import render_text
 
     spec = spec_from_args(args, config_dests)
-    spec = type(spec)(spec.file, spec.name, spec.inputs, spec.inputs_function, check_device(spec.device))
+    spec = dataclasses.replace(spec, device=check_device(spec.device))
     limit = timeout_seconds(args)
     if args.handout is not None and not args.handout.strip():
         return fail("handout: give a file name ending in .md, .json or .svg")
@@ -91,8 +98,10 @@ def run_model_trace(args: argparse.Namespace, config_dests: tuple[str, ...], fai
         previous = signal.signal(signal.SIGALRM, stop)
         signal.setitimer(signal.ITIMER_REAL, limit)
     try:
-        report = trace_model(spec)
+        report = trace_file(spec, _stderr_progress() if sys.stderr.isatty() else None)
     finally:
+        if sys.stderr.isatty():
+            print("\r\x1b[K", end="", file=sys.stderr, flush=True)  # the progress line gone before the tree
         if limit is not None:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
@@ -111,6 +120,14 @@ def run_model_trace(args: argparse.Namespace, config_dests: tuple[str, ...], fai
         print("error: " + "\n  ".join(lines), file=sys.stderr)
         return 1
     return 0
+
+
+def _stderr_progress():
+    """On a terminal: what is running now, one line on stderr overwritten in place."""
+    def say(fraction: float, text: str) -> None:
+        print(f"\r\x1b[K{text[:200]}", end="", file=sys.stderr, flush=True)
+
+    return say
 
 
 def _write_handout(report, args, fail) -> int:

@@ -127,7 +127,7 @@ def model_arguments(args: argparse.Namespace) -> list[str]:
     if spec.inputs_function:
         flags += ["--inputs", ":".join(spec.inputs_function)]
     limit = timeout_seconds(args)
-    return flags + (["--timeout", f"{limit:g}"] if limit is not None else [])
+    return flags + (["--train"] if spec.train else []) + (["--timeout", f"{limit:g}"] if limit is not None else [])
 
 
 def is_loopback(host: str) -> bool:

@@ -104,11 +104,11 @@ def run_job(job: Job, reserved: int, progress: Callable[..., None]) -> Any:
             return explain(*job.args)
         if job.kind == "model":
             from .devices import check_device
-            from .model import trace_model
+            from .model.trace import trace_file
 
             (spec,) = job.args
             check_device(spec.device)
-            return trace_model(spec, progress)
+            return trace_file(spec, progress)
         raise JobError("failed", f"unknown job {job.kind!r}")
     except MemoryGuardError as error:
         raise JobError("refused", str(error), needed=error.needed, free=error.free, device=error.device) from None

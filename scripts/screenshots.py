@@ -84,7 +84,7 @@ MODEL_SHOTS = [
 
 async def shoot_model(name: str, ref: str, inputs: list[str], size: tuple[int, int], open_keys: tuple[str, ...]) -> Path:
     from gru_tui.app.model_app import make_model_app
-    from gru_tui.model import model_spec
+    from gru_tui.model.spec import model_spec
 
     app = make_model_app(model_spec(str(EXAMPLES / ref), inputs), watch=False, snapshot_mode=True)
     async with app.run_test(size=size) as pilot:

@@ -181,7 +181,7 @@ def test_app_without_a_terminal_says_so():
     assert "needs a terminal" in result.stderr
 
 
-CORE_MODULES = ["gru_tui", "gru_tui.model", "gru_tui.model_tree", "gru_tui.model_cli", "gru_tui.diagnose", "gru_tui.config", "gru_tui.kinds", "gru_tui.shapes", "gru_tui.report", "gru_tui.tree", "gru_tui.tracing",
+CORE_MODULES = ["gru_tui", "gru_tui.model", "gru_tui.model.trace", "gru_tui.model.tree", "gru_tui.model_cli", "gru_tui.config", "gru_tui.kinds", "gru_tui.shapes", "gru_tui.report", "gru_tui.tree", "gru_tui.tracing",
                 "gru_tui.summary", "gru_tui.files", "gru_tui.devices", "gru_tui.cli", "gru_tui.jobs", "gru_tui.pool",
                 "gru_tui.worker"]
 
@@ -193,7 +193,7 @@ def test_core_does_not_import_textual(module):
 
 
 def test_config_and_derive_import_without_torch():
-    code = "import sys, gru_tui, gru_tui.shapes; gru_tui.derive(gru_tui.GRUConfig()); assert 'torch' not in sys.modules"
+    code = "import sys, gru_tui, gru_tui.shapes, gru_tui.model; gru_tui.derive(gru_tui.GRUConfig()); assert 'torch' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60).returncode == 0
 
 

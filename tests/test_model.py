@@ -12,7 +12,8 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
 from gru_tui.config import ConfigError
-from gru_tui.model import model_spec, parse_input, trace_model
+from gru_tui.model.spec import model_spec, parse_input
+from gru_tui.model.trace import trace_file as trace_model
 from gru_tui.tree import render_text
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -232,7 +233,15 @@ def test_the_files_own_imports_from_its_folder(tmp_path):
     (["--model", "examples/classifier.py:make_model", "--input", "4xx35"], "input: must be a shape such as 4x80x50"),
     (["--model", "examples/classifier.py:make_model", "--input", "4x35:int65"], "input: 'int65' is not a dtype here"),
     (["--model", "examples/classifier.py:make_model", "--input", "4x35", "--hidden-size", "3"], "hidden_size: --hidden-size configures an assembled module"),
-    (["--input", "4x35"], "model: --input, --inputs and --timeout go with --model"),
+    (["--input", "4x35"], "model: --input, --inputs, --train and --timeout go with --model"),
+    (["--train"], "model: --input, --inputs, --train and --timeout go with --model"),
+    (["--model", "examples/classifier.py:make_model(__import__('os').getcwd())", "--input", "4x35"],
+     "model: __import__('os').getcwd() is not allowed: constructor arguments must be Python literals"),
+    (["--model", "examples/classifier.py:make_model(hidden=open)", "--input", "4x35"], "model: open is not allowed: constructor"),
+    (["--model", "examples/classifier.py:make_model(*[1])", "--input", "4x35"], "model: *[1] is not allowed: constructor"),
+    (["--model", "examples/classifier.py:make_model(**{'a': 1})", "--input", "4x35"], "model: **{'a': 1} is not allowed: constructor"),
+    (["--model", "examples/classifier.py:make_model(1 + 2)", "--input", "4x35"], "model: 1 + 2 is not allowed: constructor"),
+    (["--model", "examples/classifier.py:make_model(1,", "--input", "4x35"], "model: 'make_model(1,' is not NAME(arguments); constructor"),
     (["--model", "examples/classifier.py:make_model", "--input", "4x35", "--inputs", "examples/packed.py:example_inputs"], "inputs: give either --input"),
 ])
 def test_bad_model_flags_are_one_line_naming_the_flag(argv, words):
@@ -351,3 +360,92 @@ def test_a_nested_linear_after_a_projecting_lstm(tmp_path):
     assert "D*proj_size = 2*16 = 32 features, not proj_size = 16" in failure["explanation"][0]
     assert "with head.0 = nn.Linear(32, 8) the forward runs and returns [2, 7, 3]" in failure["explanation"][1]
     assert "head.0 is nn.Linear" in result.stderr  # with --json the reasons reach stderr too
+
+
+CONSTRUCTED = (
+    "from torch import nn\n"
+    "class Net(nn.Module):\n"
+    "    def __init__(self, features, hidden, classes, mode='GRU', offset=0.0, sizes=(), options=None):\n"
+    "        super().__init__()\n"
+    "        self.rnn = getattr(nn, mode)(features, hidden, batch_first=True)\n"
+    "        self.head = nn.Linear(hidden, classes)\n"
+    "        self.offset, self.sizes, self.options = offset, sizes, options\n"
+    "    def forward(self, x, scale=1.0):\n"
+    "        out, _ = self.rnn(x * scale + self.offset)\n"
+    "        assert self.options == {'a': [1, None], 'b': (True, 'x')} and self.sizes == [-3, 2.5]\n"
+    "        return self.head(out)\n"
+    "def example_inputs():\n"
+    "    import torch\n"
+    "    return (torch.randn(2, 5, 3),), {'scale': 2.0}\n"
+)
+
+
+def test_constructor_arguments_inputs_with_keywords_train_mode_and_the_file_as_typed(tmp_path):
+    (tmp_path / "net.py").write_text(CONSTRUCTED)
+    ref = "net.py:Net(3, 4, classes=6, mode='LSTM', offset=-1.5, sizes=[-3, 2.5], options={'a': [1, None], 'b': (True, 'x')})"
+    result = run("trace", "--model", ref, "--train", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["model"]["file"] == "net.py" and data["model"]["mode"] == "train"
+    assert data["model"]["arguments"] == "(3, 4, classes=6, mode='LSTM', offset=-1.5, sizes=[-3, 2.5], options={'a': [1, None], 'b': (True, 'x')})"
+    assert data["tree"]["children"][0]["type"] == "LSTM" and data["output"]["shape"] == [2, 5, 6]
+    assert data["input"]["kwargs"]["scale"] == {"value": "float 2.0"}  # example_inputs() gave (args, kwargs)
+    assert str(tmp_path) not in result.stdout  # never a path the reader did not type
+    text = run("trace", "--model", ref, "--train", cwd=tmp_path)
+    assert text.returncode == 0 and text.stdout.splitlines()[0].startswith("net.py:Net(3, 4, classes=6") and "in train mode" in text.stdout
+
+
+def test_a_failure_names_the_file_as_typed_and_the_torch_function(tmp_path):
+    (tmp_path / "att.py").write_text(
+        "import torch\nfrom torch import nn\n"
+        "class Att(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.q = nn.Linear(4, 6)\n"
+        "    def forward(self, x):\n"
+        "        q = self.q(x)\n"
+        "        return torch.bmm(q, q)\n"
+    )
+    result = run("trace", "--model", "att.py:Att", "--input", "2x5x4", "--json", cwd=tmp_path)
+    assert result.returncode == 1
+    failure = json.loads(result.stdout)["failure"]
+    assert failure["call"] == "torch.bmm" and failure["operands"] == [[2, 5, 6], [2, 5, 6]]
+    assert failure["file"] == "att.py" and failure["line"] == 9 and failure["code"] == "return torch.bmm(q, q)"
+    assert str(tmp_path) not in result.stdout + result.stderr
+
+
+def test_progress_names_the_module_running_now(monkeypatch):
+    from gru_tui.model import hooks
+
+    monkeypatch.setattr(hooks, "PROGRESS_EVERY", 0.0)  # every call said: the fast example is not held up to be seen
+    said = []
+    report = trace_model(spec_of("seq2seq"), lambda fraction, text: said.append(text))
+    assert report.ok
+    running = [text.split(" · ")[0] for text in said if text.startswith("running ") and " · " in text]
+    assert running[:3] == ["running " + report.name, f"running {report.root.children[0].path}",
+                           f"running {report.root.children[0].children[0].path}"]
+    assert all(text.endswith(" s") for text in said if " · " in text)
+
+
+def test_on_a_terminal_progress_goes_to_stderr_in_place():
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    result = subprocess.run([sys.executable, "-m", "gru_tui", "trace", "--model", str(EXAMPLES / "classifier.py") + ":make_model",
+                             "--input", "4x35:int64"], stdout=subprocess.PIPE, stderr=slave, text=True, timeout=180)
+    os.close(slave)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal's other end is closed: all read
+            break
+        if not chunk:
+            break
+        err += chunk
+    os.close(master)
+    assert result.returncode == 0 and "SentenceClassifier" in result.stdout and "\x1b" not in result.stdout
+    text = err.decode()
+    assert "\r\x1b[Kimporting classifier.py" in text and "\r\x1b[Krunning the forward" in text
+    assert text.endswith("\r\x1b[K")  # the line cleared before the tree

@@ -13,7 +13,7 @@ import pytest
 
 from app_helpers import screen_lines
 from gru_tui.app.model_app import make_model_app
-from gru_tui.model import model_spec
+from gru_tui.model.spec import model_spec
 from processes import gone
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -103,7 +103,7 @@ def test_the_apps_process_never_imports_torch_or_the_model_file(tmp_path):
         f"""
         import asyncio, os, sys
         from gru_tui.app.model_app import make_model_app
-        from gru_tui.model import model_spec
+        from gru_tui.model.spec import model_spec
 
         async def main():
             app = make_model_app(model_spec({str(tmp_path / 'marker.py') + ':make'!r}, ["5x2x3"]), watch=False)

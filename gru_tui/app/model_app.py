@@ -2,7 +2,7 @@
 
 A thin view: the person's code runs only in a device worker (``runner.trace_model``: a fresh
 process for each trace, so a saved file is imported anew and a model that hangs or crashes takes
-nothing with it); the app shows the report's tree (``model_tree``) and watches the file's folder
+nothing with it); the app shows the report's tree (``model.tree``) and watches the file's folder
 with watchfiles. A version that fails keeps the last good tree on screen, marked stale, with the
 new error under it (``v`` shows the failing version's own tree). ``ctrl+c`` stops a run; with
 ``--timeout`` a run that takes longer is stopped by itself. Only the command line names the file:
@@ -22,7 +22,9 @@ from textual.containers import VerticalScroll
 from textual.timer import Timer
 from textual.widgets import Static
 
-from ..model import Failure, ModelReport, ModelSpec
+from ..model.failure import Failure
+from ..model.report import ModelReport
+from ..model.spec import ModelSpec
 from .messages import ModelRunEvent, PoolLost, TorchFailed, TorchLoaded
 from .widgets.trace_tree import TraceTree
 from .widgets.keys_footer import KeysFooter

@@ -1,6 +1,9 @@
 """A model's report as the shape tree's nodes: the CLI prints them, the app shows them, handouts draw them.
 
-Each module: its name and class, what it received and returned, its parameters; a recurrent
+Each module: its name and class, what it received and returned, its parameters and matmul
+mult-adds (and its other paths, when shared); children in the order they were first called,
+those never called after them, marked. The title says the device and the mode (eval or train);
+the summary closes with the mult-adds and torchinfo's four sizes. A recurrent
 module adds its configuration and the tree of an assembled one (every layer, direction and
 gate: ``tree.build_tree`` on the derived report), keyed under the module so a view keeps
 what was open across re-traces. The module that failed is marked with torch's message, what
@@ -11,8 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from .report import Node
-from .tree import build_tree, gru_call
+from ..report import Node
+from ..tree import build_tree, gru_call
 
 # From an assembled configuration's tree, what a module inside a model shows (its input is the module's line).
 RECURRENT_PARTS = ("h0", "c0", "output", "h_n", "c_n")
@@ -35,20 +38,47 @@ def build_model_tree(report) -> Node:
     if summary:
         children.append(Node("model.params", f"{summary['total_params']:,} parameters",
                              note=f"{summary['trainable_params']:,} trainable, {summary['param_bytes'] / 1e6:.2f} MB"))
+    if "matmul_macs" in summary:
+        children.append(Node("model.cost", f"{summary['matmul_macs']:,} matmul mult-adds", note="FlopCounterMode's count / 2"))
+        children.append(Node("model.sizes", "sizes (as torchinfo names them)", children=tuple(_size_nodes(summary))))
     for i, warning in enumerate(report.warnings):
         children.append(Node(f"model.warning{i}", f"warning: {warning}"))
     return Node("model", title(report), children=tuple(children))
 
 
+SIZES = (("input_bytes", "input size"), ("forward_backward_bytes", "forward/backward pass size"),
+         ("param_bytes", "params size"), ("total_bytes", "estimated total size"))
+
+
+WHY = {"input_bytes": " (it counts each input's whole storage and Python's object)",
+       "forward_backward_bytes": " (it counts only the first tensor of each output)"}
+
+
+def _size_nodes(summary) -> list[Node]:
+    nodes = []
+    for key, label in SIZES:
+        theirs = summary.get(f"torchinfo_{key}")
+        note = f"torchinfo: {_megabytes(theirs)}" + WHY.get(key, "") if theirs is not None else ""
+        nodes.append(Node(f"model.sizes.{key}", f"{label}: {_megabytes(summary[key])}", note=note))
+    return nodes
+
+
+def _megabytes(n: int) -> str:
+    """MB as torchinfo writes them; below 0.01 MB, in kB (else a difference would not show)."""
+    return f"{n / 1e6:.2f} MB" if n >= 10_000 else f"{n / 1e3:.2f} kB"
+
+
 def title(report) -> str:
     kind = report.root.type if report.root is not None else "?"
     if report.ok:
-        state = f"traced on {report.spec.device}"
+        state = f"traced on {report.device} in {report.mode} mode"
     elif report.failure.stage == "forward":
         state = f"{FAILED} the forward failed in {report.failure.module or 'the model'}"
     else:
         state = f"{FAILED} {report.failure.stage} failed"
-    return f"{report.spec.short} · {kind} · {state}"
+    if report.ok or report.failure.stage != "forward":
+        return f"{report.name} · {kind} · {state}"
+    return f"{report.name} · {kind} · {state} ({report.mode} mode)"
 
 
 def failure_node(failure) -> Node:
@@ -66,7 +96,8 @@ def _module_node(m, report, *, is_root: bool = False) -> Node:
     key = f"m:{m.path}"
     failure = report.failure
     label = m.type if is_root else f"{m.name} ({m.type})"
-    notes = [f"{m.params:,} params"] + ([m.note] if m.note else [])
+    notes = [f"{m.params:,} params"] + ([f"{m.matmul_macs:,} matmul mult-adds"] if m.matmul_macs else []) + (
+        [f"shared with {', '.join(m.shared)}"] if m.shared else []) + ([m.note] if m.note else [])
     if m.calls:
         label += f"  {call_text(m.calls[0])}"
     if m.error is not None:
