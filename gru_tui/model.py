@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .config import DTYPES, ConfigError, GRUConfig
+from .display import Displayable
 from .report import Node, Report, RunStats, format_runs, format_shape
 
 INPUT_DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool")
@@ -362,8 +363,8 @@ class Failure:
         }
 
 
-@dataclass(frozen=True)
-class ModelReport:
+@dataclass(frozen=True, repr=False)
+class ModelReport(Displayable):
     spec: ModelSpec
     root: ModelNode | None  # None when the file failed before there was a model
     inputs: Call | None  # what the model was given

@@ -76,7 +76,6 @@ class ForwardTimeout(Exception):
 def run_model_trace(args: argparse.Namespace, config_dests: tuple[str, ...], fail, utf8: bool) -> int:
     from .devices import check_device
     from .model import trace_model
-    from .tree import render_text
 
     spec = spec_from_args(args, config_dests)
     spec = type(spec)(spec.file, spec.name, spec.inputs, spec.inputs_function, check_device(spec.device))
@@ -103,9 +102,7 @@ def run_model_trace(args: argparse.Namespace, config_dests: tuple[str, ...], fai
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
-        ascii_only = args.ascii if args.ascii is not None else not utf8
-        text = render_text(report.tree(), ascii_only=ascii_only)
-        print(text if not ascii_only else text.encode("ascii", "replace").decode())
+        print(report.text(ascii_only=args.ascii if args.ascii is not None else not utf8))
     if report.failure is not None:  # with --json the reasons go to stderr too; the text tree already holds them
         lines = report.failure.lines() if args.json else [report.failure.headline()]
         print("error: " + "\n  ".join(lines), file=sys.stderr)
