@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # report.py imports this module: its names are imported where they are used
     from .report import Node
 
-SHAPE = re.compile(r"\[[0-9×, ]*\]")  # a shape written inside a label: [4, 35, 128] (or batch_sizes [3×5, 1])
+# A shape written inside a label: [4, 35, 128] (or batch_sizes [3×5, 1]); not an index such as h_n[0]
+SHAPE = re.compile(r"(?<![\w\])])\[[0-9×, ]*\]")
 CSS_CLASS = "gru-tui-report"  # every rule of the style is under it, so it touches nothing else on the page
 OPEN_DEPTH = 2  # the root and its children start open; deeper nodes closed, but for a model's modules and a failure
 # Mid-luminance colours: about 4:1 against white and against black, so one style reads on light and dark themes.
