@@ -135,14 +135,15 @@ def test_html_is_the_tree_well_formed_and_self_contained(reports, name):
         assert f"<code>{format_shape(shape)}</code>" in markup
 
 
-def test_html_escapes_what_it_shows(reports):
+def test_html_escapes_what_it_shows():
     """A label with markup in it (a module's repr, an error message) is text, never HTML."""
     from gru_tui.display import html_tree
     from gru_tui.report import Node
 
-    root = Node("root", "<b>model</b> & co", children=(Node("x", "x", (2, 3), ("a<", "b"), note="<script>alert(1)</script>"),))
+    root = Node("root", "<b>model</b> & co", children=(Node("x", "h_n[0] [4, 64]", (2, 3), ("a<", "b"), note="<script>alert(1)</script>"),))
     markup = html_tree(root)
     assert "<b>" not in markup and "<script>" not in markup and "&lt;script&gt;" in markup
+    assert "<code>[4, 64]</code>" in markup and "<code>[0]</code>" not in markup  # shapes in monospace, not indexes
     assert [squeeze(line["text"]) for line in parse(markup).lines] == [squeeze(node_line(n)) for n in root.walk()]
 
 
