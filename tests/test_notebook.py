@@ -58,7 +58,7 @@ FAILED_NODE = re.compile(r'class="[^"]*\bgt-failed\b')  # an element marked as f
 
 def outputs(cell) -> tuple[str, str, str]:
     """A cell's printed text, and its result as text/plain and as text/html."""
-    printed = "".join(o.text for o in cell.outputs if o.output_type == "stream")
+    printed = "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
     result = next((o.data for o in cell.outputs if o.output_type == "execute_result"), {})
     return printed, result.get("text/plain", ""), result.get("text/html", "")
 
