@@ -24,22 +24,23 @@ if TYPE_CHECKING:  # report.py imports this module: its names are imported where
 # A shape written inside a label: [4, 35, 128] (or batch_sizes [3×5, 1]); not an index such as h_n[0]
 SHAPE = re.compile(r"(?<![\w\])])\[[0-9×, ]*\]")
 CSS_CLASS = "gru-tui-report"  # every rule of the style is under it, so it touches nothing else on the page
+SCOPE = f"div.{CSS_CLASS}"  # element and class: more specific than a notebook's own rules for code and summary
 OPEN_DEPTH = 2  # the root and its children start open; deeper nodes closed, but for a model's modules and a failure
 # Mid-luminance colours: about 4:1 against white and against black, so one style reads on light and dark themes.
 # Text itself keeps the theme's colour (inherit); notes are that colour, faded.
 STYLE = f"""
-.{CSS_CLASS} {{ line-height: 1.45; text-align: left; }}
-.{CSS_CLASS} details > :not(summary), .{CSS_CLASS} .gt-children {{
+{SCOPE} {{ line-height: 1.45; text-align: left; }}
+{SCOPE} .gt-children {{
   margin-left: 0.45em; padding-left: 1em; border-left: 1px solid rgba(128, 128, 128, 0.4); }}
-.{CSS_CLASS} summary {{ cursor: pointer; }}
-.{CSS_CLASS} code {{ font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace;
+{SCOPE} summary {{ cursor: pointer; }}
+{SCOPE} code {{ font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace;
   font-size: 0.95em; color: #1c7ed6; background: none; padding: 0; }}
-.{CSS_CLASS} .gt-leaf {{ padding-left: 1.05em; }}
-.{CSS_CLASS} .gt-root > summary, .{CSS_CLASS} .gt-root > .gt-line {{ font-weight: bold; }}
-.{CSS_CLASS} .gt-dims, .{CSS_CLASS} .gt-note {{ opacity: 0.72; }}
-.{CSS_CLASS} .gt-failed > summary, .{CSS_CLASS} .gt-failed > .gt-line {{
+{SCOPE} .gt-leaf {{ padding-left: 1.05em; }}
+{SCOPE} .gt-root > summary, {SCOPE} .gt-root > .gt-line {{ font-weight: bold; }}
+{SCOPE} .gt-dims, {SCOPE} .gt-note {{ opacity: 0.72; }}
+{SCOPE} .gt-failed > summary, {SCOPE} .gt-failed > .gt-line {{
   color: #e5383b; font-weight: bold; background: rgba(229, 56, 59, 0.1); }}
-.{CSS_CLASS} .gt-failed > summary code, .{CSS_CLASS} .gt-failed > .gt-line code {{ color: inherit; }}
+{SCOPE} .gt-failed > summary code, {SCOPE} .gt-failed > .gt-line code {{ color: inherit; }}
 """
 
 
