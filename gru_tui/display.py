@@ -14,7 +14,6 @@ Nothing here imports IPython, Jupyter or Textual: notebooks find these methods b
 
 from __future__ import annotations
 
-import html
 import re
 from typing import TYPE_CHECKING
 
@@ -108,13 +107,15 @@ def _html_node(node: Node, depth: int) -> str:
 
 def _html_line(node: Node) -> str:
     """What ``tree.node_line`` writes, marked up: the label, the shape, what its dims mean, the note."""
+    from html import escape  # here: importing a report needs no html module
+
     from .report import format_shape
 
     parts = [f'<span class="gt-label">{_code_shapes(node.label)}</span>']
     if node.shape is not None:
-        parts.append(f"<code>{html.escape(format_shape(node.shape))}</code>")
+        parts.append(f"<code>{escape(format_shape(node.shape))}</code>")
         if node.dims:
-            parts.append(f'<span class="gt-dims">({html.escape(", ".join(node.dims))})</span>')
+            parts.append(f'<span class="gt-dims">({escape(", ".join(node.dims))})</span>')
     if node.note:
         parts.append(f'<span class="gt-note">— {_code_shapes(node.note)}</span>')
     return " ".join(parts)
@@ -122,7 +123,9 @@ def _html_line(node: Node) -> str:
 
 def _code_shapes(text: str) -> str:
     """Escaped text with each shape in it in monospace."""
-    return SHAPE.sub(lambda m: f"<code>{m[0]}</code>", html.escape(text))
+    from html import escape
+
+    return SHAPE.sub(lambda m: f"<code>{m[0]}</code>", escape(text))
 
 
 # -- rich -----------------------------------------------------------------------------------
