@@ -213,12 +213,7 @@ def run_trace(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
         return 0
-    from .summary import summary_lines
-    from .tree import render_text
-
-    ascii_only = args.ascii if args.ascii is not None else not _utf8_stdout()
-    text = render_text(report.tree(), ascii_only=ascii_only) + "\n\n" + "\n".join(summary_lines(report))
-    print(text if not ascii_only else text.encode("ascii", "replace").decode())
+    print(report.text(ascii_only=args.ascii if args.ascii is not None else not _utf8_stdout()))
     return 0
 
 

@@ -83,7 +83,6 @@ def run_model_trace(args: argparse.Namespace, config_dests: tuple[str, ...], fai
 
     from .devices import check_device
     from .model.trace import trace_file
-    from .tree import render_text
 
     spec = spec_from_args(args, config_dests)
     spec = dataclasses.replace(spec, device=check_device(spec.device))
@@ -112,9 +111,7 @@ def run_model_trace(args: argparse.Namespace, config_dests: tuple[str, ...], fai
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
-        ascii_only = args.ascii if args.ascii is not None else not utf8
-        text = render_text(report.tree(), ascii_only=ascii_only)
-        print(text if not ascii_only else text.encode("ascii", "replace").decode())
+        print(report.text(ascii_only=args.ascii if args.ascii is not None else not utf8))
     if report.failure is not None:  # with --json the reasons go to stderr too; the text tree already holds them
         lines = report.failure.lines() if args.json else [report.failure.headline()]
         print("error: " + "\n  ".join(lines), file=sys.stderr)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from .config import GRUConfig
+from .display import Displayable
 from .results import Results
 
 H_N_NOTE = "batch_first never applies to h_n"
@@ -119,8 +120,10 @@ class RunStats:
     peak_memory_bytes: int | None
 
 
-@dataclass(frozen=True)
-class Report:
+@dataclass(frozen=True, repr=False)
+class Report(Displayable):
+    """Shows as its tree: ``print(report)``, ``rich.print(report)``, and as HTML in Jupyter (see ``display``)."""
+
     config: GRUConfig
     derived: bool  # True: shapes from the rules, not yet confirmed by a run on the device
     input: Tensor | Packed
@@ -188,6 +191,12 @@ class Report:
         from .tree import build_tree
 
         return build_tree(self)
+
+    def _footer(self) -> list[str]:
+        """``gru-tui trace`` prints the summary under the tree."""
+        from .summary import summary_lines
+
+        return ["\n".join(summary_lines(self))]
 
 
 def _input_dict(inp: Tensor | Packed) -> dict[str, Any]:

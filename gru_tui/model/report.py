@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import GRUConfig
+from ..display import Displayable
 from ..report import Node, Report, RunStats
 from .failure import Failure, ModelTraceError
 from .spec import ModelSpec
@@ -69,8 +70,8 @@ class ModelNode:
         return d
 
 
-@dataclass(frozen=True)
-class ModelReport:
+@dataclass(frozen=True, repr=False)
+class ModelReport(Displayable):
     """One forward of a model: the file it came from (``spec``; None for a live module), its tree, its failure, its cost."""
 
     spec: ModelSpec | None

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..display import FAILED
 from ..report import Node
 from ..tree import build_tree, gru_call
 
 # From an assembled configuration's tree, what a module inside a model shows (its input is the module's line).
 RECURRENT_PARTS = ("h0", "c0", "output", "h_n", "c_n")
-FAILED = "✗"
 CALLS_SHOWN = 12  # calls of one module listed in the tree
 
 
