@@ -13,7 +13,8 @@ import torch
 from rich.console import Console
 
 from gru_tui import GRUConfig, derive, trace
-from gru_tui.model import model_spec, trace_model
+from gru_tui.model import model_spec
+from gru_tui.model.trace import trace_file
 from gru_tui.report import format_shape
 from gru_tui.tree import node_line
 from torch_reference import run_module
@@ -41,7 +42,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
 def reports():
     """Every kind of report: assembled ones traced on the cpu, a model that runs, and the one with the classic bug."""
     made = {name: trace(config) for name, config in CONFIGS.items()}
-    made.update({name: trace_model(model_spec(str(EXAMPLES / ref), TOKENS)) for name, ref in MODELS.items()})
+    made.update({name: trace_file(model_spec(str(EXAMPLES / ref), TOKENS)) for name, ref in MODELS.items()})
     return made
 
 
