@@ -114,7 +114,7 @@ def run_model_trace(args: argparse.Namespace, config_dests: tuple[str, ...], fai
 
 
 def _write_handout(report, args, fail) -> int:
-    from .cli import write_handout
+    from .cli_common import write_handout
     from .handout import export_model
 
     return write_handout(args, lambda: export_model(report, args.handout, overwrite=args.overwrite))
