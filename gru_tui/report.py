@@ -9,7 +9,7 @@ app shows in its Tree widget; ``to_dict()`` is what ``gru-tui trace --json`` pri
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from .config import GRUConfig
 from .report_types import C_N_NOTE, H_N_NOTE, Node, Packed, Tensor, format_runs, format_shape  # noqa: F401 (imported from here too)

@@ -4,7 +4,6 @@ compare readable at 80x24."""
 
 from __future__ import annotations
 
-from textual.widgets import Input
 
 from app_helpers import screen_lines, settle, type_into
 from gru_tui.app import make_app
