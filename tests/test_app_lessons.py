@@ -34,6 +34,8 @@ from gru_tui.follow import ENV_FILE
 from gru_tui.lessons import PRESETS, compare
 from gru_tui.tree import gru_call
 
+pytestmark = pytest.mark.usefixtures("shared_pool")  # one torch-loaded worker pool for the file's apps (conftest.py)
+
 
 def labels_of(report) -> list[str]:
     return [str(node_label(node)) for node in report.tree().walk()]
