@@ -6,8 +6,9 @@ from these types without importing ``report``. ``gru_tui.report`` re-exports the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 H_N_NOTE = "batch_first never applies to h_n"
 C_N_NOTE = "hidden_size wide even with proj_size; batch_first never applies to c_n"
@@ -65,9 +66,9 @@ class Node:
     dims: tuple[str, ...] = ()
     note: str = ""
     device: str | None = None
-    children: tuple["Node", ...] = ()
+    children: tuple[Node, ...] = ()
 
-    def walk(self) -> Iterator["Node"]:
+    def walk(self) -> Iterator[Node]:
         yield self
         for child in self.children:
             yield from child.walk()
