@@ -1,6 +1,8 @@
-"""`gru-tui trace` end to end, in a subprocess, as a user runs it."""
+"""`gru-tui trace` end to end, as a user runs it (most in this process through main(); a few in a process of its own)."""
 
 import argparse
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -17,11 +19,31 @@ from torch_reference import run_module
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
+    """`gru-tui ARGS` in this process: torch loads once for the file, not once a call (seconds each on 2 cores).
+
+    Its output is captured as a process's would be (UTF-8 text, exit status from main() or SystemExit); a
+    traceback fails the test outright. ``run_process`` and the tests that spawn ``python -m gru_tui`` below
+    keep a real process (no terminal, the exit status, the import of textual and torch).
+    """
+    from gru_tui.cli import main
+
+    out, err = (io.TextIOWrapper(io.BytesIO(), encoding="utf-8") for _ in range(2))
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(list(args))
+        except SystemExit as exit:  # argparse: --help, usage errors
+            status = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
+    out.flush(), err.flush()
+    text = [stream.buffer.getvalue().decode() for stream in (out, err)]
+    return subprocess.CompletedProcess(["gru-tui", *args], status, *text)
+
+
+def run_process(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "gru_tui", *args], capture_output=True, text=True, timeout=120)
 
 
 def test_json_equals_trace_to_dict():
-    result = run("trace", "--input-size", "10", "--hidden-size", "32", "--num-layers", "2", "--bidirectional",
+    result = run_process("trace", "--input-size", "10", "--hidden-size", "32", "--num-layers", "2", "--bidirectional",
                  "--batch-first", "--batch-size", "1", "--seq-len", "35", "--h0", "--json")
     assert result.returncode == 0, result.stderr
     config = GRUConfig(input_size=10, hidden_size=32, num_layers=2, bidirectional=True, batch_first=True,
