@@ -1,8 +1,6 @@
 """`gru-tui trace` end to end, as a user runs it (most in this process through main(); a few in a process of its own)."""
 
 import argparse
-import contextlib
-import io
 import json
 import subprocess
 import sys
@@ -15,27 +13,12 @@ from gru_tui import GRUConfig, derive, trace
 from gru_tui.cli import CONFIG_FLAGS, SWITCHES, build_parser, build_trace_parser, config_from_args
 from gru_tui.config import FIRST_EXAMPLE
 from gru_tui.report import format_shape
+from cli_runs import run_in_process
 from torch_reference import run_module
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    """`gru-tui ARGS` in this process: torch loads once for the file, not once a call (seconds each on 2 cores).
-
-    Its output is captured as a process's would be (UTF-8 text, exit status from main() or SystemExit); a
-    traceback fails the test outright. ``run_process`` and the tests that spawn ``python -m gru_tui`` below
-    keep a real process (no terminal, the exit status, the import of textual and torch).
-    """
-    from gru_tui.cli import main
-
-    out, err = (io.TextIOWrapper(io.BytesIO(), encoding="utf-8") for _ in range(2))
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = main(list(args))
-        except SystemExit as exit:  # argparse: --help, usage errors
-            status = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
-    out.flush(), err.flush()
-    text = [stream.buffer.getvalue().decode() for stream in (out, err)]
-    return subprocess.CompletedProcess(["gru-tui", *args], status, *text)
+    return run_in_process(*args)  # torch loads once for the file; run_process and the tests below keep a process
 
 
 def run_process(*args: str) -> subprocess.CompletedProcess:
