@@ -49,7 +49,9 @@ class Table:
 
     def text(self) -> str:
         widths = [max(len(str(h)), *(len(r[i]) for r in self.rows)) if self.rows else len(str(h)) for i, h in enumerate(self.headers)]
-        line = lambda cells: "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+        def line(cells) -> str:
+            return "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
         out = [self.title, line(self.headers), line("-" * w for w in widths)]
         out += [line(r) for r in self.rows]
         out += [f"  {n}" for n in self.notes]

@@ -16,9 +16,11 @@ import os
 import sys
 from typing import Sequence
 
+from .cli_common import fail, write_handout
 from .config import DTYPES, FIRST_EXAMPLE, ConfigError, GRUConfig, parse_lengths, parse_number
 from .kinds import MODES, NONLINEARITIES
 from .model_cli import add_model_flags, model_flags_used, run_model_trace, spec_from_args, timeout_seconds
+from .served import served_to_browser as _served_to_browser
 
 CONFIG_FLAGS = (
     # (flag, config field, type)
@@ -159,11 +161,6 @@ def build_trace_parser() -> argparse.ArgumentParser:
     return trace
 
 
-def fail(message: str, status: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return status
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     too_long = next((arg for arg in argv if len(arg) > MAX_ARGUMENT), None)
@@ -217,21 +214,6 @@ def run_trace(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_handout(args: argparse.Namespace, write) -> int:
-    """Run ``write()`` (an export to ``--handout``): 0, or the status of the one error line it printed."""
-    from .files import FileExistsRefused
-
-    try:
-        write()
-    except FileExistsRefused:
-        return fail(f"handout: {args.handout} exists; add --overwrite to replace it")
-    except ValueError as error:
-        return fail(f"handout: {error}")
-    except OSError as error:
-        return fail(f"handout: cannot write {args.handout}: {error.strerror or error}", 1)
-    return 0
-
-
 def run_app(args: argparse.Namespace) -> int:
     if model_flags_used(args):
         spec = spec_from_args(args, CONFIG_DESTS)
@@ -265,11 +247,6 @@ def load_app(config: GRUConfig, *, present: bool = False, follow: bool = False):
     from .app import make_app
 
     return make_app(config=config, present=present, follow=follow)
-
-
-def _served_to_browser() -> bool:
-    """textual-serve runs each copy with pipes for stdio and Textual's web driver instead of a terminal."""
-    return os.environ.get("TEXTUAL_DRIVER", "").endswith("web_driver:WebDriver")
 
 
 def _utf8_stdout() -> bool:

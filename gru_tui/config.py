@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from .errors import MAX_MESSAGE, ConfigError  # noqa: F401 (ConfigError is imported from here all over)
 from .kinds import KINDS, MODES, NONLINEARITIES, Kind
 
 DTYPES = ("float32", "float64", "float16", "bfloat16")
@@ -29,29 +30,10 @@ LIMITS = {
 MINIMUM = {"batch_size": 0}
 
 
-class ConfigError(ValueError):
-    """A configuration value that torch would refuse or that makes no sense.
-
-    ``field`` names the offending field so a form can show the message beside it.
-    """
-
-    def __init__(self, field: str, message: str):
-        # A value is quoted in its message: one of megabytes (a file, a follow file) must not be echoed whole.
-        field, message = _cut(field, 60), _cut(message, MAX_MESSAGE)
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-MAX_MESSAGE = 400  # characters of a ConfigError's message
 MAX_DEVICE_NAME = 64  # "cuda:0", "privateuseone:0": a longer one is a mistake
 # Characters typed in one field (a number, lengths, a shape): far more than any value needs, and fewer than
 # the 4,300 digits past which Python refuses to read a whole number.
 MAX_FIELD_TEXT = 4000
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else f"{text[:limit - 30]}… ({len(text):,} characters)"
 
 
 def check_field_text(name: str, text: str) -> str:

@@ -18,7 +18,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # report.py imports this module: its names are imported where they are used
-    from .report import Node
+    from .report_types import Node
 
 # A shape written inside a label: [4, 35, 128] (or batch_sizes [3×5, 1]); not an index such as h_n[0]
 FAILED = "✗"  # the mark of what failed: the model tree puts it in labels, the displays colour those lines
@@ -108,7 +108,7 @@ def _html_line(node: Node) -> str:
     """What ``tree.node_line`` writes, marked up: the label, the shape, what its dims mean, the note."""
     from html import escape  # here: importing a report needs no html module
 
-    from .report import format_shape
+    from .report_types import format_shape
 
     parts = [f'<span class="gt-label">{_code_shapes(node.label)}</span>']
     if node.shape is not None:
@@ -146,7 +146,7 @@ def rich_tree(root: Node):
 def _rich_line(node: Node):
     from rich.text import Text
 
-    from .report import format_shape
+    from .report_types import format_shape
 
     text = Text(node.label)
     text.highlight_regex(SHAPE.pattern, "cyan")

@@ -6,7 +6,7 @@ No torch and no Textual here: the app, the pool and the workers all import it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Hashable
+from typing import Hashable
 
 
 @dataclass(frozen=True)

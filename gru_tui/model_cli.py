@@ -128,7 +128,7 @@ def _stderr_progress():
 
 
 def _write_handout(report, args, fail) -> int:
-    from .cli import write_handout
+    from .cli_common import write_handout
     from .handout import export_model
 
     return write_handout(args, lambda: export_model(report, args.handout, overwrite=args.overwrite))

@@ -42,7 +42,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Client, Connection, Listener, Pipe, wait
 from pathlib import Path

@@ -99,7 +99,7 @@ def using_results(c: GRUConfig) -> Results:
     def out(t: str, feature: str | None = None) -> str:
         """output at time index ``t`` (a step, or "lengths - 1" with the batch index), in this layout."""
         if c.packed and t == "ends":
-            parts = ["range(%d)" % B, "lengths - 1"] if bf else ["lengths - 1", "range(%d)" % B]
+            parts = [f"range({B})", "lengths - 1"] if bf else ["lengths - 1", f"range({B})"]
         elif bf:
             parts = [":", t]
         else:

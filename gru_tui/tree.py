@@ -7,10 +7,14 @@ the same nodes, so both always say the same thing.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from .kinds import KINDS, equation
-from .report import C_N_NOTE, H_N_NOTE, Node, Packed, Report, Tensor, format_runs, format_shape
+from .report_types import C_N_NOTE, H_N_NOTE, Node, Packed, Tensor, format_runs, format_shape
 from .results import Results, Use
+
+if TYPE_CHECKING:  # report imports this module (Report.tree()): only the type checker reads this one
+    from .report import Report
 
 ASCII_REPLACEMENTS = {
     "σ": "sigmoid", "⊙": "*", "−": "-", "×": "x", "→": "->", "—": "-", "·": "|", "…": "...", "✓": "OK", "✗": "X",

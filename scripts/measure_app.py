@@ -79,7 +79,7 @@ async def edit_latencies(config, edits: int, measured: bool) -> list[float]:
     samples = []
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        for i in range(edits):
+        for _ in range(edits):
             layers = "2" if app.config.num_layers != 2 else "1"
             target = app.config.replace(num_layers=int(layers))
             field = app.query_one("#num_layers")

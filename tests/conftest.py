@@ -24,3 +24,30 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_tmux)
         if "browser" in item.keywords and not shutil.which("chromium"):
             item.add_marker(skip_browser)
+
+
+@pytest.fixture(scope="session")
+def _session_pool():
+    """One worker pool per test process (per xdist worker), torch loaded once, for the apps of the tests that use it."""
+    from gru_tui.pool import Pool
+
+    pool = Pool(cpu_workers=1).start()
+    address, key = pool.listen()
+    yield address, key
+    pool.close()
+
+
+@pytest.fixture
+def shared_pool(request, _session_pool, monkeypatch):
+    """The app of this test joins the session's pool, as a tab of `gru-tui serve` joins the server's.
+
+    Without it each app starts a pool of its own and its workers load torch again, seconds of CPU a test.
+    For tests that only read what the app shows; a test that looks at its own pool's workers, kills them or
+    changes what a worker imports is marked ``own_pool`` (or its file does not use this fixture).
+    """
+    if request.node.get_closest_marker("own_pool") is None:
+        from gru_tui.pool import ENV_ADDRESS, ENV_KEY
+
+        address, key = _session_pool
+        monkeypatch.setenv(ENV_ADDRESS, address)
+        monkeypatch.setenv(ENV_KEY, key.hex())

@@ -29,6 +29,8 @@ from gru_tui.code import pytorch_code
 from gru_tui.config import FIRST_EXAMPLE, GRUConfig
 from gru_tui.shapes import derive
 
+pytestmark = pytest.mark.usefixtures("shared_pool")  # one torch-loaded worker pool for the file's apps (conftest.py)
+
 
 def tree_of(app: GruTuiApp) -> TraceTree:
     return app.query_one("#trace-tree", TraceTree)
@@ -405,6 +407,7 @@ def test_importing_the_app_does_not_import_torch():
     assert out.strip() == "[]"
 
 
+@pytest.mark.own_pool  # its workers must find the broken torch on their path
 async def test_without_torch_the_form_and_derived_tree_still_work(tmp_path, monkeypatch):
     """A machine whose torch is broken: the app says so and keeps working from the shape rules.
 

@@ -7,6 +7,7 @@ after a run lands, the panes that are hidden, the log, keys that arrive together
 from __future__ import annotations
 
 import pytest
+
 from app_helpers import screen_lines, settle, type_into
 from textual import events
 from textual.widgets._footer import FooterKey
@@ -17,6 +18,8 @@ from gru_tui.code import pytorch_code
 from gru_tui.config import FIRST_EXAMPLE
 from gru_tui.summary import summary_lines
 from gru_tui.tracing import trace
+
+pytestmark = pytest.mark.usefixtures("shared_pool")  # one torch-loaded worker pool for the file's apps (conftest.py)
 
 
 def footer_keys(app) -> list[FooterKey]:

@@ -13,6 +13,8 @@ from gru_tui.app.widgets.note_line import NoteLine
 from gru_tui.app.widgets.trace_tree import TraceTree
 from gru_tui.config import FIRST_EXAMPLE
 
+pytestmark = pytest.mark.usefixtures("shared_pool")  # one torch-loaded worker pool for the file's apps (conftest.py)
+
 
 def error_of(app, field: str) -> str:
     rows = app.query(f"#{field}-error")

@@ -6,6 +6,7 @@ configuration (``trace``), never from a literal.
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Input
 
 from app_helpers import open_quiz, settle, type_into
@@ -15,6 +16,8 @@ from gru_tui.app.widgets.choice import Choice
 from gru_tui.config import FIRST_EXAMPLE
 from gru_tui.report import format_shape
 from torch_reference import run_module
+
+pytestmark = pytest.mark.usefixtures("shared_pool")  # one torch-loaded worker pool for the file's apps (conftest.py)
 
 
 def shown(app, field: str) -> bool:

@@ -4,7 +4,7 @@ compare readable at 80x24."""
 
 from __future__ import annotations
 
-from textual.widgets import Input
+import pytest
 
 from app_helpers import screen_lines, settle, type_into
 from gru_tui.app import make_app
@@ -12,6 +12,8 @@ from gru_tui.app.screens.compare import MARK, CompareScreen
 from gru_tui.app.widgets.note_line import NoteLine
 from gru_tui.app.widgets.trace_tree import TraceTree
 from gru_tui.config import FIRST_EXAMPLE
+
+pytestmark = pytest.mark.usefixtures("shared_pool")  # one torch-loaded worker pool for the file's apps (conftest.py)
 
 
 def screen_words(app) -> set[str]:

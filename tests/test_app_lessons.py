@@ -28,11 +28,13 @@ from gru_tui.app.teaching import FOLLOW_BANNER
 from gru_tui.app.widgets.note_line import NoteLine
 from gru_tui.app.widgets.trace_tree import TraceTree, node_label
 from gru_tui.cli import build_parser, config_from_args
-from gru_tui.config import FIRST_EXAMPLE, GRUConfig
+from gru_tui.config import FIRST_EXAMPLE
 from gru_tui.files import load_config
 from gru_tui.follow import ENV_FILE
 from gru_tui.lessons import PRESETS, compare
 from gru_tui.tree import gru_call
+
+pytestmark = pytest.mark.usefixtures("shared_pool")  # one torch-loaded worker pool for the file's apps (conftest.py)
 
 
 def labels_of(report) -> list[str]:

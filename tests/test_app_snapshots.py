@@ -7,11 +7,13 @@ and each picture is taken once the device run has landed, so it is the same on e
 from pathlib import Path
 
 import pytest
+
 from app_helpers import settle
 from gru_tui.app import make_app
 from gru_tui.config import FIRST_EXAMPLE
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+pytestmark = pytest.mark.usefixtures("shared_pool")  # one torch-loaded worker pool for the file's apps (conftest.py)
 
 
 def test_main_screen_80x24(snap_compare):

@@ -1,4 +1,4 @@
-"""`gru-tui trace` end to end, in a subprocess, as a user runs it."""
+"""`gru-tui trace` end to end, as a user runs it (most in this process through main(); a few in a process of its own)."""
 
 import argparse
 import json
@@ -13,15 +13,20 @@ from gru_tui import GRUConfig, derive, trace
 from gru_tui.cli import CONFIG_FLAGS, SWITCHES, build_parser, build_trace_parser, config_from_args
 from gru_tui.config import FIRST_EXAMPLE
 from gru_tui.report import format_shape
+from cli_runs import run_in_process
 from torch_reference import run_module
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
+    return run_in_process(*args)  # torch loads once for the file; run_process and the tests below keep a process
+
+
+def run_process(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "gru_tui", *args], capture_output=True, text=True, timeout=120)
 
 
 def test_json_equals_trace_to_dict():
-    result = run("trace", "--input-size", "10", "--hidden-size", "32", "--num-layers", "2", "--bidirectional",
+    result = run_process("trace", "--input-size", "10", "--hidden-size", "32", "--num-layers", "2", "--bidirectional",
                  "--batch-first", "--batch-size", "1", "--seq-len", "35", "--h0", "--json")
     assert result.returncode == 0, result.stderr
     config = GRUConfig(input_size=10, hidden_size=32, num_layers=2, bidirectional=True, batch_first=True,
@@ -186,10 +191,13 @@ CORE_MODULES = ["gru_tui", "gru_tui.model", "gru_tui.model.trace", "gru_tui.mode
                 "gru_tui.worker"]
 
 
-@pytest.mark.parametrize("module", CORE_MODULES)
-def test_core_does_not_import_textual(module):
-    code = f"import sys, {module}; from gru_tui import trace, GRUConfig; trace(GRUConfig()); assert 'textual' not in sys.modules"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120).returncode == 0
+def test_core_does_not_import_textual():
+    # One process for all (torch loads once, not once a module): each imported in turn, then a trace; the first
+    # that brings Textual in is named. tests/test_architecture.py reads the same from the source.
+    code = (f"import importlib, sys\nfor m in {CORE_MODULES!r}:\n    importlib.import_module(m)\n    assert 'textual' not in sys.modules, m\n"
+            "from gru_tui import trace, GRUConfig\ntrace(GRUConfig())\nassert 'textual' not in sys.modules, 'trace'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
 
 
 def test_config_and_derive_import_without_torch():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +14,7 @@ from gru_tui import GRUConfig, trace
 from gru_tui.config import ConfigError
 from gru_tui.files import FileExistsRefused, config_toml, load_config, save_config, write_atomic
 from strategies import gru_configs
+from cli_runs import run_in_process
 
 
 def configs():
@@ -143,7 +143,7 @@ def test_a_file_saved_before_the_other_kinds_loads_as_a_gru(tmp_path):
 # -- gru-tui trace --config, end to end --------------------------------------------------
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gru_tui", *args], capture_output=True, text=True, timeout=120)
+    return run_in_process(*args)  # in this process: torch loads once for the file, not once a call
 
 
 def test_trace_reads_a_config_file_and_flags_override_it(tmp_path):

@@ -16,6 +16,7 @@ from gru_tui.handout import export, json_handout, markdown_handout
 from gru_tui.lessons import PRESETS
 from gru_tui.summary import summary_rows
 from gru_tui.tree import render_text
+from cli_runs import run_in_process
 
 
 def fenced(markdown: str, language: str) -> str:
@@ -128,7 +129,7 @@ def test_a_directory_as_handout_is_named_as_one(tmp_path):
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gru_tui", *args], capture_output=True, text=True, timeout=120)
+    return run_in_process(*args)  # in this process: torch loads once for the file, not once a call
 
 
 def test_trace_writes_a_handout_and_asks_before_replacing_it(tmp_path):

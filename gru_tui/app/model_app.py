@@ -206,7 +206,7 @@ class ModelApp(App[None]):
 
     def action_export(self) -> None:
         from ..handout import FORMATS, model_handout_text
-        from ..cli import _served_to_browser
+        from ..served import served_to_browser
         from .screens.save import SaveDialog
 
         shown = self.latest if self.showing_latest or self.good is None else self.good
@@ -214,7 +214,7 @@ class ModelApp(App[None]):
             self.notify("nothing traced yet: the handout needs a tree", severity="warning")
             return
         screenshot = self.export_screenshot()
-        served = _served_to_browser()  # a download then: nothing is written on the server
+        served = served_to_browser()  # a download then: nothing is written on the server
         name = f"{Path(self.spec.file).stem}-{self.spec.name}.md"
         self.push_screen(SaveDialog("Download the model's handout" if served else "Export the model's handout", name,
                                     lambda fmt: model_handout_text(shown, fmt, screenshot), FORMATS, download=served),

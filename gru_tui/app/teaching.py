@@ -171,9 +171,9 @@ class TeachingMixin:
     @property
     def served(self) -> bool:
         """Served to a browser (gru-tui serve): files go to the browser as downloads, never onto the server."""
-        from ..cli import _served_to_browser
+        from ..served import served_to_browser
 
-        return _served_to_browser()
+        return served_to_browser()
 
     def _saved(self, done: str | None) -> None:
         if done is not None:

@@ -1,0 +1,26 @@
+"""What both command lines (``gru-tui`` and its ``--model`` side, ``model_cli``) use to end: one error line, a handout written."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def fail(message: str, status: int = 2) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return status
+
+
+def write_handout(args: argparse.Namespace, write) -> int:
+    """Run ``write()`` (an export to ``--handout``): 0, or the status of the one error line it printed."""
+    from .files import FileExistsRefused
+
+    try:
+        write()
+    except FileExistsRefused:
+        return fail(f"handout: {args.handout} exists; add --overwrite to replace it")
+    except ValueError as error:
+        return fail(f"handout: {error}")
+    except OSError as error:
+        return fail(f"handout: cannot write {args.handout}: {error.strerror or error}", 1)
+    return 0
