@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from .report import Report
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # report.py prints these lines under its tree
+    from .report import Report
 
 
 def human_bytes(n: int | None) -> str:
