@@ -594,7 +594,8 @@ class PoolClient:
         self.pending: dict[str, int] = {}  # slot -> the job it waits for
         self._send_lock = threading.Lock()
         self.closed = False
-        threading.Thread(target=self._read, name="gru-tui pool client", daemon=True).start()
+        self._reader = threading.Thread(target=self._read, name="gru-tui pool client", daemon=True)
+        self._reader.start()
 
     def submit(self, slot: str, job: Job, callback, *, reuse: bool = True) -> int:
         """Ask for ``job`` in ``slot`` (superseding that slot's previous job); ``callback(kind, payload)``."""
@@ -615,6 +616,10 @@ class PoolClient:
         """Leave the pool: it drops this client's jobs (killing runs nobody else waits for)."""
         self.closed = True
         _shut_down(self.conn)  # first: that wakes our reader and tells the pool at once
+        if self._reader is not threading.current_thread():
+            # Closed only once the reader has left it: a reader still in os.read on a closed file number
+            # would read from the next socket given that number.
+            self._reader.join(timeout=1)
         self.conn.close()
 
     def _send(self, message: tuple) -> None:
