@@ -68,7 +68,7 @@ log = logging.getLogger(__name__)
 class _Worker:
     process: subprocess.Popen
     conn: Connection
-    stderr: Any  # an unlinked temporary file: what the process printed, read when it dies
+    stderr: Any  # an unlinked temporary file: what the process printed, read when it dies (None: it prints to ours)
     lane: str | None = None  # None: the spare
     task: "_Task | None" = None
     ready: bool = False
@@ -97,10 +97,12 @@ class Pool:
     """Device workers for one or more clients; ``start()`` it, ``close()`` it (also at exit and on signals)."""
 
     def __init__(self, *, cpu_workers: int = 1, spare: bool = True, worker_env: dict[str, str] | None = None,
-                 run_limit: float | None = None, aside_after: float | None = None):
+                 run_limit: float | None = None, aside_after: float | None = None, share_stderr: bool = False):
         """``run_limit``: a run longer than this many seconds is stopped (None: no limit). ``aside_after``: a run
         this old no longer holds its lane's place: a job queued behind it gets a worker of its own, up to
-        ASIDE_WORKERS more in the lane (None: never), so a long run cannot hold short ones back."""
+        ASIDE_WORKERS more in the lane (None: never), so a long run cannot hold short ones back. ``share_stderr``:
+        the workers print to this process's stderr (the CLI: a model's own prints), not to a file read when one dies."""
+        self.share_stderr = share_stderr
         self.cpu_workers = cpu_workers
         self.run_limit = run_limit
         self.aside_after = aside_after
@@ -406,7 +408,7 @@ class Pool:
         package_parent = str(Path(__file__).resolve().parent.parent)
         env = {**self.worker_env, **os.environ,
                "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
-        stderr = tempfile.TemporaryFile()
+        stderr = None if self.share_stderr else tempfile.TemporaryFile()
         process = subprocess.Popen(
             [sys.executable, "-m", "gru_tui.worker", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
@@ -458,6 +460,7 @@ class Pool:
     def _worker_ended(self, worker: _Worker) -> None:
         """A worker's pipe closed without the pool killing it: it crashed, was killed, or exited."""
         self._forget(worker)
+        self._signal(worker)  # what it started, in its process group, ends with it
         try:
             returncode = worker.process.wait(timeout=REAP_SECONDS)
         except subprocess.TimeoutExpired:
@@ -469,7 +472,8 @@ class Pool:
             if self._startup_failures >= STARTUP_FAILURES_ALLOWED:
                 self.broken = f"the device worker could not start: {text}{_last_line(worker.stderr)}"
                 self._fail_all(JobError("failed", self.broken))
-        worker.stderr.close()
+        if worker.stderr is not None:
+            worker.stderr.close()
         if worker.task is not None:
             self._tasks.pop(worker.task.job, None)
             self._finish(worker.task, ("failed", JobError("died", text)))
@@ -482,15 +486,18 @@ class Pool:
             worker.process.wait(timeout=REAP_SECONDS)
         except subprocess.TimeoutExpired:
             pass
-        worker.stderr.close()
+        if worker.stderr is not None:
+            worker.stderr.close()
 
     @staticmethod
     def _signal(worker: _Worker) -> None:
-        if worker.process.poll() is None:
+        """SIGKILL to the worker's process group (its own session): any process its job started goes too.
+        Also after the worker itself has ended: not yet reaped, its number still names its group."""
+        if worker.process.returncode is None:
             try:
-                os.killpg(worker.process.pid, signal.SIGKILL)  # its own session: any child it made goes too
+                os.killpg(worker.process.pid, signal.SIGKILL)
             except OSError:
-                worker.process.kill()
+                pass
 
     def _forget(self, worker: _Worker) -> None:
         if worker in self._workers:
@@ -524,6 +531,8 @@ class Pool:
 
 
 def _last_line(stderr) -> str:
+    if stderr is None:
+        return ""
     try:
         stderr.seek(0)
         lines = stderr.read()[-2000:].decode(errors="replace").strip().splitlines()
