@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from typing import Callable
 
 PR_SET_PDEATHSIG = 1
@@ -50,3 +51,28 @@ def dies_with_this_process(signum: int = signal.SIGKILL) -> Callable[[], None] |
             os.kill(os.getpid(), signal.SIGKILL)
 
     return arm
+
+
+EXIT_GRACE_SECONDS = 2.0  # an app asked to end by a signal has this long to end cleanly before it is ended anyway
+
+
+def end_on_signals() -> None:
+    """The CLI's first act: SIGTERM and SIGHUP end the process at once, until the app (or the server) installs
+    its own handlers. Nothing is on the terminal yet, and the workers end with the process (see above), so an
+    SSH session that drops while the app starts cannot leave it running."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            signal.signal(signum, _end_now)
+        except (OSError, ValueError):  # not the main thread, or no such signal here
+            pass
+
+
+def _end_now(signum: int, frame) -> None:
+    os._exit(128 + signum)
+
+
+def exit_soon(status: int, seconds: float = EXIT_GRACE_SECONDS) -> None:
+    """End the process with ``status`` in ``seconds`` unless it has ended by then (a daemon thread's timer)."""
+    timer = threading.Timer(seconds, os._exit, (status,))
+    timer.daemon = True
+    timer.start()
