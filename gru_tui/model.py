@@ -187,8 +187,13 @@ class Value:
         return [shape for item in self.items for shape in item.tensors()]
 
 
-def value_of(obj: Any) -> Value:
-    """A forward's argument or result as plain data: shapes and dtypes, never the values of tensors."""
+MAX_NESTING = 32  # tuples in tuples deeper than this are shown as one item: a 10,000-deep result is not a failure
+
+
+def value_of(obj: Any, depth: int = 0) -> Value:
+    """A forward's argument or result as plain data: shapes and dtypes, never the values of tensors.
+
+    Nesting past MAX_NESTING is one ``other`` item: the report is walked, shown and pickled recursively."""
     import torch
     from torch.nn.utils.rnn import PackedSequence
 
@@ -198,10 +203,12 @@ def value_of(obj: Any) -> Value:
                      batch_size_runs=runs, lengths=_packed_lengths(obj, runs))
     if isinstance(obj, torch.Tensor):
         return Value("tensor", tuple(obj.shape), _dtype(obj), str(obj.device))
+    if isinstance(obj, (tuple, list, dict)) and depth >= MAX_NESTING:
+        return Value("other", text=f"{type(obj).__name__} nested deeper than {MAX_NESTING} levels")
     if isinstance(obj, (tuple, list)):
-        return Value("tuple" if isinstance(obj, tuple) else "list", items=tuple(value_of(o) for o in obj))
+        return Value("tuple" if isinstance(obj, tuple) else "list", items=tuple(value_of(o, depth + 1) for o in obj))
     if isinstance(obj, dict):
-        return Value("dict", items=tuple(value_of(v) for v in obj.values()), keys=tuple(str(k) for k in obj))
+        return Value("dict", items=tuple(value_of(v, depth + 1) for v in obj.values()), keys=tuple(str(k) for k in obj))
     if obj is None:
         return Value("none")
     text = repr(obj)

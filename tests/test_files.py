@@ -198,3 +198,9 @@ def test_a_long_value_is_not_echoed_whole(tmp_path):
         load_config(path)
     assert refused.value.field == "device" and "at most 64 characters" in str(refused.value)
     assert len(str(refused.value)) < 500
+
+
+def test_a_name_of_the_longest_legal_length_is_written(tmp_path):
+    """253 characters and a suffix: the temporary name beside it must not add to the name's length."""
+    path = write_atomic(tmp_path / ("h" * 250 + ".md"), "x")
+    assert path.read_text() == "x" and os.listdir(tmp_path) == [path.name]

@@ -4,6 +4,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -351,3 +352,21 @@ def test_a_nested_linear_after_a_projecting_lstm(tmp_path):
     assert "D*proj_size = 2*16 = 32 features, not proj_size = 16" in failure["explanation"][0]
     assert "with head.0 = nn.Linear(32, 8) the forward runs and returns [2, 7, 3]" in failure["explanation"][1]
     assert "head.0 is nn.Linear" in result.stderr  # with --json the reasons reach stderr too
+
+
+def test_a_result_nested_10000_deep_is_not_the_model_failing(tmp_path):
+    (tmp_path / "deep.py").write_text(textwrap.dedent("""
+        from torch import nn
+
+        class Deep(nn.Module):
+            def forward(self, x):
+                out = x
+                for _ in range(10_000):
+                    out = (out,)
+                return out
+    """))
+    from gru_tui.model import model_spec, trace_model
+
+    report = trace_model(model_spec(f"{tmp_path / 'deep.py'}:Deep", ["2x3"]))
+    assert report.failure is None
+    assert "nested deeper than" in report.output.show()

@@ -259,9 +259,10 @@ def test_each_gpu_has_a_lane_of_its_own_and_a_missing_one_is_a_device_error(pool
 def test_each_run_reports_its_own_peak_memory_not_the_workers_highest_so_far(pool):
     me = client(pool)
     big, small = Events(), Events()
-    me.submit("main", Job("trace", (GRUConfig(input_size=64, hidden_size=1024, batch_size=4, seq_len=6000), False)), big)
+    # Many small steps: memory glibc keeps after the run unless it is handed back before the next one's reset.
+    me.submit("main", Job("trace", (GRUConfig(input_size=10, hidden_size=32, batch_size=1, seq_len=300_000), False)), big)
     big_peak = big.outcome()[1].run.peak_memory_bytes
     me.submit("main", Job("trace", (FIRST_EXAMPLE, False)), small)  # the same worker, after the big run
     small_peak = small.outcome()[1].run.peak_memory_bytes
     assert pool.jobs_run == 2 and len(pool.worker_pids()) <= 2
-    assert small_peak < big_peak - 200 * 2**20  # the big run's 300 MiB and more of activations are not the small one's
+    assert small_peak < big_peak - 200 * 2**20  # the big run's 400 MiB and more of activations are not the small one's
