@@ -425,6 +425,8 @@ class Pool:
         if kind == "ready":
             info: WorkerInfo = message[1]
             worker.ready = True
+            if worker.task is not None:  # given its job while loading torch: the job's time starts now
+                worker.task.started = time.monotonic()
             if info.error is not None:  # torch cannot load here: say so once, and fail what waits
                 self.broken = info.error
                 if worker.task is not None:  # the job it was given before it loaded

@@ -266,3 +266,26 @@ def test_each_run_reports_its_own_peak_memory_not_the_workers_highest_so_far(poo
     small_peak = small.outcome()[1].run.peak_memory_bytes
     assert pool.jobs_run == 2 and len(pool.worker_pids()) <= 2
     assert small_peak < big_peak - 200 * 2**20  # the big run's 400 MiB and more of activations are not the small one's
+
+
+def test_a_long_run_moves_aside_for_another_client_s_short_one_and_is_stopped_at_the_run_limit():
+    """A class on 2 cores: a tab's long run must not hold another tab's 4 ms trace back for tens of seconds."""
+    pool = Pool(cpu_workers=1, aside_after=1.0, run_limit=PATIENCE).start()
+    try:
+        long_run, short_run = Events(), Events()
+        client(pool).submit("main", Job("trace", (LONG, False)), long_run)
+        wait_until(lambda: "progress" in long_run.kinds(), "the long run started")
+        wait_until(lambda: len(pool._workers) == 2 and all(w.ready for w in pool._workers), "a spare loaded torch")
+        asked = time.monotonic()
+        client(pool).submit("main", Job("trace", (FIRST_EXAMPLE, False)), short_run)
+        assert short_run.outcome()[0] == "done"
+        assert time.monotonic() - asked < 4.0  # about the second a run is given before it moves aside
+        assert not long_run.finished.is_set()  # moved aside, not stopped
+        pool.run_limit = 0.5  # (a limit it is already past, rather than waiting for one)
+        pool._wake()
+        kind, error = long_run.outcome()
+        assert kind == "failed" and error.text.startswith("stopped after 0.5 s: a run here may take at most 0.5 s")
+    finally:
+        pids = pool.worker_pids()
+        pool.close()
+    assert all(gone(pid) for pid in pids)
