@@ -209,7 +209,7 @@ def fairness(aside: bool) -> tuple[float, str]:
                 if kind == "progress":
                     started[n].set()
             PoolClient(pool.connect(), lambda kind, payload: None).submit(
-                "main", Job("trace", (FIRST_EXAMPLE.replace(seq_len=LONG_SEQ_LEN), False)), on_long)
+                "main", Job("trace", (FIRST_EXAMPLE.replace(seq_len=LONG_SEQ_LEN + n), False)), on_long)  # two runs, not one shared
         for event in started:
             event.wait(300)
         deadline = time.monotonic() + 60

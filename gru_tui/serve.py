@@ -274,6 +274,9 @@ def _server_class():
                 except (OSError, AttributeError):
                     pass
                 await stopping  # ends once the killed copy's output closes
+            if self._process is not None:
+                self._process.stdin.close()  # now, not when collected after the loop has closed (a logged error)
+                await self._process.wait()
 
     class _AccessLog(web.AbstractAccessLogger):
         """One line a request: who, the method and the path without its query (where the token would be), the status."""
