@@ -295,6 +295,7 @@ def _server_class():
             self.cookie = f"{COOKIE_PREFIX}{port}"
             self._websockets: set[object] = set()  # the connections that carry a tab's app: never evicted
             self._copies: set[_Copy] = set()  # the app copies running now
+            self._sockets: set[web.WebSocketResponse] = set()  # and their tabs' websockets
             self._stop: asyncio.Event | None = None
 
         async def _make_app(self) -> web.Application:
@@ -376,6 +377,7 @@ def _server_class():
             self.copies += 1
             self._websockets.add(request.protocol)
             copy = None
+            self._sockets.add(websocket)
             try:
                 await websocket.prepare(request)
                 copy = _Copy(
@@ -386,6 +388,7 @@ def _server_class():
                 self._copies.add(copy)
                 await self._process_messages(websocket, copy)
             finally:
+                self._sockets.discard(websocket)
                 self._websockets.discard(request.protocol)
                 self.copies -= 1
                 if copy is not None:
@@ -488,7 +491,11 @@ def _server_class():
             finally:
                 # Every copy at once, briefly, then killed: not one tab's quit after another.
                 await asyncio.gather(*(copy.stop_within(SHUTDOWN_GRACE_SECONDS) for copy in list(self._copies)))
-                await runner.cleanup()  # closes the websockets
+                # The tabs' websockets closed here, all at once: cleanup() would wait out its timeout for their handlers.
+                closing = [asyncio.ensure_future(ws.close()) for ws in list(self._sockets)]
+                if closing:
+                    await asyncio.wait(closing, timeout=SHUTDOWN_GRACE_SECONDS)
+                await runner.cleanup()
 
         def _announce(self) -> None:
             lines = [
