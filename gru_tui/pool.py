@@ -21,8 +21,10 @@ thread without torch, keeps child processes that hold it:
   has free less what the pool's other runs there are estimated to hold.
 
 Clients talk to the pool over a ``multiprocessing`` Connection: an in-process pipe
-(``Pool.connect``), or a Unix socket in a private directory with a secret key, for
-app copies in other processes (``Pool.listen`` / ``connect_remote``). Messages:
+(``Pool.connect``), or a Unix socket (abstract on Linux, else in a private directory) with a
+secret key, for app copies in other processes (``Pool.listen`` / ``connect_remote``). Workers are
+SIGKILLed by the kernel when the pool's process dies (``lifetime``); a serving pool is fair (``aside_after``,
+``run_limit``). Messages:
 
 client → pool: ``("submit", job_id, slot, job, reuse)``, ``("cancel", slot)``;
 pool → client: ``("ready", WorkerInfo)``, ``("started", job_id)``,

@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _exit_with_parent() -> None:
-    """End this process as soon as its parent (the app or the server) is gone, even mid-forward."""
+    """End this process as soon as its parent (the app or the server) is gone: a fallback where the kernel's
+    parent-death signal is not to be had (``lifetime``), which ends it even inside a C call or stopped."""
     parent = os.getppid()
 
     def watch() -> None:
