@@ -10,6 +10,9 @@ A real server and real tabs: each is the app's websocket, as textual-serve's pag
    Two workloads: the seed's worked examples (keys 1-5: the same configurations across tabs, which
    the pool runs once and shares) and a hidden_size of each tab's own (nothing shared: every change
    is a run of its own).
+3. Fairness (issue 20): a small run's latency while two long runs (seq_len 3,500,000) compute, in a pool set
+   up as `serve` sets it up (2 cpu workers, runs moved aside after ASIDE_SECONDS, --run-limit).
+4. Stopping: the server's exit time on SIGTERM with 30 tabs open (goal 1 s).
 
     python benchmarks/bench_serve.py [--quick]
 """
@@ -184,8 +187,99 @@ def run(quick: bool = False, device: str = "cpu") -> list[Table]:
     return [memory_table, latency_table]
 
 
+LONG_SEQ_LEN = 3_500_000
+GOAL_FAIR = 5.0  # issue 20: a third tab's small trace within 5 s while two tabs run 3.5M-step traces
+GOAL_EXIT = 1.0  # issue 20: the server gone within 1 s of SIGTERM with 30 tabs open
+
+
+def fairness(aside: bool) -> tuple[float, str]:
+    """(seconds, outcome) of a small trace asked while two long ones compute, in a pool set up as serve's."""
+    import threading
+
+    from gru_tui.jobs import Job
+    from gru_tui.pool import Pool, PoolClient
+    from gru_tui.serve import ASIDE_SECONDS, DEFAULT_RUN_LIMIT, SERVE_CPU_WORKERS, SERVE_WORKER_ENV
+
+    pool = Pool(cpu_workers=SERVE_CPU_WORKERS, worker_env=SERVE_WORKER_ENV, run_limit=DEFAULT_RUN_LIMIT,
+                aside_after=ASIDE_SECONDS if aside else None).start()
+    try:
+        started = [threading.Event(), threading.Event()]
+        for n in range(2):
+            def on_long(kind, payload, n=n):
+                if kind == "progress":
+                    started[n].set()
+            PoolClient(pool.connect(), lambda kind, payload: None).submit(
+                "main", Job("trace", (FIRST_EXAMPLE.replace(seq_len=LONG_SEQ_LEN + n), False)), on_long)  # two runs, not one shared
+        for event in started:
+            event.wait(300)
+        deadline = time.monotonic() + 60
+        while not (len(pool._workers) == 3 and all(w.ready for w in pool._workers)) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the spare has loaded torch, as it has in a server that has been up a while
+        done, outcome = threading.Event(), []
+
+        def on_small(kind, payload):
+            if kind in ("done", "failed"):
+                outcome.append(kind)
+                done.set()
+
+        asked = time.perf_counter()
+        PoolClient(pool.connect(), lambda kind, payload: None).submit("main", Job("trace", (FIRST_EXAMPLE, False)), on_small)
+        finished = done.wait(120)
+        return time.perf_counter() - asked, (outcome[0] if finished else "not within 120 s")
+    finally:
+        pool.close()
+
+
+async def exit_time(tabs: int) -> float:
+    """Seconds from SIGTERM to the server's end, with ``tabs`` tabs open."""
+    import contextlib
+    import signal
+
+    from processes import gone, tagged
+    from served import serve
+    from test_serve import tab
+
+    tag = os.urandom(6).hex()
+    with serve("--max-copies", str(tabs + 2), env={"GRU_TUI_TEST_TAG": tag}) as (base, token, _):
+        (server,) = [pid for pid, command in tagged(tag) if " serve " in command]
+        async with contextlib.AsyncExitStack() as stack:
+            opened = [(await stack.enter_async_context(tab(base, token)))[0] for _ in range(tabs)]
+            await asyncio.gather(*(t.shows("gru-tui", timeout=600) for t in opened))
+            started = time.perf_counter()
+            os.kill(server, signal.SIGTERM)
+            while not gone(server):
+                await asyncio.sleep(0.005)
+            return time.perf_counter() - started
+
+
+def run_issue_20(quick: bool) -> list[Table]:
+    fair = Table(f"A small trace asked while two tabs trace seq_len {LONG_SEQ_LEN:,} (pool as `serve` sets it up)",
+                 ["pool", "small trace latency", "outcome", f"within {GOAL_FAIR:.0f} s"])
+
+    def measure_fairness():
+        for aside in ((True,) if quick else (True, False)):
+            took, outcome = fairness(aside)
+            fair.add("long runs moved aside (now)" if aside else "first come, first served (before)", seconds(took),
+                     outcome, "yes" if took <= GOAL_FAIR and outcome == "done" else "NO")
+    guarded(fair, "fairness", measure_fairness)
+    fair.notes.append("before (issue 20, 2 cores, through the tabs): the third tab's 4 ms trace waited 44-51 s")
+    tabs = 5 if quick else 30
+    stop = Table(f"`gru-tui serve` stopped by SIGTERM with {tabs} tabs open", ["tabs", "exit time", f"within {GOAL_EXIT:.0f} s"])
+
+    def measure_exit():
+        took = asyncio.run(exit_time(tabs))
+        stop.add(tabs, seconds(took), "yes" if took <= GOAL_EXIT else "NO")
+    guarded(stop, "exit", measure_exit)
+    stop.notes.append("before (issue 20): 10 s with tabs open")
+    return [fair, stop]
+
+
+def run_all(quick: bool = False, device: str = "cpu") -> list[Table]:
+    return run(quick, device) + run_issue_20(quick)
+
+
 def main(argv=None) -> None:
-    run_script(__doc__, run, argv)
+    run_script(__doc__, run_all, argv)
 
 
 if __name__ == "__main__":

@@ -162,6 +162,10 @@ def build_trace_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the command line, not a test calling in: a signal during the start ends the process
+        from .lifetime import end_on_signals
+
+        end_on_signals()
     argv = list(sys.argv[1:] if argv is None else argv)
     too_long = next((arg for arg in argv if len(arg) > MAX_ARGUMENT), None)
     if too_long is not None:  # argparse and the checks would echo it whole; a device name of megabytes costs seconds

@@ -145,7 +145,7 @@ def write_atomic(path: str | os.PathLike[str], text: str, overwrite: bool = Fals
     if path.exists() and not overwrite:
         raise FileExistsRefused(f"{path} exists; not overwritten")
     directory = path.parent
-    tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    tmp = directory / f".gru-tui-{secrets.token_hex(6)}.tmp"  # short: a name of NAME_MAX characters is legal, its own + more is not
     # os.open with 0o666 lets the umask decide, as for any file the user creates (mkstemp would force 0600).
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:

@@ -1,17 +1,20 @@
 """The command line's side of your own model: ``--model FILE.py:NAME``, ``--input SHAPE[:dtype]``, ``--inputs FILE.py:FUNCTION``.
 
-``gru-tui trace --model ...`` traces in the caller's process (as ``gru-tui trace`` does for an
-assembled module) and prints the tree, or ``--json``; the app (``gru-tui --model ...``) runs the
-person's code in its device worker. Exit status: 0 traced, 1 the file or the forward failed
-(the tree up to the failure is still printed), 2 a bad flag. Never a traceback.
+``gru-tui trace --model ...`` runs the person's code in a device worker process, as the app does, and
+prints the tree, or ``--json``: ``--timeout`` and ctrl+c stop any forward at once (its process, and what
+it started, killed), and a crash is one line. ``from gru_tui import trace_model`` stays in-process.
+Exit status: 0 traced, 1 the file or the forward failed, crashed or ran past --timeout (the tree up to
+the failure is printed when there is one), 2 a bad flag, 130 ctrl+c. Never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import queue
 import signal
 import sys
+import time
 
 from .config import ConfigError
 
@@ -74,36 +77,14 @@ def timeout_seconds(args: argparse.Namespace) -> float | None:
     return float(seconds)
 
 
-class ForwardTimeout(Exception):
-    """The forward ran longer than --timeout."""
-
-
 def run_model_trace(args: argparse.Namespace, config_dests: tuple[str, ...], fail, utf8: bool) -> int:
-    import dataclasses
-
-    from .devices import check_device
-    from .model.trace import trace_file
-
     spec = spec_from_args(args, config_dests)
-    spec = dataclasses.replace(spec, device=check_device(spec.device))
     limit = timeout_seconds(args)
     if args.handout is not None and not args.handout.strip():
         return fail("handout: give a file name ending in .md, .json or .svg")
-    previous = None
-    if limit is not None:
-        def stop(signum, frame):
-            raise ForwardTimeout(f"stopped after {limit:g} s (--timeout)")
-
-        previous = signal.signal(signal.SIGALRM, stop)
-        signal.setitimer(signal.ITIMER_REAL, limit)
-    try:
-        report = trace_file(spec, _stderr_progress() if sys.stderr.isatty() else None)
-    finally:
-        if sys.stderr.isatty():
-            print("\r\x1b[K", end="", file=sys.stderr, flush=True)  # the progress line gone before the tree
-        if limit is not None:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+    report = run_in_worker(spec, limit, fail)
+    if isinstance(report, int):
+        return report
     if args.handout:
         status = _write_handout(report, args, fail)
         if status:
@@ -119,16 +100,89 @@ def run_model_trace(args: argparse.Namespace, config_dests: tuple[str, ...], fai
     return 0
 
 
-def _stderr_progress():
-    """On a terminal: what is running now, one line on stderr overwritten in place."""
-    def say(fraction: float, text: str) -> None:
-        print(f"\r\x1b[K{text[:200]}", end="", file=sys.stderr, flush=True)
-
-    return say
-
-
 def _write_handout(report, args, fail) -> int:
     from .cli_common import write_handout
     from .handout import export_model
 
     return write_handout(args, lambda: export_model(report, args.handout, overwrite=args.overwrite))
+
+
+class _Stop(Exception):
+    """SIGTERM or SIGHUP while the worker runs: end as ctrl+c does, the worker's process group killed."""
+
+
+def run_in_worker(spec, limit: float | None, fail):
+    """The ModelReport of ``spec`` traced in a worker process of its own, or the exit status of the one line printed.
+
+    ``limit`` counts from when torch has loaded in the worker. The worker's progress texts go to stderr when it
+    is a terminal; the last one says what was running when a run is stopped or crashes.
+    """
+    from .jobs import Job
+    from .pool import Pool, PoolClient
+
+    events: queue.Queue = queue.Queue()
+    status_line = _StatusLine(sys.stderr)
+    pool = Pool(cpu_workers=1, spare=False, share_stderr=True).start()  # the person's prints reach our stderr
+
+    def stop(signum, frame):
+        raise _Stop(signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    running = "loading torch"
+    try:
+        client = PoolClient(pool.connect(), lambda kind, payload: events.put((kind, payload)))
+        client.submit("model", Job("model", (spec,)), lambda kind, payload: events.put((kind, payload)), reuse=False)
+        deadline = None
+        while True:
+            if deadline is not None and time.monotonic() >= deadline:
+                return fail(f"stopped after {limit:g} s (--timeout), while {running}", 1)
+            try:  # a short wait at a time: ctrl+c and the deadline are seen within it
+                kind, payload = events.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            if kind == "ready":
+                if payload.error is not None:
+                    return fail(payload.error, 1)
+                deadline = time.monotonic() + limit if limit is not None else None
+            elif kind == "progress":
+                running = payload[1]
+                status_line.show(running)
+            elif kind == "done":
+                return payload
+            elif kind == "failed":
+                if payload.kind == "config":
+                    return fail(f"{payload.field}: {payload.text}" if payload.field else payload.text)
+                return fail(f"{payload.text}, while {running}", 1)
+            elif kind == "lost":
+                return fail(f"{payload}, while {running}", 1)
+    except (KeyboardInterrupt, _Stop) as error:
+        status_line.clear()
+        signum = error.args[0] if isinstance(error, _Stop) else signal.SIGINT
+        print(f"error: stopped ({signal.Signals(signum).name}), while {running}", file=sys.stderr)
+        return 128 + signum
+    finally:
+        status_line.clear()
+        pool.close()  # the worker's process group: the forward, and anything it started
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+class _StatusLine:
+    """One line of progress on a terminal's stderr, rewritten in place; nothing when stderr is not a terminal."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.shown = stream.isatty()
+        self.written = False
+
+    def show(self, text: str) -> None:
+        if self.shown:
+            self.stream.write(f"\r\x1b[K{text[:200]}")
+            self.stream.flush()
+            self.written = True
+
+    def clear(self) -> None:
+        if self.written:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.written = False

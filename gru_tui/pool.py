@@ -21,8 +21,10 @@ thread without torch, keeps child processes that hold it:
   has free less what the pool's other runs there are estimated to hold.
 
 Clients talk to the pool over a ``multiprocessing`` Connection: an in-process pipe
-(``Pool.connect``), or a Unix socket in a private directory with a secret key, for
-app copies in other processes (``Pool.listen`` / ``connect_remote``). Messages:
+(``Pool.connect``), or a Unix socket (abstract on Linux, else in a private directory) with a
+secret key, for app copies in other processes (``Pool.listen`` / ``connect_remote``). Workers are
+SIGKILLed by the kernel when the pool's process dies (``lifetime``); a serving pool is fair (``aside_after``,
+``run_limit``). Messages:
 
 client → pool: ``("submit", job_id, slot, job, reuse)``, ``("cancel", slot)``;
 pool → client: ``("ready", WorkerInfo)``, ``("started", job_id)``,
@@ -38,22 +40,27 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
 from dataclasses import dataclass, field
-from multiprocessing.connection import Client, Connection, Listener, Pipe, wait
+from multiprocessing.connection import Client, Connection, Pipe, answer_challenge, deliver_challenge, wait
 from pathlib import Path
 from typing import Any
 
 from .jobs import Job, JobError, WorkerInfo, death_text
+from .lifetime import dies_with_this_process
 
 ENV_ADDRESS = "GRU_TUI_POOL"  # a served app copy finds the server's pool here...
 ENV_KEY = "GRU_TUI_POOL_KEY"  # ...and proves it was started by the server with this secret (hex)
 RESULTS_KEPT = 32  # recent results, for equal jobs asked again with reuse
 STARTUP_FAILURES_ALLOWED = 3  # workers dying before they load torch, in a row, before the pool gives up
 REAP_SECONDS = 2.0
+ASIDE_WORKERS = 2  # workers a lane may have beyond its own, for jobs queued behind runs moved aside
+HANDSHAKE_SECONDS = 2.0  # a remote client proves it holds the key within this, or is turned away
+CLIENT_IO_SECONDS = 2.0  # a client's message is read, and an answer written, within this, or the client is dropped
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +69,7 @@ log = logging.getLogger(__name__)
 class _Worker:
     process: subprocess.Popen
     conn: Connection
-    stderr: Any  # an unlinked temporary file: what the process printed, read when it dies
+    stderr: Any  # an unlinked temporary file: what the process printed, read when it dies (None: it prints to ours)
     lane: str | None = None  # None: the spare
     task: "_Task | None" = None
     ready: bool = False
@@ -80,6 +87,7 @@ class _Task:
     subscribers: list[tuple[_Client, int]] = field(default_factory=list)
     worker: _Worker | None = None
     progress: tuple[float, str] | None = None  # the latest, for a client that joins mid-run
+    started: float = 0.0  # time.monotonic() when a worker took it
 
 
 def lane_of(device: str) -> str:
@@ -89,8 +97,16 @@ def lane_of(device: str) -> str:
 class Pool:
     """Device workers for one or more clients; ``start()`` it, ``close()`` it (also at exit and on signals)."""
 
-    def __init__(self, *, cpu_workers: int = 1, spare: bool = True, worker_env: dict[str, str] | None = None):
+    def __init__(self, *, cpu_workers: int = 1, spare: bool = True, worker_env: dict[str, str] | None = None,
+                 run_limit: float | None = None, aside_after: float | None = None, share_stderr: bool = False):
+        """``run_limit``: a run longer than this many seconds is stopped (None: no limit). ``aside_after``: a run
+        this old no longer holds its lane's place: a job queued behind it gets a worker of its own, up to
+        ASIDE_WORKERS more in the lane (None: never), so a long run cannot hold short ones back. ``share_stderr``:
+        the workers print to this process's stderr (the CLI: a model's own prints), not to a file read when one dies."""
+        self.share_stderr = share_stderr
         self.cpu_workers = cpu_workers
+        self.run_limit = run_limit
+        self.aside_after = aside_after
         self.spare = spare
         self.worker_env = worker_env or {}  # defaults for the workers' environment; the caller's own settings win
         self.info: WorkerInfo | None = None  # from the first worker that loaded torch
@@ -107,7 +123,7 @@ class Pool:
         self._wake_r, self._wake_w = Pipe(duplex=False)
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self._listener: Listener | None = None
+        self._listener: socket.socket | None = None
         self._socket_dir: str | None = None
 
     # -- life ---------------------------------------------------------------------------
@@ -131,9 +147,10 @@ class Pool:
             self._kill(worker)
         if self._listener is not None:
             try:
-                self._listener.close()
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept thread (a close alone does not)
             except OSError:
                 pass
+            self._listener.close()
         if self._socket_dir is not None:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
 
@@ -152,27 +169,56 @@ class Pool:
         return theirs
 
     def listen(self) -> tuple[str, bytes]:
-        """Accept clients from other processes of this user: (socket path, key) for ``connect_remote``.
+        """Accept clients from other processes of this user: (address, key) for ``connect_remote``.
 
-        The socket lives in a new 0700 directory, and a client must also prove it knows the
-        key (an HMAC challenge), so no other user of the machine can submit work.
+        On Linux the socket is abstract (``@name``: nothing in the file system, so nothing is left
+        behind when the server is SIGKILLed) and a peer of another user is refused by its credentials;
+        elsewhere it lives in a new 0700 directory. A client must also prove it knows the key (an HMAC
+        challenge), so no other user of the machine can submit work.
         """
-        self._socket_dir = tempfile.mkdtemp(prefix="gru-tui-pool-")  # mode 0700
-        address = os.path.join(self._socket_dir, "pool.sock")
         key = os.urandom(32)
-        self._listener = Listener(address, family="AF_UNIX", authkey=key)
-        threading.Thread(target=self._accept, name="gru-tui pool accept", daemon=True).start()
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        if sys.platform.startswith("linux"):
+            address = f"@gru-tui-pool-{os.getpid()}-{os.urandom(8).hex()}"
+        else:
+            self._socket_dir = tempfile.mkdtemp(prefix="gru-tui-pool-")  # mode 0700
+            address = os.path.join(self._socket_dir, "pool.sock")
+        listener.bind(_socket_address(address))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener, key), name="gru-tui pool accept", daemon=True).start()
         return address, key
 
-    def _accept(self) -> None:
+    def _accept(self, listener: socket.socket, key: bytes) -> None:
+        """Never ends while the pool lives: each client's handshake runs on its own, with a deadline."""
         while not self._stopping:
             try:
-                conn = self._listener.accept()
-            except OSError:  # closed
-                return
-            except Exception:  # a client that failed the key challenge
+                sock, _ = listener.accept()
+            except OSError:
+                if self._stopping or listener.fileno() < 0:
+                    return  # closed
+                time.sleep(0.05)  # out of files, say: the next try may work
                 continue
-            self._add_client(conn)
+            if not _same_user(sock):
+                sock.close()
+                continue
+            threading.Thread(target=self._handshake, args=(sock, key), name="gru-tui pool handshake", daemon=True).start()
+
+    def _handshake(self, sock: socket.socket, key: bytes) -> None:
+        """The key challenge both ways, each read and write within HANDSHAKE_SECONDS: a client that stalls,
+        closes or fails it costs itself alone."""
+        _set_timeouts(sock, HANDSHAKE_SECONDS)
+        conn = Connection(sock.detach())
+        try:
+            deliver_challenge(conn, key)
+            answer_challenge(conn, key)
+        except Exception:  # wrong key, garbage, a close or a stall: this client alone is turned away
+            conn.close()
+            return
+        # From now on the loop reads it only when it is readable, and a message comes whole: a client
+        # that stalls mid-message, or stops reading its answers, is dropped after CLIENT_IO_SECONDS.
+        _set_timeouts(conn, CLIENT_IO_SECONDS)
+        self._add_client(conn)
 
     def _add_client(self, conn: Connection) -> None:
         with self._lock:
@@ -190,7 +236,7 @@ class Pool:
         while not self._stopping:
             by_conn: dict[Any, Any] = {c.conn: c for c in self._clients}
             by_conn.update({w.conn: w for w in self._workers})
-            for conn in wait([self._wake_r, *by_conn]):
+            for conn in wait([self._wake_r, *by_conn], timeout=self._next_deadline()):
                 if conn is self._wake_r:
                     while self._wake_r.poll():
                         self._wake_r.recv_bytes()
@@ -206,24 +252,33 @@ class Pool:
                     continue  # dropped or killed while handling an earlier one of this round
                 try:
                     message = conn.recv()
-                except (EOFError, OSError):
+                except Exception:  # closed, timed out mid-message, or not a message of ours
                     if isinstance(peer, _Client):
                         self._drop_client(peer)
                     else:
                         self._worker_ended(peer)
                     continue
-                try:
-                    if isinstance(peer, _Client):
+                if isinstance(peer, _Client):
+                    try:
                         self._on_client(peer, message)
-                    else:
-                        self._on_worker(peer, message)
+                    except Exception:  # a malformed message costs its client alone
+                        log.warning("worker pool: a client sent a malformed message; dropped it")
+                        self._drop_client(peer)
+                    continue
+                try:
+                    self._on_worker(peer, message)
                 except Exception:  # a bug here must not stop the pool for every client: logged, not raised
-                    log.exception("worker pool: handling %r", message[:1])
+                    log.exception("worker pool: handling a worker's message")
+            self._stop_overlong()
             self._dispatch()
 
     def _on_client(self, client: _Client, message: tuple) -> None:
+        if not isinstance(message, tuple) or not message:
+            raise ValueError("not a message")
         if message[0] == "submit":
             _, job_id, slot, job, reuse = message
+            if not isinstance(job, Job) or not isinstance(slot, str):
+                raise ValueError("not a job")
             self._unsubscribe(client, slot)
             if self.broken is not None:
                 self._send(client, ("failed", job_id, JobError("failed", self.broken)))
@@ -243,8 +298,12 @@ class Pool:
                         self._send(client, ("progress", job_id, *task.progress))
         elif message[0] == "cancel":
             self._unsubscribe(client, message[1])
+        else:
+            raise ValueError("not a message")
 
     def _drop_client(self, client: _Client) -> None:
+        if client not in self._clients:
+            return
         for slot in list(client.slots):
             self._unsubscribe(client, slot)
         self._clients.remove(client)
@@ -265,12 +324,14 @@ class Pool:
             self._kill(task.worker)
 
     def _dispatch(self) -> None:
-        for task in list(self._queue):
+        # Fair: the jobs of clients with the fewest runs under way go first (each client's in the order asked).
+        for task in sorted(self._queue, key=self._runs_of_subscribers):
             worker = self._worker_for(lane_of(task.job.device))
             if worker is None:
                 continue
             self._queue.remove(task)
             task.worker, worker.task = worker, task
+            task.started = time.monotonic()
             self.jobs_run += 1
             self._send_worker(worker, (id(task), task.job, self._reserved(task)))
             for client, job_id in task.subscribers:
@@ -279,21 +340,57 @@ class Pool:
         if self.spare and self.broken is None and all(w.ready and w.lane is not None for w in self._workers):
             self._spawn(lane=None)
 
+    @staticmethod
+    def _runs_of_subscribers(task: _Task) -> int:
+        return min(sum(held.worker is not None for _id, held in client.slots.values()) for client, _ in task.subscribers)
+
     def _worker_for(self, lane: str) -> _Worker | None:
-        """An idle worker of ``lane``; else the spare, or a new worker, while the lane has room."""
+        """An idle worker of ``lane``; else the spare, or a new worker, while the lane has room.
+
+        Runs moved aside (older than ``aside_after``) leave their place to the queue, up to ASIDE_WORKERS more."""
         if self.broken is not None:
             return None
         in_lane = [w for w in self._workers if w.lane == lane]
         for worker in in_lane:
             if worker.task is None:
                 return worker
-        if len(in_lane) >= (self.cpu_workers if lane == "cpu" else 1):
+        room = self.cpu_workers if lane == "cpu" else 1
+        holding = [w for w in in_lane if not self._aside(w.task)]
+        if len(holding) >= room or len(in_lane) >= room + (ASIDE_WORKERS if self.aside_after is not None else 0):
             return None
         for worker in self._workers:
             if worker.lane is None:
                 worker.lane = lane
                 return worker
         return self._spawn(lane)
+
+    def _aside(self, task: _Task | None) -> bool:
+        return task is not None and self.aside_after is not None and time.monotonic() - task.started >= self.aside_after
+
+    def _next_deadline(self) -> float | None:
+        """Seconds until a run must be stopped (run_limit) or moved aside for a queued job; None: nothing to time."""
+        now, ends = time.monotonic(), []
+        for worker in self._workers:
+            if worker.task is not None:
+                if self.run_limit is not None:
+                    ends.append(worker.task.started + self.run_limit)
+                if self._queue and self.aside_after is not None and not self._aside(worker.task):
+                    ends.append(worker.task.started + self.aside_after)
+        return max(0.0, min(ends) - now) + 0.01 if ends else None
+
+    def _stop_overlong(self) -> None:
+        """A run past ``run_limit`` is stopped (its process killed): its clients get one sentence."""
+        if self.run_limit is None:
+            return
+        now = time.monotonic()
+        for worker in list(self._workers):
+            task = worker.task
+            if task is not None and now - task.started >= self.run_limit:
+                self._kill(worker)
+                self._tasks.pop(task.job, None)
+                text = (f"stopped after {self.run_limit:g} s: a run here may take at most {self.run_limit:g} s "
+                        "(gru-tui serve --run-limit); make it smaller")
+                self._finish(task, ("failed", JobError("failed", text)))
 
     def _reserved(self, task: _Task) -> int:
         """What the pool's other runs on this job's device are estimated to hold, for the memory guard."""
@@ -312,11 +409,12 @@ class Pool:
         package_parent = str(Path(__file__).resolve().parent.parent)
         env = {**self.worker_env, **os.environ,
                "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
-        stderr = tempfile.TemporaryFile()
+        stderr = None if self.share_stderr else tempfile.TemporaryFile()
         process = subprocess.Popen(
             [sys.executable, "-m", "gru_tui.worker", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
             env=env, start_new_session=True,  # the terminal's signals are the app's to handle, not the worker's
+            preexec_fn=dies_with_this_process(),  # SIGKILLed with the pool's process, whatever ends that
         )
         theirs.close()
         worker = _Worker(process, Connection(ours.detach()), stderr, lane=lane)
@@ -328,6 +426,8 @@ class Pool:
         if kind == "ready":
             info: WorkerInfo = message[1]
             worker.ready = True
+            if worker.task is not None:  # given its job while loading torch: the job's time starts now
+                worker.task.started = time.monotonic()
             if info.error is not None:  # torch cannot load here: say so once, and fail what waits
                 self.broken = info.error
                 if worker.task is not None:  # the job it was given before it loaded
@@ -363,6 +463,7 @@ class Pool:
     def _worker_ended(self, worker: _Worker) -> None:
         """A worker's pipe closed without the pool killing it: it crashed, was killed, or exited."""
         self._forget(worker)
+        self._signal(worker)  # what it started, in its process group, ends with it
         try:
             returncode = worker.process.wait(timeout=REAP_SECONDS)
         except subprocess.TimeoutExpired:
@@ -374,7 +475,8 @@ class Pool:
             if self._startup_failures >= STARTUP_FAILURES_ALLOWED:
                 self.broken = f"the device worker could not start: {text}{_last_line(worker.stderr)}"
                 self._fail_all(JobError("failed", self.broken))
-        worker.stderr.close()
+        if worker.stderr is not None:
+            worker.stderr.close()
         if worker.task is not None:
             self._tasks.pop(worker.task.job, None)
             self._finish(worker.task, ("failed", JobError("died", text)))
@@ -387,15 +489,18 @@ class Pool:
             worker.process.wait(timeout=REAP_SECONDS)
         except subprocess.TimeoutExpired:
             pass
-        worker.stderr.close()
+        if worker.stderr is not None:
+            worker.stderr.close()
 
     @staticmethod
     def _signal(worker: _Worker) -> None:
-        if worker.process.poll() is None:
+        """SIGKILL to the worker's process group (its own session): any process its job started goes too.
+        Also after the worker itself has ended: not yet reaped, its number still names its group."""
+        if worker.process.returncode is None:
             try:
-                os.killpg(worker.process.pid, signal.SIGKILL)  # its own session: any child it made goes too
+                os.killpg(worker.process.pid, signal.SIGKILL)
             except OSError:
-                worker.process.kill()
+                pass
 
     def _forget(self, worker: _Worker) -> None:
         if worker in self._workers:
@@ -424,11 +529,13 @@ class Pool:
     def _send(self, client: _Client, message: tuple) -> None:
         try:
             client.conn.send(message)
-        except OSError:
-            pass  # gone; its end of file comes next
+        except OSError:  # gone, or not reading its answers (CLIENT_IO_SECONDS): its end of file comes next
+            _shut_down(client.conn)
 
 
 def _last_line(stderr) -> str:
+    if stderr is None:
+        return ""
     try:
         stderr.seek(0)
         lines = stderr.read()[-2000:].decode(errors="replace").strip().splitlines()
@@ -437,8 +544,42 @@ def _last_line(stderr) -> str:
     return f" ({lines[-1]})" if lines else ""
 
 
+def _shut_down(conn: Connection) -> None:
+    """Shut a connection's socket down both ways: its reader, ours or the peer's, sees the end at once."""
+    try:
+        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, ValueError):
+        pass
+
+
+def _socket_address(address: str) -> str:
+    """``@name`` is Linux's abstract namespace (a leading NUL byte, which an environment variable cannot hold)."""
+    return "\0" + address[1:] if address.startswith("@") else address
+
+
+def _same_user(sock: socket.socket) -> bool:
+    """Whether the peer runs as this user (Linux: its credentials); elsewhere the 0700 directory sees to it."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        return True
+    try:
+        _pid, uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    except OSError:
+        return False
+    return uid == os.getuid()
+
+
+def _set_timeouts(sock_or_conn, seconds: float) -> None:
+    """Kernel timeouts for one read and one write on a blocking socket (a timed-out one raises OSError)."""
+    whole = int(seconds)
+    value = struct.pack("ll", whole, int((seconds - whole) * 1e6))
+    with socket.socket(fileno=os.dup(sock_or_conn.fileno())) as sock:  # a duplicate shares the socket's options
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
+
+
 def connect_remote(address: str, key: bytes) -> Connection:
-    return Client(address, family="AF_UNIX", authkey=key)
+    return Client(_socket_address(address), family="AF_UNIX", authkey=key)
 
 
 def connect_from_environment() -> Connection | None:
@@ -465,7 +606,8 @@ class PoolClient:
         self.pending: dict[str, int] = {}  # slot -> the job it waits for
         self._send_lock = threading.Lock()
         self.closed = False
-        threading.Thread(target=self._read, name="gru-tui pool client", daemon=True).start()
+        self._reader = threading.Thread(target=self._read, name="gru-tui pool client", daemon=True)
+        self._reader.start()
 
     def submit(self, slot: str, job: Job, callback, *, reuse: bool = True) -> int:
         """Ask for ``job`` in ``slot`` (superseding that slot's previous job); ``callback(kind, payload)``."""
@@ -485,11 +627,11 @@ class PoolClient:
     def close(self) -> None:
         """Leave the pool: it drops this client's jobs (killing runs nobody else waits for)."""
         self.closed = True
-        try:  # shut the socket down first: that wakes our reader and tells the pool at once
-            with socket.socket(fileno=os.dup(self.conn.fileno())) as sock:
-                sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        _shut_down(self.conn)  # first: that wakes our reader and tells the pool at once
+        if self._reader is not threading.current_thread():
+            # Closed only once the reader has left it: a reader still in os.read on a closed file number
+            # would read from the next socket given that number.
+            self._reader.join(timeout=1)
         self.conn.close()
 
     def _send(self, message: tuple) -> None:

@@ -39,6 +39,7 @@ from typing import Any, Sequence
 from urllib.parse import urlsplit
 
 from .config import ConfigError
+from .lifetime import dies_with_this_process
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -71,6 +72,12 @@ MAX_CONNECTIONS = 1024  # open connections at most, and fewer when the open-file
 BACKLOG = 128  # connections the kernel queues; asyncio accepts up to this many at once before any is refused
 MAX_COLUMNS, MAX_ROWS = 500, 200  # a 4K screen at the page's smallest font is about 400x110
 LOG_LINES_PER_SECOND, LOG_BURST = 10, 50
+# A run a tab asks for may take this long at most (the class shares the machine); --run-limit changes it.
+DEFAULT_RUN_LIMIT = 120
+# A run this old leaves its place in the pool to the tabs queued behind it: they get a worker of their own.
+ASIDE_SECONDS = 1.0
+COPY_STOP_SECONDS = 2.0  # a closed tab's copy that has not quit by then is killed
+SHUTDOWN_GRACE_SECONDS = 0.3  # on SIGTERM/SIGINT: the copies' time to quit before they are killed
 MAX_LOG_LINE = 300  # characters; a request's line never carries its raw bytes whole
 
 
@@ -100,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-copies", type=whole_number(1), default=DEFAULT_MAX_COPIES, metavar="N",
         help=f"at most N browser tabs at once, each its own copy of the app; device runs go to one shared pool (default {DEFAULT_MAX_COPIES})",
+    )
+    parser.add_argument(
+        "--run-limit", type=seconds, default=DEFAULT_RUN_LIMIT, metavar="SECONDS",
+        help=f"stop a device run of a tab after this many seconds, so one tab cannot hold the class's workers "
+             f"(default {DEFAULT_RUN_LIMIT})",
     )
     parser.add_argument(
         "--token", default=None, help="the access token (default: a new random one each start; a token given here shows in `ps`)",
@@ -162,6 +174,17 @@ def whole_number(low: int, high: int | None = None):
     return parse
 
 
+def seconds(text: str) -> float:
+    """An argparse type: a number of seconds above 0, or one message naming what is allowed."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {text[:40]!r}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -190,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = make_server(
         served_command(args.follow, model), host=args.host, port=args.port, token=token, notes=notes, max_copies=args.max_copies
     )
-    pool = start_pool()
+    pool = start_pool(args.run_limit)
     try:
         server.serve()
     except OSError as error:
@@ -201,17 +224,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def start_pool():
+def start_pool(run_limit: float | None = DEFAULT_RUN_LIMIT):
     """One pool of device workers for every tab: the app copies it serves join it (they never import torch).
 
     ``SERVE_CPU_WORKERS`` runs at once on the cpu (one tab's long run leaves the others one), one per GPU
     (one CUDA context each), and a spare with torch loaded. Equal configurations (every follower of a
-    presenter) run once. The socket is in a 0700 directory and needs a secret key: only the copies this
-    server starts, which get both in their environment, can submit work.
+    presenter) run once. Fair to a class: a run older than ASIDE_SECONDS leaves its place to the tabs
+    queued behind it, and one past ``run_limit`` is stopped. The socket is this user's alone and needs a
+    secret key: only the copies this server starts, which get both in their environment, can submit work.
     """
     from .pool import ENV_ADDRESS, ENV_KEY, Pool
 
-    pool = Pool(cpu_workers=SERVE_CPU_WORKERS, worker_env=SERVE_WORKER_ENV).start()
+    pool = Pool(cpu_workers=SERVE_CPU_WORKERS, worker_env=SERVE_WORKER_ENV, run_limit=run_limit,
+                aside_after=ASIDE_SECONDS).start()
     address, key = pool.listen()
     os.environ[ENV_ADDRESS], os.environ[ENV_KEY] = address, key.hex()  # textual-serve passes its environment on
     return pool
@@ -225,6 +250,33 @@ def _server_class():
     from aiohttp import WSMsgType, web
     from textual_serve.app_service import AppService
     from textual_serve.server import Server, to_int
+
+    class _Copy(AppService):
+        """One tab's copy of the app: ``exec``'d in place of the shell textual-serve would leave above it, in a
+        process group of its own, killed by the kernel if the server dies (however), and stopped within a deadline."""
+
+        async def _open_app_process(self, width: int = 80, height: int = 24):
+            self._process = process = await asyncio.create_subprocess_shell(
+                f"exec {self.command}", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, env=self._build_environment(width=width, height=height),
+                start_new_session=True, preexec_fn=dies_with_this_process(),
+            )
+            self._stdin = process.stdin
+            return process
+
+        async def stop_within(self, seconds: float) -> None:
+            """Ask the copy to quit; kill it (and what it started) if it has not within ``seconds``."""
+            stopping = asyncio.ensure_future(self.stop())
+            done, _ = await asyncio.wait([stopping], timeout=seconds)
+            if not done:
+                try:
+                    os.killpg(self._process.pid, signal.SIGKILL)
+                except (OSError, AttributeError):
+                    pass
+                await stopping  # ends once the killed copy's output closes
+            if self._process is not None:
+                self._process.stdin.close()  # now, not when collected after the loop has closed (a logged error)
+                await self._process.wait()
 
     class _AccessLog(web.AbstractAccessLogger):
         """One line a request: who, the method and the path without its query (where the token would be), the status."""
@@ -242,6 +294,8 @@ def _server_class():
             self.url = f"http://{url_host(host)}:{port}/?token={token}"
             self.cookie = f"{COOKIE_PREFIX}{port}"
             self._websockets: set[object] = set()  # the connections that carry a tab's app: never evicted
+            self._copies: set[_Copy] = set()  # the app copies running now
+            self._sockets: set[web.WebSocketResponse] = set()  # and their tabs' websockets
             self._stop: asyncio.Event | None = None
 
         async def _make_app(self) -> web.Application:
@@ -308,31 +362,38 @@ def _server_class():
             return None
 
         async def handle_websocket(self, request: web.Request) -> web.StreamResponse:
-            """textual-serve's, with --max-copies, a capped terminal size, and messages it cannot read ignored."""
+            """textual-serve's, with --max-copies, a capped terminal size, and messages it cannot read ignored.
+
+            The copy always ends with its tab: its slot is freed as the tab closes, and a copy that has not
+            quit COPY_STOP_SECONDS later is killed."""
             if self.copies >= self.max_copies:
                 return web.Response(
                     status=503,
                     text=f"gru-tui serve runs at most {self.max_copies} copies of the app at once; close a tab and reload.",
                     headers=SECURITY_HEADERS,
                 )
-            websocket = web.WebSocketResponse(heartbeat=15, max_msg_size=1 << 16)
+            websocket = web.WebSocketResponse(heartbeat=15, max_msg_size=1 << 16, timeout=1)
             width, height = terminal_size(request.query.get("width"), request.query.get("height"))
             self.copies += 1
             self._websockets.add(request.protocol)
-            app_service = None
+            copy = None
+            self._sockets.add(websocket)
             try:
                 await websocket.prepare(request)
-                app_service = AppService(
+                copy = _Copy(
                     self.command, write_bytes=websocket.send_bytes, write_str=websocket.send_str, close=websocket.close,
                     download_manager=self.download_manager, debug=self.debug,
                 )
-                await app_service.start(width, height)
-                await self._process_messages(websocket, app_service)
+                await copy.start(width, height)
+                self._copies.add(copy)
+                await self._process_messages(websocket, copy)
             finally:
-                if app_service is not None:
-                    await app_service.stop()
+                self._sockets.discard(websocket)
                 self._websockets.discard(request.protocol)
                 self.copies -= 1
+                if copy is not None:
+                    await copy.stop_within(COPY_STOP_SECONDS)
+                    self._copies.discard(copy)
             return websocket
 
         async def _process_messages(self, websocket: web.WebSocketResponse, app_service: AppService) -> None:
@@ -341,9 +402,11 @@ def _server_class():
                     continue
                 try:
                     kind, data = json.loads(message.data)
-                except (ValueError, TypeError):  # not a [type, data] pair
+                except (ValueError, TypeError, RecursionError):  # not a [type, data] pair; nested too deep
                     continue
-                if kind == "stdin" and isinstance(data, str):
+                # Empty keystrokes are dropped: Textual's input parser reads an empty packet as the end of
+                # its input, after which the copy reads nothing more, not even the quit as its tab closes.
+                if kind == "stdin" and isinstance(data, str) and data:
                     await app_service.send_bytes(data.encode("utf-8", "replace"))
                 elif kind == "resize" and isinstance(data, dict):
                     await app_service.set_terminal_size(*terminal_size(data.get("width"), data.get("height")))
@@ -408,7 +471,7 @@ def _server_class():
 
         async def _serve(self) -> None:
             runner = web.AppRunner(
-                await self._make_app(), access_log_class=_AccessLog, keepalive_timeout=IDLE_SECONDS, shutdown_timeout=5,
+                await self._make_app(), access_log_class=_AccessLog, keepalive_timeout=IDLE_SECONDS, shutdown_timeout=1,
             )
             await runner.setup()
             server = runner.server
@@ -426,7 +489,13 @@ def _server_class():
                 finally:
                     listener.close()  # not wait_closed(): it waits for the websockets, which cleanup() closes
             finally:
-                await runner.cleanup()  # closes the websockets, which stops their copies of the app
+                # Every copy at once, briefly, then killed: not one tab's quit after another.
+                await asyncio.gather(*(copy.stop_within(SHUTDOWN_GRACE_SECONDS) for copy in list(self._copies)))
+                # The tabs' websockets closed here, all at once: cleanup() would wait out its timeout for their handlers.
+                closing = [asyncio.ensure_future(ws.close()) for ws in list(self._sockets)]
+                if closing:
+                    await asyncio.wait(closing, timeout=SHUTDOWN_GRACE_SECONDS)
+                await runner.cleanup()
 
         def _announce(self) -> None:
             lines = [

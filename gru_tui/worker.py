@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _exit_with_parent() -> None:
-    """End this process as soon as its parent (the app or the server) is gone, even mid-forward."""
+    """End this process as soon as its parent (the app or the server) is gone: a fallback where the kernel's
+    parent-death signal is not to be had (``lifetime``), which ends it even inside a C call or stopped."""
     parent = os.getppid()
 
     def watch() -> None:
@@ -144,7 +145,19 @@ def _trace(config, force: bool, reserved: int, progress):
 
 
 def _reset_peak_memory() -> None:
-    """Linux: reset this process's peak resident size, so the next reading is one job's own."""
+    """Linux: reset this process's peak resident size, so the next reading is one job's own.
+
+    The reset sets the peak to what is resident now: first the memory an earlier run freed goes back to
+    the system (glibc keeps freed heap memory otherwise), or a small run after a big one shows the big one's."""
+    import gc
+
+    gc.collect()  # tensors an earlier run left in reference cycles
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")

@@ -227,3 +227,9 @@ def test_a_kind_table_that_contradicts_itself_is_refused_by_name(tmp_path, text,
     with pytest.raises(ConfigError) as error:
         load_config(write(tmp_path, text))
     assert error.value.field == field
+
+
+def test_a_name_of_the_longest_legal_length_is_written(tmp_path):
+    """253 characters and a suffix: the temporary name beside it must not add to the name's length."""
+    path = write_atomic(tmp_path / ("h" * 250 + ".md"), "x")
+    assert path.read_text() == "x" and os.listdir(tmp_path) == [path.name]

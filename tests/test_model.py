@@ -4,6 +4,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -449,3 +450,22 @@ def test_on_a_terminal_progress_goes_to_stderr_in_place():
     text = err.decode()
     assert "\r\x1b[Kimporting classifier.py" in text and "\r\x1b[Krunning the forward" in text
     assert text.endswith("\r\x1b[K")  # the line cleared before the tree
+
+
+def test_a_result_nested_10000_deep_is_not_the_model_failing(tmp_path):
+    (tmp_path / "deep.py").write_text(textwrap.dedent("""
+        from torch import nn
+
+        class Deep(nn.Module):
+            def forward(self, x):
+                out = x
+                for _ in range(10_000):
+                    out = (out,)
+                return out
+    """))
+    from gru_tui.model import model_spec
+    from gru_tui.model.trace import trace_file
+
+    report = trace_file(model_spec(f"{tmp_path / 'deep.py'}:Deep", ["2x3"]))
+    assert report.failure is None
+    assert "nested deeper than" in report.output.show()

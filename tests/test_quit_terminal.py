@@ -108,3 +108,48 @@ def test_the_model_view_quits_cleanly_on_a_signal_during_a_hung_forward(tmp_path
         assert_left_cleanly(terminal, tag, 128 + signum)
     finally:
         terminal.close()
+
+
+
+HANGUP_MOMENTS = (0.1, 0.5, 0.9, 1.3, 1.7, 2.1, 2.5, 3.0)  # seconds into the start: before, during and after Textual's
+
+
+def _own_terminal() -> None:
+    """In the child: a session of its own whose controlling terminal is its stdin (the pty), as an SSH login's."""
+    import fcntl
+    import termios
+
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def test_a_terminal_that_hangs_up_at_any_moment_of_the_start_ends_the_app():
+    """An SSH session that drops while the app starts: its terminal hangs up (SIGHUP). Hung up at some moments,
+    the app stayed, sleeping, for good, and ignored SIGTERM too (Textual's start gives up half-way on a
+    hung-up terminal, and the quit it was asked for never finished). Now every start ends within seconds."""
+    import pty
+
+    tag = os.urandom(6).hex()
+    starts = []
+    try:
+        for moment in HANGUP_MOMENTS:
+            master, slave = pty.openpty()
+            app = subprocess.Popen([sys.executable, "-m", "gru_tui"], stdin=slave, stdout=slave, stderr=slave,
+                                   preexec_fn=_own_terminal,
+                                   env={**os.environ, "TERM": "xterm-256color", "GRU_TUI_TEST_TAG": tag})
+            os.close(slave)
+            starts.append((time.monotonic() + moment, master, app))
+        for hang_up_at, master, _app in starts:
+            time.sleep(max(0.0, hang_up_at - time.monotonic()))
+            os.close(master)  # the terminal hangs up
+        for _hung_up_at, _master, app in starts:
+            app.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while tagged(tag) and time.monotonic() < deadline:  # and its workers
+            time.sleep(0.05)
+        assert tagged(tag) == []
+    finally:
+        for _moment, _master, app in starts:
+            if app.poll() is None:
+                app.kill()
+                app.wait()

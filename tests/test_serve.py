@@ -157,6 +157,8 @@ def run_serve(*args: str) -> subprocess.CompletedProcess:
         (["--token", "short"], "--token must be at least 16 characters"),
         (["--max-copies", "0"], "argument --max-copies: must be a whole number, 1 or more, got '0'"),
         (["--max-copies", "2.5"], "argument --max-copies: must be a whole number, 1 or more, got '2.5'"),
+        (["--run-limit", "0"], "argument --run-limit: must be a number of seconds above 0, got '0'"),
+        (["--run-limit", "soon"], "argument --run-limit: must be a number of seconds above 0, got 'soon'"),
         (["--colour"], "unrecognized arguments"),
     ],
 )

@@ -146,11 +146,11 @@ class GruTuiApp(TeachingMixin, App[None]):
         if self.screen.focused is None:  # AUTO_FOCUS found the form not yet focusable: it is now, after the first frame
             for field in self.query("#input_size"):
                 field.focus()
-        self._handle_signals()
         self.start_teaching()
         self._start_run()
 
-    def _handle_signals(self) -> None:
+    def on_load(self) -> None:
+        # Before the terminal is taken over: a signal at any moment of the start ends the app (see quit_on_signals).
         quit_on_signals(self._exit_on_signal)
 
     def _exit_on_signal(self, signum: int) -> None:
@@ -461,11 +461,21 @@ def along_estimate(fraction: float, estimate: tuple[float, float, float], now: f
 
 def quit_on_signals(exit_on_signal) -> None:
     """SIGTERM, SIGHUP (an SSH session closing) and SIGINT end the app as a quit does, the terminal restored,
-    with the status a shell expects (128 + the signal): ``exit_on_signal(signum)`` stops the workers and exits."""
+    with the status a shell expects (128 + the signal): ``exit_on_signal(signum)`` stops the workers and exits.
+
+    Installed as the app loads, before Textual takes the terminal over (until then the CLI's own handlers
+    end the process: ``lifetime.end_on_signals``). An app that has not ended ``EXIT_GRACE_SECONDS`` after
+    the signal (its terminal gone mid-start, say) is ended anyway: a signal never leaves it running."""
+    from ..lifetime import exit_soon
+
+    def on_signal(signum: int) -> None:
+        exit_soon(128 + signum)
+        exit_on_signal(signum)
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         try:
-            loop.add_signal_handler(signum, exit_on_signal, signum)
+            loop.add_signal_handler(signum, on_signal, signum)
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no such signal here
             pass
 

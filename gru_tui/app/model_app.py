@@ -95,10 +95,12 @@ class ModelApp(App[None]):
         self._status(f"loading torch, then tracing {self.spec.short} on {self.spec.device}…")
         self.call_after_refresh(self._start)
 
-    def _start(self) -> None:
+    def on_load(self) -> None:
         from .app import quit_on_signals
 
-        quit_on_signals(self._exit_on_signal)
+        quit_on_signals(self._exit_on_signal)  # before the terminal is taken over: see quit_on_signals
+
+    def _start(self) -> None:
         self.retrace("start")
         if self.watching:
             self.watch_folder()

@@ -120,8 +120,8 @@ def value_of(obj: Any, depth: int = 0) -> Value:
     if isinstance(obj, (bool, int, float, str)):
         text = repr(obj)
         return Value("other", text=f"{type(obj).__name__} {text[:40]}{'…' if len(text) > 40 else ''}")
-    if depth >= MAX_DEPTH:
-        return Value("other", text=type(obj).__name__)
+    if depth >= MAX_DEPTH:  # a 10,000-deep result is not a failure: the report is walked, shown and pickled recursively
+        return Value("other", text=f"{type(obj).__name__} nested deeper than {MAX_DEPTH} levels")
     if isinstance(obj, (tuple, list)):
         return Value("tuple" if isinstance(obj, tuple) else "list", items=tuple(value_of(o, depth + 1) for o in obj))
     if isinstance(obj, dict):
