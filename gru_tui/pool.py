@@ -45,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Client, Connection, Pipe, answer_challenge, deliver_challenge, wait
 from pathlib import Path
