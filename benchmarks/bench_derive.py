@@ -14,9 +14,9 @@ import time
 
 from _common import Table, guarded, percentile, ratio, run_script, seconds
 
-from gru_tui.config import GRUConfig
-from gru_tui.shapes import derive
-from gru_tui.tree import render_text
+from gru_tui.core.config import GRUConfig
+from gru_tui.core.shapes import derive
+from gru_tui.core.tree import render_text
 
 HUGE = GRUConfig(input_size=1024, hidden_size=8192, num_layers=8, bidirectional=True, batch_first=True, batch_size=4096)
 SEQ_LENS = (10, 100, 1_000, 10_000, 100_000, 1_000_000)

@@ -22,9 +22,9 @@ import time
 
 from _common import Table, guarded, percentile, run_script, seconds
 
-from gru_tui.config import FIRST_EXAMPLE, GRUConfig
-from gru_tui.report import format_shape
-from gru_tui.shapes import derive
+from gru_tui.core.config import FIRST_EXAMPLE, GRUConfig
+from gru_tui.core.report import format_shape
+from gru_tui.core.shapes import derive
 
 HUGE = GRUConfig(input_size=1024, hidden_size=8192, num_layers=8, bidirectional=True, batch_first=True,
                  batch_size=4096, seq_len=1_000_000)
@@ -117,7 +117,7 @@ def run(quick: bool = False, device: str = "cpu") -> list[Table]:
     if missing is not None:
         table.notes.append(f"skipped: gru_tui.app is not importable yet ({missing})")
         return [table]
-    from gru_tui.tracing import memory_check
+    from gru_tui.core.tracing import memory_check
 
     cases = [("small (first example)", FIRST_EXAMPLE.replace(device=device), True),
              ("huge (seq 1M, hidden 8192, 8L, batch 4096)", HUGE.replace(device=device), False)]

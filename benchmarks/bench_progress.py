@@ -16,7 +16,7 @@ import time
 from _common import Table, guarded, run_script, seconds
 
 from gru_tui import tracing
-from gru_tui.config import GRUConfig
+from gru_tui.core.config import GRUConfig
 
 
 def configurations(quick: bool) -> list[GRUConfig]:

@@ -32,10 +32,10 @@ from _common import REPO, Table, guarded, percentile, run_script, seconds
 sys.path.insert(0, str(Path(REPO) / "tests"))
 
 
-from gru_tui.config import FIRST_EXAMPLE  # noqa: E402
+from gru_tui.core.config import FIRST_EXAMPLE  # noqa: E402
 from gru_tui.lessons import PRESETS  # noqa: E402
-from gru_tui.report import format_shape  # noqa: E402
-from gru_tui.shapes import derive  # noqa: E402
+from gru_tui.core.report import format_shape  # noqa: E402
+from gru_tui.core.shapes import derive  # noqa: E402
 
 F2, F3 = "\x1bOQ", "\x1bOR"
 TAB, CTRL_U = "\t", "\x15"
@@ -50,7 +50,7 @@ def measure_memory(tag: str) -> dict[str, float]:
     for pid, command in tagged(tag):
         if command.startswith("/bin/sh"):
             continue
-        (workers if "gru_tui.worker" in command else server if " serve " in command else copies).append(pid)
+        (workers if "gru_tui.run.worker" in command else server if " serve " in command else copies).append(pid)
 
     def info(pids):
         out = []
@@ -196,9 +196,9 @@ def fairness(aside: bool) -> tuple[float, str]:
     """(seconds, outcome) of a small trace asked while two long ones compute, in a pool set up as serve's."""
     import threading
 
-    from gru_tui.jobs import Job
-    from gru_tui.pool import Pool, PoolClient
-    from gru_tui.serve import ASIDE_SECONDS, DEFAULT_RUN_LIMIT, SERVE_CPU_WORKERS, SERVE_WORKER_ENV
+    from gru_tui.run.jobs import Job
+    from gru_tui.run.pool import Pool, PoolClient
+    from gru_tui.share.serve import ASIDE_SECONDS, DEFAULT_RUN_LIMIT, SERVE_CPU_WORKERS, SERVE_WORKER_ENV
 
     pool = Pool(cpu_workers=SERVE_CPU_WORKERS, worker_env=SERVE_WORKER_ENV, run_limit=DEFAULT_RUN_LIMIT,
                 aside_after=ASIDE_SECONDS if aside else None).start()

@@ -56,9 +56,9 @@ elif kind == "bare-hf":  # the bare app with a header and a footer: what issue #
     app, marker = BareHF(), "hello"
 else:
     from gru_tui.cli import load_app  # what `gru-tui` runs once its flags are read
-    from gru_tui.config import FIRST_EXAMPLE
-    from gru_tui.shapes import derive
-    from gru_tui.report import format_shape
+    from gru_tui.core.config import FIRST_EXAMPLE
+    from gru_tui.core.shapes import derive
+    from gru_tui.core.report import format_shape
 
     app, marker = load_app(FIRST_EXAMPLE), f"output {format_shape(derive(FIRST_EXAMPLE).output.shape)}"
 

@@ -6,8 +6,8 @@ hidden 1024, 4 layers, bidirectional, batch 64, seq 1000), the median wall time 
 - the bare forward a user writes (nn.GRU(...), torch.randn(...), gru(x), autograd on),
 - the same under torch.inference_mode(),
 - torchinfo.summary of that module and input,
-- gru_tui.tracing.trace(config): the full trace, in process,
-- and, each in a fresh process (imports included): the script gru_tui.code.pytorch_code
+- gru_tui.core.tracing.trace(config): the full trace, in process,
+- and, each in a fresh process (imports included): the script gru_tui.core.code.pytorch_code
   writes for the configuration, and `gru-tui trace --json`.
 
     python benchmarks/bench_trace.py [--quick] [--device cuda:0] [--large-seq 100]
@@ -23,7 +23,7 @@ import time
 
 from _common import REPO, Table, child_env, guarded, machine, median_time, parser, print_tables, ratio, seconds, synchronizer
 
-from gru_tui.config import FIRST_EXAMPLE, GRUConfig
+from gru_tui.core.config import FIRST_EXAMPLE, GRUConfig
 
 LARGE = GRUConfig(input_size=256, hidden_size=1024, num_layers=4, bidirectional=True, batch_size=64, seq_len=1000)
 MID = GRUConfig(input_size=128, hidden_size=512, num_layers=2, bidirectional=True, batch_size=32, seq_len=200)
@@ -51,7 +51,7 @@ def describe(c: GRUConfig) -> str:
 def bare_module_and_input(config: GRUConfig):
     """What a user builds: the module and a random input of the configuration's (non-packed) shape."""
     import torch
-    from gru_tui.shapes import derive
+    from gru_tui.core.shapes import derive
 
     c = config
     dtype = getattr(torch, c.dtype)
@@ -82,7 +82,7 @@ def torchinfo_summary(config: GRUConfig) -> None:
 
 
 def gru_tui_trace(config: GRUConfig) -> None:
-    from gru_tui.tracing import trace
+    from gru_tui.core.tracing import trace
 
     trace(config, force=True)  # the guard is measured in the tests, not here
 
@@ -152,13 +152,13 @@ def run(quick: bool = False, device: str = "cpu", large_seq: int | None = None, 
 
 def run_subprocesses(cases, device: str) -> Table:
     """Fresh processes, so import time counts as a user feels it."""
-    from gru_tui.code import pytorch_code
+    from gru_tui.core.code import pytorch_code
 
     table = Table(
         f"`gru-tui trace` against the user's script, each a fresh process (median wall time, device {device})",
         ["config", "user's script", "gru-tui trace --json", "gru-tui/script"],
     )
-    table.notes.append("the user's script is what gru_tui.code.pytorch_code writes for the configuration "
+    table.notes.append("the user's script is what gru_tui.core.code.pytorch_code writes for the configuration "
                        "(import torch, nn.GRU, torch.randn, forward with autograd, print shapes)")
     cli = [sys.executable, "-m", "gru_tui", "trace", "--json", "--force"]
     empty = [sys.executable, "-c", "import torch"]

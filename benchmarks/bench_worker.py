@@ -29,7 +29,7 @@ from pathlib import Path
 
 from _common import REPO, Table, child_env, guarded, percentile, run_script, seconds
 
-from gru_tui.config import GRUConfig
+from gru_tui.core.config import GRUConfig
 
 LIVE = GRUConfig(input_size=10, hidden_size=4096, seq_len=100_000, batch_size=1, batch_first=True)
 EDITS = (512, 4096, 1024, 3072, 2048, 768, 3584, 1536, 2560, 4000)
@@ -41,8 +41,8 @@ import asyncio, json, sys, time
 sys.path.insert(0, "benchmarks")
 from bench_latency import press_now, tree_texts, wait_until
 from gru_tui.app import make_app
-from gru_tui.report import format_shape
-from gru_tui.shapes import derive
+from gru_tui.core.report import format_shape
+from gru_tui.core.shapes import derive
 from bench_worker import LIVE, EDITS
 
 async def main(width, height):
@@ -92,8 +92,8 @@ def cpu_seconds(pid: int) -> tuple[float, float] | None:
 
 def cancel_once() -> tuple[float, float, float]:
     """(seconds until the cancelled run's process is gone, user and system CPU seconds it used after the cancel)."""
-    from gru_tui.jobs import Job
-    from gru_tui.pool import Pool, PoolClient
+    from gru_tui.run.jobs import Job
+    from gru_tui.run.pool import Pool, PoolClient
 
     pool = Pool().start()
     try:
@@ -136,7 +136,7 @@ def quit_once(how: str) -> float:
             if time.monotonic() > deadline:
                 raise RuntimeError("the run never started")
             time.sleep(0.05)
-        app = [pid for pid, command in tagged(tag) if "gru_tui.worker" not in command][0]
+        app = [pid for pid, command in tagged(tag) if "gru_tui.run.worker" not in command][0]
         start = time.perf_counter()
         if how == "ctrl+q":
             subprocess.run([*server, "send-keys", "-t", "app", "C-q"], check=True)

@@ -15,12 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from gru_tui.follow import POLL_SECONDS, Follower
+from gru_tui.share.follow import POLL_SECONDS, Follower
 
 PRESENTER = """
 import sys, time
 from gru_tui import GRUConfig
-from gru_tui.follow import Publisher
+from gru_tui.share.follow import Publisher
 publisher = Publisher(sys.argv[1])
 for hidden in range(1, int(sys.argv[2]) + 1):
     time.sleep(0.37)

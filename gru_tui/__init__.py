@@ -4,15 +4,15 @@
 when first called, so the app can paint before torch has loaded.
 """
 
-from .config import ConfigError, GRUConfig
+from .core.config import ConfigError, GRUConfig
 
 __all__ = ["ConfigError", "GRUConfig", "trace", "trace_model", "derive", "__version__"]
 __version__ = "0.1.0"
 
 
 def trace(config, **kwargs):
-    """Run ``config`` on its device and return the measured Report (see ``gru_tui.tracing.trace``)."""
-    from .tracing import trace as _trace
+    """Run ``config`` on its device and return the measured Report (see ``gru_tui.core.tracing.trace``)."""
+    from .core.tracing import trace as _trace
 
     return _trace(config, **kwargs)
 
@@ -25,7 +25,7 @@ def trace_model(model, *args, **kwargs):
 
 
 def derive(config):
-    """The Report as the shape rules give it, without torch (see ``gru_tui.shapes.derive``)."""
-    from .shapes import derive as _derive
+    """The Report as the shape rules give it, without torch (see ``gru_tui.core.shapes.derive``)."""
+    from .core.shapes import derive as _derive
 
     return _derive(config)

@@ -107,7 +107,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    from gru_tui.config import FIRST_EXAMPLE, GRUConfig
+    from gru_tui.core.config import FIRST_EXAMPLE, GRUConfig
 
     bare_tmux = first_frame_in_tmux([sys.executable, "-c", BARE_APP], "bare app painted", args.repeat)
     ours_tmux = first_frame_in_tmux([sys.executable, "-m", "gru_tui"], "output [1, 35, 32]", args.repeat)

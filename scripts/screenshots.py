@@ -18,7 +18,7 @@ from textual.widgets import Input
 
 from gru_tui.app import make_app
 from gru_tui.app.pilot import settle
-from gru_tui.config import FIRST_EXAMPLE, GRUConfig
+from gru_tui.core.config import FIRST_EXAMPLE, GRUConfig
 from gru_tui.lessons import PRESETS
 
 OUT = Path(__file__).resolve().parents[1] / "screenshots"

@@ -7,8 +7,8 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from gru_tui.app.pilot import settle  # noqa: F401  (the tests import it from here)
-from gru_tui.config import GRUConfig
-from gru_tui.report import format_shape
+from gru_tui.core.config import GRUConfig
+from gru_tui.core.report import format_shape
 
 
 async def type_into(pilot: Pilot, field: str, text: str) -> None:

@@ -29,7 +29,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def _session_pool():
     """One worker pool per test process (per xdist worker), torch loaded once, for the apps of the tests that use it."""
-    from gru_tui.pool import Pool
+    from gru_tui.run.pool import Pool
 
     pool = Pool(cpu_workers=1).start()
     address, key = pool.listen()
@@ -46,7 +46,7 @@ def shared_pool(request, _session_pool, monkeypatch):
     changes what a worker imports is marked ``own_pool`` (or its file does not use this fixture).
     """
     if request.node.get_closest_marker("own_pool") is None:
-        from gru_tui.pool import ENV_ADDRESS, ENV_KEY
+        from gru_tui.run.pool import ENV_ADDRESS, ENV_KEY
 
         address, key = _session_pool
         monkeypatch.setenv(ENV_ADDRESS, address)

@@ -3,7 +3,7 @@
 from hypothesis import strategies as st
 
 from gru_tui import GRUConfig
-from gru_tui.config import DTYPES
+from gru_tui.core.config import DTYPES
 
 
 @st.composite

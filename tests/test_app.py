@@ -25,9 +25,9 @@ from gru_tui.app.widgets.choice import Choice
 from gru_tui.app.widgets.form import FOCUS_MARK
 from gru_tui.app.widgets.trace_tree import TraceTree, node_label
 from gru_tui.cli import build_parser, config_from_args
-from gru_tui.code import pytorch_code
-from gru_tui.config import FIRST_EXAMPLE, GRUConfig
-from gru_tui.shapes import derive
+from gru_tui.core.code import pytorch_code
+from gru_tui.core.config import FIRST_EXAMPLE, GRUConfig
+from gru_tui.core.shapes import derive
 
 pytestmark = pytest.mark.usefixtures("shared_pool")  # one torch-loaded worker pool for the file's apps (conftest.py)
 
@@ -399,7 +399,7 @@ def test_importing_the_app_does_not_import_torch():
         import sys
         from gru_tui.app import make_app
         make_app()
-        loaded = [m for m in ("torch", "torchinfo", "gru_tui.tracing", "gru_tui.devices") if m in sys.modules]
+        loaded = [m for m in ("torch", "torchinfo", "gru_tui.core.tracing", "gru_tui.core.devices") if m in sys.modules]
         print(loaded)
         """
     )

@@ -14,10 +14,10 @@ from textual.widgets._footer import FooterKey
 
 from gru_tui.app import make_app
 from gru_tui.app.widgets.trace_tree import node_label
-from gru_tui.code import pytorch_code
-from gru_tui.config import FIRST_EXAMPLE
-from gru_tui.summary import summary_lines
-from gru_tui.tracing import trace
+from gru_tui.core.code import pytorch_code
+from gru_tui.core.config import FIRST_EXAMPLE
+from gru_tui.core.summary import summary_lines
+from gru_tui.core.tracing import trace
 
 pytestmark = pytest.mark.usefixtures("shared_pool")  # one torch-loaded worker pool for the file's apps (conftest.py)
 

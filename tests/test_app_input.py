@@ -11,7 +11,7 @@ from gru_tui.app import make_app
 from gru_tui.app.screens.main import MainScreen
 from gru_tui.app.widgets.note_line import NoteLine
 from gru_tui.app.widgets.trace_tree import TraceTree
-from gru_tui.config import FIRST_EXAMPLE
+from gru_tui.core.config import FIRST_EXAMPLE
 
 pytestmark = pytest.mark.usefixtures("shared_pool")  # one torch-loaded worker pool for the file's apps (conftest.py)
 

@@ -13,8 +13,8 @@ from app_helpers import open_quiz, settle, type_into
 from gru_tui import trace
 from gru_tui.app import make_app
 from gru_tui.app.widgets.choice import Choice
-from gru_tui.config import FIRST_EXAMPLE
-from gru_tui.report import format_shape
+from gru_tui.core.config import FIRST_EXAMPLE
+from gru_tui.core.report import format_shape
 from torch_reference import run_module
 
 pytestmark = pytest.mark.usefixtures("shared_pool")  # one torch-loaded worker pool for the file's apps (conftest.py)

@@ -11,7 +11,7 @@ from gru_tui.app import make_app
 from gru_tui.app.screens.compare import MARK, CompareScreen
 from gru_tui.app.widgets.note_line import NoteLine
 from gru_tui.app.widgets.trace_tree import TraceTree
-from gru_tui.config import FIRST_EXAMPLE
+from gru_tui.core.config import FIRST_EXAMPLE
 
 pytestmark = pytest.mark.usefixtures("shared_pool")  # one torch-loaded worker pool for the file's apps (conftest.py)
 
@@ -216,7 +216,7 @@ async def test_the_code_pane_wraps_long_lines_and_y_copies_the_code_at_80_column
     """`…batch_first=True, enfor` was cut at 80 and 120 columns; the code could not be copied out (issue #21).
 
     80 columns wide and tall enough for the whole code: every word of every long line is on screen, wrapped."""
-    from gru_tui.code import pytorch_code
+    from gru_tui.core.code import pytorch_code
 
     config = LSTM_PACKED.replace(dropout=0.5)
     app = make_app(config, snapshot_mode=True)

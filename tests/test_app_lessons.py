@@ -28,11 +28,11 @@ from gru_tui.app.teaching import FOLLOW_BANNER
 from gru_tui.app.widgets.note_line import NoteLine
 from gru_tui.app.widgets.trace_tree import TraceTree, node_label
 from gru_tui.cli import build_parser, config_from_args
-from gru_tui.config import FIRST_EXAMPLE
-from gru_tui.files import load_config
-from gru_tui.follow import ENV_FILE
+from gru_tui.core.config import FIRST_EXAMPLE
+from gru_tui.core.files import load_config
+from gru_tui.share.follow import ENV_FILE
 from gru_tui.lessons import PRESETS, compare
-from gru_tui.tree import gru_call
+from gru_tui.core.tree import gru_call
 
 pytestmark = pytest.mark.usefixtures("shared_pool")  # one torch-loaded worker pool for the file's apps (conftest.py)
 
@@ -455,7 +455,7 @@ async def test_the_export_format_follows_the_file_names_extension(tmp_path):
 async def test_a_follower_says_why_it_ignored_the_presenters_file(tmp_path, monkeypatch):
     """Another user's file, or one others may write, is refused by name, on the follower's screen too (issue #9)."""
     from gru_tui.app.widgets.note_line import NoteLine
-    from gru_tui.follow import Publisher
+    from gru_tui.share.follow import Publisher
 
     follow_file = tmp_path / "follow.json"
     monkeypatch.setenv(ENV_FILE, str(follow_file))

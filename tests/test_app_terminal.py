@@ -14,7 +14,7 @@ import pytest
 
 from app_helpers import torch_shapes
 from gru_tui.app.widgets.form import field_label
-from gru_tui.config import FIRST_EXAMPLE
+from gru_tui.core.config import FIRST_EXAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
 PATIENCE_SECONDS = 120  # how long to wait for the screen to show something before giving up; not a speed check

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from gru_tui.config import FIRST_EXAMPLE
+from gru_tui.core.config import FIRST_EXAMPLE
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from gru_tui import GRUConfig, derive, trace
 from gru_tui.cli import CONFIG_FLAGS, SWITCHES, build_parser, build_trace_parser, config_from_args
-from gru_tui.config import FIRST_EXAMPLE
-from gru_tui.report import format_shape
+from gru_tui.core.config import FIRST_EXAMPLE
+from gru_tui.core.report import format_shape
 from cli_runs import run_in_process
 from torch_reference import run_module
 
@@ -186,9 +186,9 @@ def test_app_without_a_terminal_says_so():
     assert "needs a terminal" in result.stderr
 
 
-CORE_MODULES = ["gru_tui", "gru_tui.model", "gru_tui.model.trace", "gru_tui.model.tree", "gru_tui.model_cli", "gru_tui.config", "gru_tui.kinds", "gru_tui.shapes", "gru_tui.report", "gru_tui.tree", "gru_tui.tracing",
-                "gru_tui.summary", "gru_tui.files", "gru_tui.devices", "gru_tui.cli", "gru_tui.jobs", "gru_tui.pool",
-                "gru_tui.worker"]
+CORE_MODULES = ["gru_tui", "gru_tui.model", "gru_tui.model.trace", "gru_tui.model.tree", "gru_tui.cli.model_cli", "gru_tui.core.config", "gru_tui.core.kinds", "gru_tui.core.shapes", "gru_tui.core.report", "gru_tui.core.tree", "gru_tui.core.tracing",
+                "gru_tui.core.summary", "gru_tui.core.files", "gru_tui.core.devices", "gru_tui.cli", "gru_tui.run.jobs", "gru_tui.run.pool",
+                "gru_tui.run.worker"]
 
 
 def test_core_does_not_import_textual():
@@ -201,7 +201,7 @@ def test_core_does_not_import_textual():
 
 
 def test_config_and_derive_import_without_torch():
-    code = "import sys, gru_tui, gru_tui.shapes, gru_tui.model; gru_tui.derive(gru_tui.GRUConfig()); assert 'torch' not in sys.modules"
+    code = "import sys, gru_tui, gru_tui.core.shapes, gru_tui.model; gru_tui.derive(gru_tui.GRUConfig()); assert 'torch' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60).returncode == 0
 
 

@@ -6,8 +6,8 @@ import io
 import pytest
 
 from gru_tui import GRUConfig, trace
-from gru_tui.code import pytorch_code
-from gru_tui.report import Packed
+from gru_tui.core.code import pytorch_code
+from gru_tui.core.report import Packed
 
 
 @pytest.mark.parametrize(

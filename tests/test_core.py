@@ -11,7 +11,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.utils.flop_counter import FlopCounterMode
 
 from gru_tui import ConfigError, GRUConfig, derive, trace
-from gru_tui.config import FIRST_EXAMPLE
+from gru_tui.core.config import FIRST_EXAMPLE
 from strategies import gru_configs
 from torch_reference import MODULES, build, run_module
 
@@ -274,7 +274,7 @@ def test_unavailable_device_lists_the_available_ones():
 
 
 def test_memory_guard_refuses_and_force_is_explained():
-    from gru_tui.tracing import MemoryGuardError
+    from gru_tui.core.tracing import MemoryGuardError
 
     huge = GRUConfig(input_size=4096, hidden_size=65536, num_layers=64, seq_len=10)
     with pytest.raises(MemoryGuardError) as info:
@@ -284,9 +284,9 @@ def test_memory_guard_refuses_and_force_is_explained():
 
 def test_an_allocation_that_does_not_fit_is_said_in_words():
     """Past the guard (--force, ctrl+g), torch's allocator fails: "not enough memory: needed ...", not its C++ trace."""
-    from gru_tui.shapes import estimate_run_bytes
-    from gru_tui.summary import human_bytes
-    from gru_tui.tracing import TraceError
+    from gru_tui.core.shapes import estimate_run_bytes
+    from gru_tui.core.summary import human_bytes
+    from gru_tui.core.tracing import TraceError
 
     huge = GRUConfig(batch_size=1 << 24, seq_len=1 << 20, input_size=1024)  # a 64 PiB input: beyond any address space
     with pytest.raises(TraceError) as info:
@@ -297,7 +297,7 @@ def test_an_allocation_that_does_not_fit_is_said_in_words():
 
 
 def test_cancellation_stops_a_run():
-    from gru_tui.tracing import Cancelled
+    from gru_tui.core.tracing import Cancelled
 
     with pytest.raises(Cancelled):
         trace(GRUConfig(num_layers=3), is_cancelled=lambda: True)
@@ -438,7 +438,7 @@ def test_lengths_longer_than_seq_len_name_both_fields():
 
 def test_the_forms_validation_names_lengths_and_seq_len_and_accepts_torchs_values():
     """The app's form checks with field_errors, the same GRUConfig validation: one message, under lengths."""
-    from gru_tui.config import field_errors
+    from gru_tui.core.config import field_errors
 
     errors = field_errors({"lengths": (7, 5, 2), "batch_size": 3, "seq_len": 5})
     assert list(errors) == ["lengths"] and "seq_len (5)" in errors["lengths"]

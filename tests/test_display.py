@@ -15,8 +15,8 @@ from rich.console import Console
 from gru_tui import GRUConfig, derive, trace
 from gru_tui.model import model_spec
 from gru_tui.model.trace import trace_file
-from gru_tui.report import format_shape
-from gru_tui.tree import node_line
+from gru_tui.core.report import format_shape
+from gru_tui.core.tree import node_line
 from torch_reference import run_module
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -138,8 +138,8 @@ def test_html_is_the_tree_well_formed_and_self_contained(reports, name):
 
 def test_html_escapes_what_it_shows():
     """A label with markup in it (a module's repr, an error message) is text, never HTML."""
-    from gru_tui.display import html_tree
-    from gru_tui.report import Node
+    from gru_tui.core.display import html_tree
+    from gru_tui.core.report import Node
 
     root = Node("root", "<b>model</b> & co", children=(Node("x", "h_n[0] [4, 64]", (2, 3), ("a<", "b"), note="<script>alert(1)</script>"),))
     markup = html_tree(root)
@@ -169,7 +169,7 @@ def test_the_failing_module_is_marked_and_open_with_its_fix(reports):
 
 def test_html_colours_read_on_light_and_dark_backgrounds():
     """The style's colours keep 3:1 (WCAG's UI contrast) on white and on a dark theme's #1e1e1e."""
-    from gru_tui.display import STYLE
+    from gru_tui.core.display import STYLE
 
     def luminance(hex_colour):
         rgb = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
@@ -220,7 +220,7 @@ def test_rich_prints_the_tree_in_colour(reports, name):
 def test_the_package_imports_no_notebook_machinery():
     """Issue #19 item 6: the displays are plain strings; importing gru_tui and showing a report loads no IPython or Jupyter."""
     code = (
-        "import sys, gru_tui, gru_tui.display, gru_tui.report\n"
+        "import sys, gru_tui, gru_tui.core.display, gru_tui.core.report\n"
         "report = gru_tui.derive(gru_tui.GRUConfig())\n"
         "report._repr_html_(), repr(report)\n"
         "heavy = ('IPython', 'ipykernel', 'jupyter_client', 'jupyter_core', 'nbclient', 'nbformat', 'textual', 'torch', 'rich')\n"

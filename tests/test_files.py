@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gru_tui import GRUConfig, trace
-from gru_tui.config import ConfigError
-from gru_tui.files import FileExistsRefused, config_toml, load_config, save_config, write_atomic
+from gru_tui.core.config import ConfigError
+from gru_tui.core.files import FileExistsRefused, config_toml, load_config, save_config, write_atomic
 from strategies import gru_configs
 from cli_runs import run_in_process
 
@@ -183,7 +183,7 @@ def test_devices_fifos_and_directories_are_refused_without_reading(tmp_path, spe
 
 
 def test_a_large_file_is_refused_unread(tmp_path):
-    from gru_tui.files import MAX_CONFIG_BYTES
+    from gru_tui.core.files import MAX_CONFIG_BYTES
 
     path = tmp_path / "huge.toml"
     path.write_text("[gru]\n" + "# padding\n" * MAX_CONFIG_BYTES)

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gru_tui import GRUConfig
-from gru_tui.follow import ENV_FILE, Follower, Publisher, follow_file
+from gru_tui.share.follow import ENV_FILE, Follower, Publisher, follow_file
 from gru_tui.lessons import PRESETS
 
 
@@ -98,7 +98,7 @@ def test_where_the_file_lives(monkeypatch, tmp_path):
 def test_across_processes(path):
     follower = Follower(path)
     code = (
-        "import sys; from gru_tui.follow import Publisher; from gru_tui.lessons import PRESETS;"
+        "import sys; from gru_tui.share.follow import Publisher; from gru_tui.lessons import PRESETS;"
         "Publisher(sys.argv[1]).publish(PRESETS['bidirectional'].config)"
     )
     subprocess.run([sys.executable, "-c", code, str(path)], check=True, timeout=60)
@@ -143,7 +143,7 @@ def test_what_crashed_followers_is_skipped_with_one_warning(path, caplog, conten
 
 
 def test_a_file_larger_than_the_cap_is_not_read(path, caplog):
-    from gru_tui.follow import MAX_BYTES
+    from gru_tui.share.follow import MAX_BYTES
 
     Publisher(path).publish(GRUConfig())
     text = path.read_text()
@@ -200,7 +200,7 @@ CONFIG_FIELDS = st.sampled_from(list(GRUConfig().to_dict()))
 @st.composite
 def follow_files(draw) -> bytes:
     """What a follow file could hold: any JSON, a follow file with any values, or any bytes; up to the cap and a little over."""
-    from gru_tui.follow import MAX_BYTES
+    from gru_tui.share.follow import MAX_BYTES
 
     kind = draw(st.sampled_from(["json", "follow", "bytes", "large"]))
     if kind == "json":

@@ -11,7 +11,7 @@ from textual.widgets import Input
 
 from app_helpers import settle
 from gru_tui.app import make_app
-from gru_tui.config import MAX_FIELD_TEXT, ConfigError, parse_lengths, parse_number
+from gru_tui.core.config import MAX_FIELD_TEXT, ConfigError, parse_lengths, parse_number
 from gru_tui.lessons.quiz import parse_shape
 
 LONG = ("9" * 1_000_000, "1," * 500_000, " " * (MAX_FIELD_TEXT + 1))

@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 from torch import nn
 
 from gru_tui import GRUConfig, trace
-from gru_tui.config import ConfigError
+from gru_tui.core.config import ConfigError
 from gru_tui.lessons import (
     PRESETS, QuizSession, compare, config_differences, explain, expected_shapes, grade, parse_shape, quiz_tree,
 )
-from gru_tui.kinds import MODES
+from gru_tui.core.kinds import MODES
 from gru_tui.lessons.quiz import questions, random_config, slice_question
-from gru_tui.tree import render_text
+from gru_tui.core.tree import render_text
 from torch_reference import run_module, torch_shapes
 
 
@@ -471,7 +471,7 @@ def test_a_pair_torch_runs_is_not_called_wrong():
 
 def test_teaching_modules_import_without_textual_or_torch():
     code = (
-        "import sys, gru_tui.lessons, gru_tui.handout, gru_tui.follow, gru_tui.files, gru_tui.serve;"
+        "import sys, gru_tui.lessons, gru_tui.lessons.handout, gru_tui.share.follow, gru_tui.core.files, gru_tui.share.serve;"
         "print(sorted(m for m in ('textual', 'torch', 'aiohttp') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

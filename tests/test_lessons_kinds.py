@@ -10,8 +10,8 @@ import torch
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from gru_tui.config import ConfigError, GRUConfig
-from gru_tui.kinds import MODES
+from gru_tui.core.config import ConfigError, GRUConfig
+from gru_tui.core.kinds import MODES
 from gru_tui.lessons import PRESETS, explain
 from gru_tui.lessons.quiz import random_config
 from torch_reference import build, run_module

@@ -16,9 +16,9 @@ from processes import tagged
 
 APP = textwrap.dedent("""
     import sys, time
-    from gru_tui.jobs import Job
+    from gru_tui.run.jobs import Job
     from gru_tui.model import model_spec
-    from gru_tui.pool import Pool, PoolClient
+    from gru_tui.run.pool import Pool, PoolClient
 
     pool = Pool(cpu_workers=1).start()  # a worker for the run, and a spare
     client = PoolClient(pool.connect(), lambda kind, payload: None)
@@ -47,7 +47,7 @@ def test_a_killed_app_takes_a_worker_holding_the_gil_and_a_stopped_one_with_it(t
             if "running the forward" in line:
                 break
         deadline = time.monotonic() + 60
-        while len(workers := [pid for pid, command in tagged(tag) if "gru_tui.worker" in command]) < 2:
+        while len(workers := [pid for pid, command in tagged(tag) if "gru_tui.run.worker" in command]) < 2:
             assert time.monotonic() < deadline, "the spare never started"
             time.sleep(0.05)
         time.sleep(0.2)  # inside the C call by now

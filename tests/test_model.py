@@ -12,10 +12,10 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
-from gru_tui.config import ConfigError
+from gru_tui.core.config import ConfigError
 from gru_tui.model.spec import model_spec, parse_input
 from gru_tui.model.trace import trace_file as trace_model
-from gru_tui.tree import render_text
+from gru_tui.core.tree import render_text
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # (file:NAME, --input shapes, --inputs function): each example as its docstring says to run it
@@ -290,7 +290,7 @@ def test_the_report_crosses_as_plain_data_and_its_tree_needs_no_torch(tmp_path):
 
     report = trace_model(spec_of("classifier"))
     (tmp_path / "report.pickle").write_bytes(pickle.dumps(report))
-    code = ("import pickle, sys; r = pickle.load(open(sys.argv[1], 'rb')); from gru_tui.tree import render_text; "
+    code = ("import pickle, sys; r = pickle.load(open(sys.argv[1], 'rb')); from gru_tui.core.tree import render_text; "
             "t = render_text(r.tree()); assert 'h_n  [4, 4, 64]' in t; assert 'torch' not in sys.modules and 'textual' not in sys.modules")
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "report.pickle")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

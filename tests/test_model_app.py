@@ -112,7 +112,7 @@ def test_the_apps_process_never_imports_torch_or_the_model_file(tmp_path):
                     await pilot.pause(0.1)
                 print(app.latest.ok, app.latest.node("").calls[0].output.items[1].shape)
         asyncio.run(main())
-        print([m for m in ("torch", "torchinfo", "gru_tui.tracing") if m in sys.modules], os.environ.get("MODEL_FILE_RAN"))
+        print([m for m in ("torch", "torchinfo", "gru_tui.core.tracing") if m in sys.modules], os.environ.get("MODEL_FILE_RAN"))
         """
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=PATIENCE)
@@ -134,7 +134,7 @@ def test_the_app_refuses_a_model_flag_it_cannot_use():
 # -- served: only the server's command line names a file -------------------------------------------
 
 def test_serve_fixes_the_model_on_its_own_command_line():
-    from gru_tui.serve import build_parser, model_arguments, served_command
+    from gru_tui.share.serve import build_parser, model_arguments, served_command
 
     args = build_parser().parse_args(["--model", str(EXAMPLES / "packed.py") + ":make_model",
                                       "--inputs", str(EXAMPLES / "packed.py") + ":example_inputs"])

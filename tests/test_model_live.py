@@ -22,7 +22,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from gru_tui import trace_model
 from gru_tui.model import ModelTraceError
 from gru_tui.model.values import value_of
-from gru_tui.tree import render_text
+from gru_tui.core.tree import render_text
 
 FAST = settings(max_examples=50, deadline=None)
 FEW = settings(max_examples=12, deadline=None)  # each example runs a forward with every watcher on

@@ -12,8 +12,8 @@ from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 
 from gru_tui import GRUConfig
-from gru_tui.report import format_shape
-from gru_tui.tree import gru_call
+from gru_tui.core.report import format_shape
+from gru_tui.core.tree import gru_call
 from torch_reference import run_module
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "examples" / "shapes.ipynb"

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from gru_tui.config import FIRST_EXAMPLE
-from gru_tui.jobs import Job
-from gru_tui.pool import Pool, PoolClient, _socket_address, connect_remote
+from gru_tui.core.config import FIRST_EXAMPLE
+from gru_tui.run.jobs import Job
+from gru_tui.run.pool import Pool, PoolClient, _socket_address, connect_remote
 from processes import gone
 
 PATIENCE = 120

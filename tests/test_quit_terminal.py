@@ -28,8 +28,8 @@ def start_long_run(terminal: Terminal, tag: str) -> tuple[int, list[int]]:
     terminal.start(f"GRU_TUI_TEST_TAG={tag} {shlex.quote(sys.executable)} -m gru_tui {LONG_RUN}")
     terminal.wait_for("layer 0")
     processes = tagged(tag)
-    app = [pid for pid, command in processes if "gru_tui.worker" not in command]
-    workers = [pid for pid, command in processes if "gru_tui.worker" in command]
+    app = [pid for pid, command in processes if "gru_tui.run.worker" not in command]
+    workers = [pid for pid, command in processes if "gru_tui.run.worker" in command]
     assert len(app) == 1 and workers, processes
     return app[0], workers
 
@@ -102,7 +102,7 @@ def test_the_model_view_quits_cleanly_on_a_signal_during_a_hung_forward(tmp_path
         terminal.start(f"GRU_TUI_TEST_TAG={tag} {shlex.quote(sys.executable)} -m gru_tui "
                        f"--model {shlex.quote(str(tmp_path / 'hang.py'))}:Hang --input 2")
         terminal.wait_for("running the forward")
-        app = [pid for pid, command in tagged(tag) if "gru_tui.worker" not in command]
+        app = [pid for pid, command in tagged(tag) if "gru_tui.run.worker" not in command]
         assert len(app) == 1
         os.kill(app[0], signum)
         assert_left_cleanly(terminal, tag, 128 + signum)

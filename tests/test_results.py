@@ -19,9 +19,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from gru_tui import ConfigError, GRUConfig, derive, trace
 from gru_tui.cli import main
-from gru_tui.code import pytorch_code
-from gru_tui.handout import markdown_handout
-from gru_tui.tree import render_text
+from gru_tui.core.code import pytorch_code
+from gru_tui.lessons.handout import markdown_handout
+from gru_tui.core.tree import render_text
 from strategies import gru_configs
 from torch_reference import build
 
@@ -279,7 +279,7 @@ async def test_quiz_asks_which_slice_equals_h_n_after_the_shapes():
 
     from gru_tui.app import make_app
     from gru_tui.lessons import PRESETS
-    from gru_tui.report import Packed
+    from gru_tui.core.report import Packed
 
     config = PRESETS["bidirectional"].config
     app = make_app(config)
@@ -322,7 +322,7 @@ def test_the_derived_branch_needs_neither_torch_nor_textual():
     import subprocess
     import sys
 
-    code = ("import sys, gru_tui; from gru_tui.code import pytorch_code; from gru_tui.tree import render_text; "
+    code = ("import sys, gru_tui; from gru_tui.core.code import pytorch_code; from gru_tui.core.tree import render_text; "
             "from gru_tui.lessons import slice_question; c = gru_tui.GRUConfig(bidirectional=True, batch_size=2, lengths=(3, 2), "
             "seq_len=3); r = gru_tui.derive(c); render_text(r.tree()); pytorch_code(c, r); r.to_dict(); "
             "assert slice_question(r) is None; assert 'torch' not in sys.modules and 'textual' not in sys.modules")

@@ -22,7 +22,7 @@ import urllib.request
 import aiohttp
 import pytest
 
-from gru_tui.serve import ENV_COMMAND, is_loopback, served_command
+from gru_tui.share.serve import ENV_COMMAND, is_loopback, served_command
 from served import ARTIFACTS, Browser, free_port, serve, stop_group
 
 
@@ -567,8 +567,8 @@ async def test_in_chromium():
 @pytest.mark.skipif(importlib.util.find_spec("gru_tui.app") is None, reason="serves the real app, which this checkout lacks")
 async def test_follow_mode_in_chromium(tmp_path):
     """`gru-tui serve --follow`: the page shows the presenter's configuration, read-only, as it changes."""
-    from gru_tui.config import FIRST_EXAMPLE
-    from gru_tui.follow import ENV_FILE, Publisher
+    from gru_tui.core.config import FIRST_EXAMPLE
+    from gru_tui.share.follow import ENV_FILE, Publisher
     from gru_tui.lessons import PRESETS
 
     follow_file = tmp_path / "follow.json"
@@ -639,7 +639,7 @@ async def test_export_in_chromium_is_a_download(tmp_path):
 def test_the_log_is_one_line_a_record_and_rate_limited():
     import logging
 
-    from gru_tui.serve import MAX_LOG_LINE, OneLineFormatter, RateLimit
+    from gru_tui.share.serve import MAX_LOG_LINE, OneLineFormatter, RateLimit
 
     limit, formatter = RateLimit(rate=10, burst=5), OneLineFormatter()
     flood = [logging.makeLogRecord({"msg": f"request {n}", "levelname": "INFO"}) for n in range(1000)]

@@ -12,7 +12,7 @@ from processes import environ_of, loaded_torch, tagged
 from served import serve
 from test_serve import tab
 
-from gru_tui.serve import SERVE_CPU_WORKERS
+from gru_tui.share.serve import SERVE_CPU_WORKERS
 
 TABS = 3
 
@@ -25,7 +25,7 @@ async def test_tabs_share_one_pool_and_their_copies_never_load_torch():
             processes = tagged(tag)
             copies = [pid for pid, command in processes  # textual-serve starts each through /bin/sh -c
                       if command.rstrip().endswith("-m gru_tui") and not command.startswith("/bin/sh")]
-            workers = [pid for pid, command in processes if "gru_tui.worker" in command]
+            workers = [pid for pid, command in processes if "gru_tui.run.worker" in command]
             assert len(copies) == TABS, processes
             assert not any(loaded_torch(pid) for pid in copies)  # the tabs' copies: no torch
             assert 1 <= len(workers) <= SERVE_CPU_WORKERS + 1  # the pool's cpu lane and its spare, not one per tab
@@ -51,7 +51,7 @@ async def test_tabs_share_one_pool_and_their_copies_never_load_torch():
 
 def test_a_pool_s_worker_env_gives_way_to_the_caller_s_own(monkeypatch):
     """``worker_env`` holds defaults: an OMP_WAIT_POLICY the person set themselves is the one the workers get."""
-    from gru_tui.pool import Pool
+    from gru_tui.run.pool import Pool
 
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
     monkeypatch.delenv("GRU_TUI_POOL_TEST_DEFAULT", raising=False)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from gru_tui import GRUConfig, trace
-from gru_tui.tracing import CALIBRATE_FROM, LAYERS_END, WINDOW, Cancelled, MemoryGuardError, _Run, memory_check
+from gru_tui.core.tracing import CALIBRATE_FROM, LAYERS_END, WINDOW, Cancelled, MemoryGuardError, _Run, memory_check
 
 from test_core import assert_matches_torch
 

@@ -1,4 +1,4 @@
-"""Device runs in worker processes (``gru_tui.pool``, ``gru_tui.worker``): the pool on its own and the app over it.
+"""Device runs in worker processes (``gru_tui.run.pool``, ``gru_tui.run.worker``): the pool on its own and the app over it.
 
 Real processes throughout: real torch in real workers, killed for real with real signals.
 """
@@ -18,10 +18,10 @@ import pytest
 from app_helpers import settle, type_into
 from gru_tui import trace
 from gru_tui.app import make_app
-from gru_tui.config import FIRST_EXAMPLE, GRUConfig
-from gru_tui.jobs import Job, JobError
-from gru_tui.pool import Pool, PoolClient
-from gru_tui.worker import run_job
+from gru_tui.core.config import FIRST_EXAMPLE, GRUConfig
+from gru_tui.run.jobs import Job, JobError
+from gru_tui.run.pool import Pool, PoolClient
+from gru_tui.run.worker import run_job
 from processes import gone, total_memory_bytes, user_cpu_seconds
 
 PATIENCE = 300  # seconds to wait for something to happen; not a speed check (torch loads slowly on a busy machine)
@@ -176,7 +176,7 @@ def test_the_apps_process_never_imports_torch_while_it_traces():
                 await settle(pilot)
                 print(app.report.derived, app.report.h_n.shape, app.torch_version is not None)
         asyncio.run(main())
-        print([m for m in ("torch", "torchinfo", "gru_tui.tracing", "gru_tui.devices") if m in sys.modules])
+        print([m for m in ("torch", "torchinfo", "gru_tui.core.tracing", "gru_tui.core.devices") if m in sys.modules])
         """
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=PATIENCE).stdout

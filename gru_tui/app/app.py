@@ -22,10 +22,10 @@ from textual.app import App
 from textual.binding import Binding
 from textual.timer import Timer
 
-from ..config import FIRST_EXAMPLE, GRUConfig
-from ..report import Packed, Report, format_shape
-from ..shapes import derive
-from ..tree import gru_call
+from ..core.config import FIRST_EXAMPLE, GRUConfig
+from ..core.report import Packed, Report, format_shape
+from ..core.shapes import derive
+from ..core.tree import gru_call
 from .screens.main import MainScreen
 from .teaching import LESSON_BINDINGS, TeachingMixin
 from .widgets.form import ConfigForm
@@ -436,7 +436,7 @@ class GruTuiApp(TeachingMixin, App[None]):
 
     def action_copy_code(self) -> None:
         """The code pane's code, to the terminal's clipboard (OSC 52: over SSH too, where the terminal allows it)."""
-        from ..code import pytorch_code
+        from ..core.code import pytorch_code
 
         code = pytorch_code(self.report.config, self.report)
         self.copy_to_clipboard(code)
@@ -466,7 +466,7 @@ def quit_on_signals(exit_on_signal) -> None:
     Installed as the app loads, before Textual takes the terminal over (until then the CLI's own handlers
     end the process: ``lifetime.end_on_signals``). An app that has not ended ``EXIT_GRACE_SECONDS`` after
     the signal (its terminal gone mid-start, say) is ended anyway: a signal never leaves it running."""
-    from ..lifetime import exit_soon
+    from ..run.lifetime import exit_soon
 
     def on_signal(signum: int) -> None:
         exit_soon(128 + signum)

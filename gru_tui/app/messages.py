@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from ..config import GRUConfig
-from ..report import Report
+from ..core.config import GRUConfig
+from ..core.report import Report
 
 
 @dataclass

@@ -207,8 +207,8 @@ class ModelApp(App[None]):
         self.retrace("ctrl+r")
 
     def action_export(self) -> None:
-        from ..handout import FORMATS, model_handout_text
-        from ..served import served_to_browser
+        from ..lessons.handout import FORMATS, model_handout_text
+        from ..share.served import served_to_browser
         from .screens.save import SaveDialog
 
         shown = self.latest if self.showing_latest or self.good is None else self.good

@@ -14,10 +14,10 @@ from typing import Callable
 
 from textual.message import Message
 
-from ..config import GRUConfig
-from ..jobs import Job, JobError, WorkerInfo
-from ..pool import Pool, PoolClient, connect_from_environment
-from ..summary import human_bytes
+from ..core.config import GRUConfig
+from ..run.jobs import Job, JobError, WorkerInfo
+from ..run.pool import Pool, PoolClient, connect_from_environment
+from ..core.summary import human_bytes
 from .messages import (
     LessonTraced, Explained, ModelRunEvent, PoolLost, TorchFailed, TorchLoaded, TraceFailed, TraceFinished, TraceProgress,
     TraceRefused, TraceStarted,

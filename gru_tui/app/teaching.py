@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from typing import TYPE_CHECKING
 
-from ..config import GRUConfig
+from ..core.config import GRUConfig
 from ..lessons import PRESETS, Preset
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class TeachingMixin:
     # -- hooks the app calls --------------------------------------------------------
     def start_teaching(self) -> None:
         """After the first frame: the presenter publishes, a follower starts polling, read-only."""
-        from .. import follow
+        from ..share import follow
 
         if self.present:
             self._publisher = follow.Publisher()
@@ -144,7 +144,7 @@ class TeachingMixin:
         self.push_screen(ExplainScreen(self.config))
 
     def action_export(self) -> None:
-        from ..handout import FORMATS, handout_text
+        from ..lessons.handout import FORMATS, handout_text
         from .screens.save import SaveDialog
 
         if not self.form_ready("the handout"):
@@ -159,7 +159,7 @@ class TeachingMixin:
         self.push_screen(SaveDialog(title, "gru-lesson.md", render, FORMATS, download=self.served), self._saved)
 
     def action_save_config(self) -> None:
-        from ..files import config_toml
+        from ..core.files import config_toml
         from .screens.save import SaveDialog
 
         if not self.form_ready("saving"):
@@ -171,7 +171,7 @@ class TeachingMixin:
     @property
     def served(self) -> bool:
         """Served to a browser (gru-tui serve): files go to the browser as downloads, never onto the server."""
-        from ..served import served_to_browser
+        from ..share.served import served_to_browser
 
         return served_to_browser()
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..config import FIELD_NAMES, GRUConfig
-from ..report import Node, Report, format_shape
+from ..core.config import FIELD_NAMES, GRUConfig
+from ..core.report import Node, Report, format_shape
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-from ..config import ConfigError, GRUConfig
-from ..report import format_shape
-from ..shapes import count_summary, derive
+from ..core.config import ConfigError, GRUConfig
+from ..core.report import format_shape
+from ..core.shapes import count_summary, derive
 
 # The learner types shapes by hand: a slip (an extra zero) must not allocate gigabytes.
 MAX_ELEMENTS = 1 << 22

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import FIRST_EXAMPLE, GRUConfig
+from ..core.config import FIRST_EXAMPLE, GRUConfig
 
 
 @dataclass(frozen=True)

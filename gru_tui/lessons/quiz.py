@@ -10,10 +10,10 @@ import random
 import re
 from dataclasses import dataclass
 
-from ..config import ConfigError, GRUConfig, check_field_text
-from ..kinds import MODES
-from ..report import Node, Packed, Report, format_shape
-from ..results import Use
+from ..core.config import ConfigError, GRUConfig, check_field_text
+from ..core.kinds import MODES
+from ..core.report import Node, Packed, Report, format_shape
+from ..core.results import Use
 from .presets import PRESETS
 
 QUESTIONS = ("output", "h_n", "c_n")  # c_n only for an LSTM: ``questions(config)``

@@ -24,9 +24,9 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from ..config import ConfigError
-from ..report import format_shape
-from ..tree import gru_call
+from ..core.config import ConfigError
+from ..core.report import format_shape
+from ..core.tree import gru_call
 from .recurrent import input_of, is_recurrent, module_config
 from .values import value_of
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import DTYPES, ConfigError, GRUConfig
-from ..shapes import derive
+from ..core.config import DTYPES, ConfigError, GRUConfig
+from ..core.shapes import derive
 from .report import Recurrent
 from .values import batch_size_runs, dtype_name, packed_lengths, value_of
 

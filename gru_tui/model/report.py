@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import GRUConfig
-from ..display import Displayable
-from ..report import Node, Report, RunStats
+from ..core.config import GRUConfig
+from ..core.display import Displayable
+from ..core.report import Node, Report, RunStats
 from .failure import Failure, ModelTraceError
 from .spec import ModelSpec
 from .values import Call, Value

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import ConfigError
+from ..core.config import ConfigError
 
 INPUT_DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool")
 MAX_INPUT_ELEMENTS = 1 << 34  # a typo (an extra zero) must not ask for terabytes

@@ -25,7 +25,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-from ..report import RunStats
+from ..core.report import RunStats
 from .cost import MatmulCounter, sizes, storage_bytes, value_bytes
 from .diagnose import diagnose, diagnose_call, owner_of, owner_sentence
 from .failure import Failure, FileFailure, cut, error_message, failure_from

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..display import FAILED
-from ..report import Node
-from ..tree import build_tree, gru_call
+from ..core.display import FAILED
+from ..core.report import Node
+from ..core.tree import build_tree, gru_call
 
 # From an assembled configuration's tree, what a module inside a model shows (its input is the module's line).
 RECURRENT_PARTS = ("h0", "c0", "output", "h_n", "c_n")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..report import format_runs, format_shape
+from ..core.report import format_runs, format_shape
 
 MAX_DEPTH = 6  # objects inside objects: deeper ones are named, not opened
 

@@ -15,10 +15,10 @@ from textual.screen import Screen
 from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
-from ...config import GRUConfig
+from ...core.config import GRUConfig
 from ...lessons import compare, config_differences, describe_figure, summary_differences
-from ...report import Node, Report
-from ...tree import gru_call
+from ...core.report import Node, Report
+from ...core.tree import gru_call
 from ..messages import LessonTraced
 from ..widgets.trace_tree import FittedTree, node_label
 from ..widgets.title_bar import TitleBar

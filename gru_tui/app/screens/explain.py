@@ -10,11 +10,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
 
-from ...config import ConfigError, GRUConfig
+from ...core.config import ConfigError, GRUConfig
 from ...lessons import parse_shape
-from ...report import format_shape
-from ...shapes import derive
-from ...tree import gru_call
+from ...core.report import format_shape
+from ...core.shapes import derive
+from ...core.tree import gru_call
 from ..messages import Explained
 from ..widgets.title_bar import TitleBar
 from ..widgets.keys_footer import KeysFooter

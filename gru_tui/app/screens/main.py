@@ -19,7 +19,7 @@ from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widgets import Static
 
-from ...config import GRUConfig
+from ...core.config import GRUConfig
 from ..widgets.form import ConfigForm
 from ..widgets.note_line import NoteLine
 from ..widgets.pane_tabs import PANES, PaneTabs

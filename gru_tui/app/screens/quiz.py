@@ -15,11 +15,11 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
 
-from ...config import ConfigError, GRUConfig
+from ...core.config import ConfigError, GRUConfig
 from ...lessons import QuizSession, grade_slices, quiz_tree, slice_question
 from ...lessons.quiz import NEXT, SLICE_TARGET, SliceQuestion, questions, verdict
-from ...report import Report
-from ...tree import gru_call
+from ...core.report import Report
+from ...core.tree import gru_call
 from ..messages import LessonTraced
 from ..widgets.trace_tree import TraceTree
 from ..widgets.title_bar import TitleBar

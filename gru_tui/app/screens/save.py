@@ -28,8 +28,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from ...files import FileExistsRefused, write_atomic
-from ...handout import FORMATS, handout_format
+from ...core.files import FileExistsRefused, write_atomic
+from ...lessons.handout import FORMATS, handout_format
 
 # render(fmt) -> the file's text in that format (fmt is "" when the dialog offers no formats).
 Render = Callable[[str], str]

@@ -22,8 +22,8 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static, Switch
 
-from ...config import DTYPES, OPTION_OF, ConfigError, GRUConfig, field_errors, parse_lengths, parse_number
-from ...kinds import KINDS, NONLINEARITIES
+from ...core.config import DTYPES, OPTION_OF, ConfigError, GRUConfig, field_errors, parse_lengths, parse_number
+from ...core.kinds import KINDS, NONLINEARITIES
 from .choice import Choice
 
 # (field, label, tooltip). Sizes and dropout are typed; the order is nn.GRU's, then the input's.

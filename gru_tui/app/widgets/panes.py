@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Log, Static
 
-from ...report import Report
+from ...core.report import Report
 
 
 COPY_CODE_TOOLTIP = "Copy the PyTorch code to your clipboard (through the terminal: works over SSH)"
@@ -47,7 +47,7 @@ class TorchinfoPane(DrawnWhenShown):
     def show(self, report: Report) -> None:
         if not self._show_timings:
             report = dataclasses.replace(report, run=None)
-        from ...summary import summary_lines  # the panes mount after the first frame: so do their imports
+        from ...core.summary import summary_lines  # the panes mount after the first frame: so do their imports
 
         self.plain = "\n".join(summary_lines(report))
         self.redraw()
@@ -74,7 +74,7 @@ class CodePane(DrawnWhenShown):
         self.show(self.app.report)
 
     def show(self, report: Report) -> None:
-        from ...code import pytorch_code
+        from ...core.code import pytorch_code
 
         self.code = pytorch_code(report.config, report)
         self.redraw()

@@ -14,8 +14,8 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Static
 
-from ...report import Packed, Report, format_shape
-from ...summary import human_bytes
+from ...core.report import Packed, Report, format_shape
+from ...core.summary import human_bytes
 
 
 def output_text(report: Report) -> str:

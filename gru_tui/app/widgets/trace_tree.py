@@ -20,8 +20,8 @@ from textual.binding import Binding
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from ...report import Node
-from ...tree import node_line
+from ...core.report import Node
+from ...core.tree import node_line
 
 EAGER_NODE_LIMIT = 2000  # below this every node is built at once; above it, when its parent opens
 SHAPE_PATTERN = r"(?<=  )\[[0-9, ×]+\]"  # node_line writes two spaces before a shape

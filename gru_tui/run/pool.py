@@ -1,4 +1,4 @@
-"""The worker pool: device workers (``gru_tui.worker``) shared by one app, or by every tab of ``gru-tui serve``.
+"""The worker pool: device workers (``gru_tui.run.worker``) shared by one app, or by every tab of ``gru-tui serve``.
 
 The Jupyter kernel model: the process that draws never runs torch. The pool, a
 thread without torch, keeps child processes that hold it:
@@ -395,7 +395,7 @@ class Pool:
 
     def _reserved(self, task: _Task) -> int:
         """What the pool's other runs on this job's device are estimated to hold, for the memory guard."""
-        from .shapes import estimate_run_bytes
+        from ..core.shapes import estimate_run_bytes
 
         return sum(
             estimate_run_bytes(other.job.args[0])
@@ -407,12 +407,12 @@ class Pool:
     # -- workers ------------------------------------------------------------------------
     def _spawn(self, lane: str | None) -> _Worker:
         ours, theirs = socket.socketpair()
-        package_parent = str(Path(__file__).resolve().parent.parent)
+        package_parent = str(Path(__file__).resolve().parents[2])  # gru_tui/run/pool.py
         env = {**self.worker_env, **os.environ,
                "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
         stderr = None if self.share_stderr else tempfile.TemporaryFile()
         process = subprocess.Popen(
-            [sys.executable, "-m", "gru_tui.worker", str(theirs.fileno())],
+            [sys.executable, "-m", "gru_tui.run.worker", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
             env=env, start_new_session=True,  # the terminal's signals are the app's to handle, not the worker's
             preexec_fn=dies_with_this_process(),  # SIGKILLed with the pool's process, whatever ends that

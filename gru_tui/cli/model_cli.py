@@ -16,65 +16,7 @@ import signal
 import sys
 import time
 
-from .config import ConfigError
-
-MODEL_FLAGS = ("model", "input", "inputs", "timeout", "train")
-
-
-def add_model_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group(
-        "your own model (instead of the module configuration)",
-        "Import FILE.py, call NAME (a function or class; arguments as Python literals: NAME(32, 1, key='GRU')) to get the "
-        "nn.Module, run one forward "
-        "with hooks on every submodule and show every shape; the module configuration flags do not apply.",
-    )
-    group.add_argument("--model", metavar="FILE.py:NAME", default=None,
-                       help="the model: a function or class in FILE.py that gives the nn.Module, called with no arguments or "
-                            "with literal ones: 'crnn.py:CRNN(32, 1, 37, 256)', keywords too (default: none)")
-    group.add_argument("--input", action="append", metavar="SHAPE[:DTYPE]", default=None,
-                       help="one positional tensor of the forward, e.g. 4x80x50 or 4x35:int64 (dtype default float32; "
-                            "integer tensors hold token ids valid for every nn.Embedding); repeat for each tensor")
-    group.add_argument("--inputs", metavar="FILE.py:FUNCTION", default=None,
-                       help="a function returning the forward's arguments: a tuple or list of positional ones, a dict, "
-                            "or (args, kwargs) "
-                            "(default: example_inputs() when FILE.py defines it and no --input is given)")
-    group.add_argument("--train", action="store_const", const=True, default=None,
-                       help="trace in training mode (dropout on, batch statistics; default: eval mode); the model is left as it was")
-    group.add_argument("--timeout", metavar="SECONDS", default=None,
-                       help="stop a forward that runs longer than this (default: no limit; in the app ctrl+c stops it too)")
-
-
-def model_flags_used(args: argparse.Namespace) -> bool:
-    return any(getattr(args, name, None) is not None for name in MODEL_FLAGS)
-
-
-def spec_from_args(args: argparse.Namespace, config_dests: tuple[str, ...]):
-    """The ModelSpec the flags give; ConfigError naming the flag for a bad value or a flag that does not apply."""
-    from .model.spec import model_spec
-
-    if args.model is None:
-        raise ConfigError("model", "--input, --inputs, --train and --timeout go with --model FILE.py:NAME")
-    misplaced = [dest for dest in config_dests if dest != "device" and hasattr(args, dest)]
-    if misplaced or getattr(args, "config_file", None):
-        name = misplaced[0] if misplaced else "config"
-        raise ConfigError(name, f"--{name.replace('_', '-')} configures an assembled module; with --model the model file says it")
-    device = "cpu"
-    if hasattr(args, "device"):
-        from .devices import device_name
-
-        device = device_name(args.device)
-    return model_spec(args.model, args.input, args.inputs, device, train=bool(args.train))
-
-
-def timeout_seconds(args: argparse.Namespace) -> float | None:
-    if args.timeout is None:
-        return None
-    from .config import parse_number
-
-    seconds = parse_number("timeout", args.timeout, decimal=True)
-    if seconds <= 0:
-        raise ConfigError("timeout", f"must be a number of seconds above 0, got {args.timeout!r}")
-    return float(seconds)
+from ..model.flags import MODEL_FLAGS, add_model_flags, model_flags_used, spec_from_args, timeout_seconds  # noqa: F401 (model/flags.py's, imported from here too)
 
 
 def run_model_trace(args: argparse.Namespace, config_dests: tuple[str, ...], fail, utf8: bool) -> int:
@@ -101,8 +43,8 @@ def run_model_trace(args: argparse.Namespace, config_dests: tuple[str, ...], fai
 
 
 def _write_handout(report, args, fail) -> int:
-    from .cli_common import write_handout
-    from .handout import export_model
+    from .common import write_handout
+    from ..lessons.handout import export_model
 
     return write_handout(args, lambda: export_model(report, args.handout, overwrite=args.overwrite))
 
@@ -117,8 +59,8 @@ def run_in_worker(spec, limit: float | None, fail):
     ``limit`` counts from when torch has loaded in the worker. The worker's progress texts go to stderr when it
     is a terminal; the last one says what was running when a run is stopped or crashes.
     """
-    from .jobs import Job
-    from .pool import Pool, PoolClient
+    from ..run.jobs import Job
+    from ..run.pool import Pool, PoolClient
 
     events: queue.Queue = queue.Queue()
     status_line = _StatusLine(sys.stderr)

@@ -1,7 +1,7 @@
 """The device worker: a child process that holds torch and runs one job at a time.
 
 The app never imports torch (the Jupyter kernel model, see ``pool``): a pool starts
-this module as ``python -m gru_tui.worker FD``, FD being its end of a socket pair.
+this module as ``python -m gru_tui.run.worker FD``, FD being its end of a socket pair.
 The worker imports torch, says ``ready`` with the devices it found, then runs the
 jobs it is sent, one at a time, answering each with ``progress`` events and one
 ``done`` or ``failed``. To stop a job the pool kills the process: a forward in
@@ -20,7 +20,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any, Callable
 
-from .config import ConfigError
+from ..core.config import ConfigError
 from .jobs import Job, JobError, WorkerInfo
 
 # A lower priority for the worker, so a long CPU run leaves the interface its share of the cores
@@ -79,7 +79,7 @@ def _load_torch() -> WorkerInfo:
         threads = os.environ.get("GRU_TUI_WORKER_THREADS")
         if threads:  # for measuring what helps the interface stay live; the default is torch's
             torch.set_num_threads(int(threads))
-        from .devices import available_devices
+        from ..core.devices import available_devices
 
         devices = tuple((d.description, d.name) for d in available_devices())
     except Exception as error:  # a broken torch install is a message in the app, not a crash
@@ -89,7 +89,7 @@ def _load_torch() -> WorkerInfo:
 
 def run_job(job: Job, reserved: int, progress: Callable[..., None]) -> Any:
     """Run ``job``; every failure is raised as a JobError (plain data), never anything else."""
-    from .tracing import MemoryGuardError, TraceError
+    from ..core.tracing import MemoryGuardError, TraceError
 
     _reset_peak_memory()
     try:
@@ -100,12 +100,12 @@ def run_job(job: Job, reserved: int, progress: Callable[..., None]) -> Any:
             (configs,) = job.args
             return tuple(_trace(config, False, reserved, None) for config in configs)
         if job.kind == "explain":
-            from .lessons import explain
+            from ..lessons import explain
 
             return explain(*job.args)
         if job.kind == "model":
-            from .devices import check_device
-            from .model.trace import trace_file
+            from ..core.devices import check_device
+            from ..model.trace import trace_file
 
             (spec,) = job.args
             check_device(spec.device)
@@ -127,11 +127,11 @@ def _trace(config, force: bool, reserved: int, progress):
     """Trace ``config``; the memory guard also counts what the pool's other runs on this device hold (``reserved``)."""
     import dataclasses
 
-    from .tracing import MemoryGuardError, memory_check, trace
+    from ..core.tracing import MemoryGuardError, memory_check, trace
 
     if not force:
         config.validate(check_device=False)
-        from .devices import check_device
+        from ..core.devices import check_device
 
         config = config.replace(device=check_device(config.device))
         needed, free = memory_check(config)

@@ -13,11 +13,11 @@ import json
 import os
 from pathlib import Path
 
-from .code import pytorch_code
-from .files import write_atomic
-from .report import Report, format_shape
-from .summary import summary_rows
-from .tree import gru_call, render_text
+from ..core.code import pytorch_code
+from ..core.files import write_atomic
+from ..core.report import Report, format_shape
+from ..core.summary import summary_rows
+from ..core.tree import gru_call, render_text
 
 FORMATS = ("md", "json", "svg")
 

@@ -1,7 +1,7 @@
 """ConfigError: a configuration value that torch would refuse, raised by the configuration and the device check.
 
 Its own module, below both ``config`` and ``devices``, so that neither imports the other to raise it
-(``config`` asks ``devices`` to check a device; ``devices`` raises ConfigError). ``gru_tui.config``
+(``config`` asks ``devices`` to check a device; ``devices`` raises ConfigError). ``gru_tui.core.config``
 re-exports it, where the rest of the package imports it from.
 """
 

@@ -16,11 +16,11 @@ import os
 import sys
 from typing import Sequence
 
-from .cli_common import fail, write_handout
-from .config import DTYPES, FIRST_EXAMPLE, ConfigError, GRUConfig, parse_lengths, parse_number
-from .kinds import MODES, NONLINEARITIES
+from .common import fail, write_handout
+from ..core.config import DTYPES, FIRST_EXAMPLE, ConfigError, GRUConfig, parse_lengths, parse_number
+from ..core.kinds import MODES, NONLINEARITIES
 from .model_cli import add_model_flags, model_flags_used, run_model_trace, spec_from_args, timeout_seconds
-from .served import served_to_browser as _served_to_browser
+from ..share.served import served_to_browser as _served_to_browser
 
 CONFIG_FLAGS = (
     # (flag, config field, type)
@@ -98,10 +98,10 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace, base: GRUConfig = FIRST_EXAMPLE) -> GRUConfig:
     """The configuration the flags describe, on top of ``base`` (or of --config FILE when given)."""
-    from .devices import device_name
+    from ..core.devices import device_name
 
     if getattr(args, "config_file", None):
-        from .files import load_config
+        from ..core.files import load_config
 
         base = load_config(args.config_file)
     values = {
@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="gru-tui trace --help and gru-tui serve --help list each command's own flags.",
         allow_abbrev=False,  # --input is its own flag, not short for --input-size
     )
-    from . import __version__
+    from .. import __version__
 
     parser.add_argument("--version", action="version", version=f"gru-tui {__version__}")
     sub = parser.add_subparsers(dest="command", title="commands", metavar="{trace,serve}")
@@ -163,7 +163,7 @@ def build_trace_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # the command line, not a test calling in: a signal during the start ends the process
-        from .lifetime import end_on_signals
+        from ..run.lifetime import end_on_signals
 
         end_on_signals()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -175,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv and argv[0] == "trace":
             return run_trace(build_trace_parser().parse_args(argv[1:]))
         if argv and argv[0] == "serve":
-            from .serve import main as serve_main
+            from ..share.serve import main as serve_main
 
             return serve_main(argv[1:])
         parser = build_parser()
@@ -193,8 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_trace(args: argparse.Namespace) -> int:
-    from .tracing import TraceError, trace
-    from .shapes import derive
+    from ..core.tracing import TraceError, trace
+    from ..core.shapes import derive
 
     if model_flags_used(args):
         return run_model_trace(args, CONFIG_DESTS, fail, _utf8_stdout())
@@ -206,7 +206,7 @@ def run_trace(args: argparse.Namespace) -> int:
     except TraceError as error:
         return fail(str(error), 1)
     if args.handout:
-        from .handout import export
+        from ..lessons.handout import export
 
         status = write_handout(args, lambda: export(report, args.handout, overwrite=args.overwrite))
         if status:
@@ -225,7 +225,7 @@ def run_app(args: argparse.Namespace) -> int:
             return fail("--model opens your own model: --present and --follow share an assembled configuration")
         if not _served_to_browser() and (not sys.stdout.isatty() or not sys.stdin.isatty()):
             return fail("the app needs a terminal; for a report without one, use `gru-tui trace --model ...` (add --json for JSON)")
-        from .app.model_app import make_model_app
+        from ..app.model_app import make_model_app
 
         app = make_model_app(spec, timeout=timeout_seconds(args))
         app.run()
@@ -248,7 +248,7 @@ def load_app(config: GRUConfig, *, present: bool = False, follow: bool = False):
     2 cores), finding nothing to free. The app resumes it after its first frame.
     """
     gc.disable()
-    from .app import make_app
+    from ..app import make_app
 
     return make_app(config=config, present=present, follow=follow)
 

@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlsplit
 
-from .config import ConfigError
-from .lifetime import dies_with_this_process
+from ..core.config import ConfigError
+from ..run.lifetime import dies_with_this_process
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--token", default=None, help="the access token (default: a new random one each start; a token given here shows in `ps`)",
     )
-    from .model_cli import add_model_flags
+    from ..model.flags import add_model_flags
 
     add_model_flags(parser)  # fixed here, for every copy: a browser never names a file
     return parser
@@ -130,7 +130,7 @@ def served_command(follow: bool, model: Sequence[str] = ()) -> str:
 
 def model_arguments(args: argparse.Namespace) -> list[str]:
     """``serve --model ...`` as the served copies' flags: the file resolved and checked now, on the server."""
-    from .model_cli import model_flags_used, spec_from_args, timeout_seconds
+    from ..model.flags import model_flags_used, spec_from_args, timeout_seconds
 
     if not model_flags_used(args):
         return []
@@ -233,7 +233,7 @@ def start_pool(run_limit: float | None = DEFAULT_RUN_LIMIT):
     queued behind it, and one past ``run_limit`` is stopped. The socket is this user's alone and needs a
     secret key: only the copies this server starts, which get both in their environment, can submit work.
     """
-    from .pool import ENV_ADDRESS, ENV_KEY, Pool
+    from ..run.pool import ENV_ADDRESS, ENV_KEY, Pool
 
     pool = Pool(cpu_workers=SERVE_CPU_WORKERS, worker_env=SERVE_WORKER_ENV, run_limit=run_limit,
                 aside_after=ASIDE_SECONDS).start()

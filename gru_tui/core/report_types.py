@@ -1,7 +1,7 @@
 """The plain values a Report is made of: a tensor's shape (Tensor, Packed), a line of the shape tree (Node), and how shapes are written.
 
 Below both ``report`` and ``tree``: ``Report.tree()`` asks ``tree`` for its nodes, and ``tree`` builds them
-from these types without importing ``report``. ``gru_tui.report`` re-exports them.
+from these types without importing ``report``. ``gru_tui.core.report`` re-exports them.
 """
 
 from __future__ import annotations

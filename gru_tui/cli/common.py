@@ -13,7 +13,7 @@ def fail(message: str, status: int = 2) -> int:
 
 def write_handout(args: argparse.Namespace, write) -> int:
     """Run ``write()`` (an export to ``--handout``): 0, or the status of the one error line it printed."""
-    from .files import FileExistsRefused
+    from ..core.files import FileExistsRefused
 
     try:
         write()

@@ -21,8 +21,8 @@ import os
 import secrets
 from pathlib import Path
 
-from .config import GRUConfig
-from .files import FileRefused, read_small_file, write_atomic
+from ..core.config import GRUConfig
+from ..core.files import FileRefused, read_small_file, write_atomic
 
 ENV_FILE = "GRU_TUI_FOLLOW_FILE"
 FORMAT = "gru-tui follow 1"
