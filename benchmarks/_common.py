@@ -14,8 +14,8 @@ import statistics
 import sys
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:  # run from anywhere, installed or not: the scripts measure this checkout
@@ -48,7 +48,10 @@ class Table:
         print("  " + " | ".join(str(c) for c in cells), flush=True)  # progress while a long run goes on
 
     def text(self) -> str:
-        widths = [max(len(str(h)), *(len(r[i]) for r in self.rows)) if self.rows else len(str(h)) for i, h in enumerate(self.headers)]
+        widths = [
+            max(len(str(h)), *(len(r[i]) for r in self.rows)) if self.rows else len(str(h)) for i, h in enumerate(self.headers)
+        ]
+
         def line(cells) -> str:
             return "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
 
@@ -58,8 +61,12 @@ class Table:
         return "\n".join(out)
 
     def markdown(self) -> str:
-        out = [f"**{self.title}**", "", "| " + " | ".join(self.headers) + " |", "|" + "|".join(
-            "---" if i == 0 else "---:" for i in range(len(self.headers))) + "|"]
+        out = [
+            f"**{self.title}**",
+            "",
+            "| " + " | ".join(self.headers) + " |",
+            "|" + "|".join("---" if i == 0 else "---:" for i in range(len(self.headers))) + "|",
+        ]
         out += ["| " + " | ".join(r) + " |" for r in self.rows]
         if self.notes:
             out += [""] + [f"- {n}" for n in self.notes]

@@ -48,11 +48,14 @@ def run(quick: bool = False, device: str = "cpu") -> list[Table]:
         f"Derived tree (validate + derive + tree + render_text) against seq_len, {runs} runs each",
         ["input", "seq_len", "nodes", "p50", "p95", "max", "p50 / seq 10"],
     )
-    table.notes.append(f"config: input {HUGE.input_size}, hidden {HUGE.hidden_size}, {HUGE.num_layers} layers, "
-                       f"bidirectional, batch {HUGE.batch_size}; packed: {DISTINCT_LENGTHS} distinct lengths; no torch involved")
+    table.notes.append(
+        f"config: input {HUGE.input_size}, hidden {HUGE.hidden_size}, {HUGE.num_layers} layers, "
+        f"bidirectional, batch {HUGE.batch_size}; packed: {DISTINCT_LENGTHS} distinct lengths; no torch involved"
+    )
     for kind, variant in VARIANTS.items():
         base = None
         for n in SEQ_LENS:
+
             def measure(kind=kind, variant=variant, n=n):
                 nonlocal base
                 c = variant(HUGE.replace(seq_len=n))
@@ -65,7 +68,10 @@ def run(quick: bool = False, device: str = "cpu") -> list[Table]:
                 p50 = percentile(times, 50)
                 base = base or p50
                 nodes = sum(1 for _ in derive(c).tree().walk())
-                table.add(kind, f"{n:,}", nodes, seconds(p50), seconds(percentile(times, 95)), seconds(max(times)), ratio(p50, base))
+                table.add(
+                    kind, f"{n:,}", nodes, seconds(p50), seconds(percentile(times, 95)), seconds(max(times)), ratio(p50, base)
+                )
+
             guarded(table, f"{kind} seq {n}", measure)
     return [table]
 

@@ -26,8 +26,9 @@ from gru_tui.core.config import FIRST_EXAMPLE, GRUConfig
 from gru_tui.core.report import format_shape
 from gru_tui.core.shapes import derive
 
-HUGE = GRUConfig(input_size=1024, hidden_size=8192, num_layers=8, bidirectional=True, batch_first=True,
-                 batch_size=4096, seq_len=1_000_000)
+HUGE = GRUConfig(
+    input_size=1024, hidden_size=8192, num_layers=8, bidirectional=True, batch_first=True, batch_size=4096, seq_len=1_000_000
+)
 BUDGET = 0.100  # issue #4: edit to updated tree, 95th percentile
 POLL = 0.001
 
@@ -87,6 +88,7 @@ async def edit_latencies(config: GRUConfig, edits: int, wait_for_device: bool, d
                 raise RuntimeError(f"the tree never showed {needle} after typing hidden_size {hidden}")
             derived_times.append(time.perf_counter() - start)
             if wait_for_device:
+
                 def landed() -> bool:
                     nonlocal mark_seen
                     marked = any("derived" in t.lower() for t in tree_texts(app))
@@ -119,9 +121,12 @@ def run(quick: bool = False, device: str = "cpu") -> list[Table]:
         return [table]
     from gru_tui.core.tracing import memory_check
 
-    cases = [("small (first example)", FIRST_EXAMPLE.replace(device=device), True),
-             ("huge (seq 1M, hidden 8192, 8L, batch 4096)", HUGE.replace(device=device), False)]
+    cases = [
+        ("small (first example)", FIRST_EXAMPLE.replace(device=device), True),
+        ("huge (seq 1M, hidden 8192, 8L, batch 4096)", HUGE.replace(device=device), False),
+    ]
     for name, config, wait_for_device in cases:
+
         def measure(name=name, config=config, wait_for_device=wait_for_device):
             derived, device_run, mark_seen = asyncio.run(edit_latencies(config, edits, wait_for_device))
             p95 = percentile(derived, 95)
@@ -135,8 +140,15 @@ def run(quick: bool = False, device: str = "cpu") -> list[Table]:
                 run_cells = [seconds(percentile(device_run, 50)), seconds(percentile(device_run, 95))]
                 if not mark_seen:
                     table.notes.append(f"{name}: no label marked 'derived' was seen; device run = until no worker ran")
-            table.add(name, seconds(percentile(derived, 50)), seconds(p95), seconds(max(derived)),
-                      "yes" if p95 <= BUDGET else "NO", *run_cells)
+            table.add(
+                name,
+                seconds(percentile(derived, 50)),
+                seconds(p95),
+                seconds(max(derived)),
+                "yes" if p95 <= BUDGET else "NO",
+                *run_cells,
+            )
+
         guarded(table, name, measure)
     table.notes.append("clock: from the last key press to the label in the Tree's data (polled every 1 ms)")
     return [table]

@@ -70,9 +70,9 @@ def forward_alone(spec, model, args, kwargs):
 
 
 def torchinfo_summary(spec):
-    import torchinfo
-
     import warnings
+
+    import torchinfo
 
     model, args, kwargs = loaded(spec)
     with warnings.catch_warnings():
@@ -103,20 +103,29 @@ def run(quick: bool = False, device: str = "cpu") -> list[Table]:
         ["model and input", "forward alone", "torchinfo", "trace_model()", "trace/torchinfo", "trace/torchinfo, CPU time"],
     )
     table.notes.append(f"machine: {machine(device)}")
-    table.notes.append("torchinfo and trace_model() both include importing the file, building the model and its input, and run in turns; "
-                       "each path warmed up once first; CPU time: of this process, all threads, which other work on the "
-                       "machine does not stretch as it does wall time")
+    table.notes.append(
+        "torchinfo and trace_model() both include importing the file, building the model and its input, and run in turns; "
+        "each path warmed up once first; CPU time: of this process, all threads, which other work on the "
+        "machine does not stretch as it does wall time"
+    )
     for name, ref, inputs, repeats in cases(quick):
+
         def measure(name=name, ref=ref, inputs=inputs, repeats=repeats):
             spec = spec_of(ref, inputs, device)
             model, args, kwargs = loaded(spec)
-            for fn in (lambda: forward_alone(spec, model, args, kwargs), lambda: torchinfo_summary(spec), lambda: gru_tui_trace(spec)):
+            for fn in (
+                lambda: forward_alone(spec, model, args, kwargs),
+                lambda: torchinfo_summary(spec),
+                lambda: gru_tui_trace(spec),
+            ):
                 fn()  # warm-up
                 sync()
             alone = median_time(lambda: forward_alone(spec, model, args, kwargs), repeats, sync)[0]
             (info, info_cpu), (ours, ours_cpu) = interleaved(
-                [lambda: torchinfo_summary(spec), lambda: gru_tui_trace(spec)], repeats, sync)
+                [lambda: torchinfo_summary(spec), lambda: gru_tui_trace(spec)], repeats, sync
+            )
             table.add(name, seconds(alone), seconds(info), seconds(ours), ratio(ours, info), ratio(ours_cpu, info_cpu))
+
         guarded(table, name, measure)
     return [table]
 

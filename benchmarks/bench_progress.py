@@ -22,8 +22,11 @@ from gru_tui.core.config import GRUConfig
 def configurations(quick: bool) -> list[GRUConfig]:
     if quick:
         return [GRUConfig(hidden_size=128, seq_len=8192)]
-    return [GRUConfig(hidden_size=1024, seq_len=4096), GRUConfig(hidden_size=256, seq_len=50_000),
-            GRUConfig(hidden_size=1024, num_layers=2, seq_len=8192)]
+    return [
+        GRUConfig(hidden_size=1024, seq_len=4096),
+        GRUConfig(hidden_size=256, seq_len=50_000),
+        GRUConfig(hidden_size=1024, num_layers=2, seq_len=8192),
+    ]
 
 
 def timed_run(config: GRUConfig, calibrate: bool) -> tuple[float, float, float | None, float | None]:
@@ -45,9 +48,20 @@ def timed_run(config: GRUConfig, calibrate: bool) -> tuple[float, float, float |
 
 def run(quick: bool = False, device: str = "cpu") -> list[Table]:
     repeats = 2 if quick else 3
-    table = Table(f"A long layer's estimate on {device}: trace with and without the calibration slice (median of {repeats}, in turns)",
-                  ["configuration", "without: wall", "with: wall", "wall overhead", "without: CPU", "with: CPU",
-                   "CPU overhead", "estimate of the layers", "the layers took"])
+    table = Table(
+        f"A long layer's estimate on {device}: trace with and without the calibration slice (median of {repeats}, in turns)",
+        [
+            "configuration",
+            "without: wall",
+            "with: wall",
+            "wall overhead",
+            "without: CPU",
+            "with: CPU",
+            "CPU overhead",
+            "estimate of the layers",
+            "the layers took",
+        ],
+    )
     for config in configurations(quick):
         config = config.replace(device=device)
 
@@ -60,14 +74,23 @@ def run(quick: bool = False, device: str = "cpu") -> list[Table]:
             med = {k: [statistics.median(r[i] for r in v) for i in range(2)] for k, v in runs.items()}
             estimate = statistics.median(r[2] for r in runs[True])
             took = statistics.median(r[3] for r in runs[True])
-            table.add(f"hidden {config.hidden_size}, {config.num_layers} layer(s), seq {config.seq_len:,}",
-                      seconds(med[False][0]), seconds(med[True][0]), f"{med[True][0] / med[False][0] - 1:+.1%}",
-                      seconds(med[False][1]), seconds(med[True][1]), f"{med[True][1] / med[False][1] - 1:+.1%}",
-                      seconds(estimate), seconds(took))
+            table.add(
+                f"hidden {config.hidden_size}, {config.num_layers} layer(s), seq {config.seq_len:,}",
+                seconds(med[False][0]),
+                seconds(med[True][0]),
+                f"{med[True][0] / med[False][0] - 1:+.1%}",
+                seconds(med[False][1]),
+                seconds(med[True][1]),
+                f"{med[True][1] / med[False][1] - 1:+.1%}",
+                seconds(estimate),
+                seconds(took),
+            )
 
         guarded(table, str(config), measure)
-    table.notes.append(f"the slices are 1/4 and 1 of 1/{tracing.CALIBRATION_SHARE} of the steps, from {tracing.CALIBRATE_FROM} "
-                       "steps: their cost is about 2% of the first layer")
+    table.notes.append(
+        f"the slices are 1/4 and 1 of 1/{tracing.CALIBRATION_SHARE} of the steps, from {tracing.CALIBRATE_FROM} "
+        "steps: their cost is about 2% of the first layer"
+    )
     return [table]
 
 

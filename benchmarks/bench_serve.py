@@ -22,8 +22,8 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import tempfile
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,9 +33,9 @@ sys.path.insert(0, str(Path(REPO) / "tests"))
 
 
 from gru_tui.core.config import FIRST_EXAMPLE  # noqa: E402
-from gru_tui.lessons import PRESETS  # noqa: E402
 from gru_tui.core.report import format_shape  # noqa: E402
 from gru_tui.core.shapes import derive  # noqa: E402
+from gru_tui.lessons import PRESETS  # noqa: E402
 
 F2, F3 = "\x1bOQ", "\x1bOR"
 TAB, CTRL_U = "\t", "\x15"
@@ -63,7 +63,8 @@ def measure_memory(tag: str) -> dict[str, float]:
 
     copy_info, worker_info, server_info = info(copies), info(workers), info(server)
     return {
-        "copies": len(copy_info), "workers": len(worker_info),
+        "copies": len(copy_info),
+        "workers": len(worker_info),
         "server_rss": sum(r for r, _ in server_info),
         "copy_rss": statistics.mean(r for r, _ in copy_info) if copy_info else 0,
         "copy_uss": statistics.mean(u for _, u in copy_info) if copy_info else 0,
@@ -145,7 +146,7 @@ async def drawn(tab, text: str, started: float, after: str | None = None, timeou
     while True:
         frames = tab.text()
         if after is not None:
-            frames = frames[frames.find(after):] if after in frames else ""
+            frames = frames[frames.find(after) :] if after in frames else ""
         if text in frames:
             return time.perf_counter() - started
         if time.perf_counter() - started > timeout:
@@ -160,26 +161,43 @@ def mib(n: float) -> str:
 def run(quick: bool = False, device: str = "cpu") -> list[Table]:
     counts = (1, 5) if quick else (1, 10, 30)
     rounds = 3 if quick else 8
-    memory_table = Table("Memory of `gru-tui serve` by open tabs (each traced once)",
-                         ["tabs", "server", "app copy: resident", "app copy: its own", "workers (all)", "workers",
-                          "total", "one more tab"])
-    latency_table = Table(f"{counts[-1]} tabs, each changing its configuration every {EVERY:.0f} s, {rounds} times",
-                          ["workload", "changes", "derived p50", "derived p95", "traced p50", "traced p95",
-                           "traced p95 within 2 s"])
+    memory_table = Table(
+        "Memory of `gru-tui serve` by open tabs (each traced once)",
+        ["tabs", "server", "app copy: resident", "app copy: its own", "workers (all)", "workers", "total", "one more tab"],
+    )
+    latency_table = Table(
+        f"{counts[-1]} tabs, each changing its configuration every {EVERY:.0f} s, {rounds} times",
+        ["workload", "changes", "derived p50", "derived p95", "traced p50", "traced p95", "traced p95 within 2 s"],
+    )
 
     def measure():
         memory, latencies = asyncio.run(class_benchmark(counts, rounds))
         first_total = memory[0][1]["total"]
         for count, m in memory:
             extra = mib((m["total"] - first_total) / (count - 1)) if count > 1 else "-"
-            memory_table.add(count, mib(m["server_rss"]), mib(m["copy_rss"]), mib(m["copy_uss"]), mib(m["worker_rss"]),
-                             m["workers"], mib(m["total"]), extra)
+            memory_table.add(
+                count,
+                mib(m["server_rss"]),
+                mib(m["copy_rss"]),
+                mib(m["copy_uss"]),
+                mib(m["worker_rss"]),
+                m["workers"],
+                mib(m["total"]),
+                extra,
+            )
         for name, results in latencies.items():
             derived = [d for d, _ in results]
             traced = [t for _, t in results]
-            latency_table.add(name, len(results), seconds(statistics.median(derived)), seconds(percentile(derived, 95)),
-                              seconds(statistics.median(traced)), seconds(percentile(traced, 95)),
-                              "yes" if percentile(traced, 95) <= GOAL_TRACED else "NO")
+            latency_table.add(
+                name,
+                len(results),
+                seconds(statistics.median(derived)),
+                seconds(percentile(derived, 95)),
+                seconds(statistics.median(traced)),
+                seconds(percentile(traced, 95)),
+                "yes" if percentile(traced, 95) <= GOAL_TRACED else "NO",
+            )
+
     guarded(memory_table, "serve", measure)
     memory_table.notes.append("before (issue #10): 248 MiB resident per copy, each with its own torch; 30 tabs about 4.7 GiB")
     latency_table.notes.append("clock: from the keys sent over the tab's websocket to the text in the frames it gets back")
@@ -200,16 +218,23 @@ def fairness(aside: bool) -> tuple[float, str]:
     from gru_tui.run.pool import Pool, PoolClient
     from gru_tui.share.serve import ASIDE_SECONDS, DEFAULT_RUN_LIMIT, SERVE_CPU_WORKERS, SERVE_WORKER_ENV
 
-    pool = Pool(cpu_workers=SERVE_CPU_WORKERS, worker_env=SERVE_WORKER_ENV, run_limit=DEFAULT_RUN_LIMIT,
-                aside_after=ASIDE_SECONDS if aside else None).start()
+    pool = Pool(
+        cpu_workers=SERVE_CPU_WORKERS,
+        worker_env=SERVE_WORKER_ENV,
+        run_limit=DEFAULT_RUN_LIMIT,
+        aside_after=ASIDE_SECONDS if aside else None,
+    ).start()
     try:
         started = [threading.Event(), threading.Event()]
         for n in range(2):
+
             def on_long(kind, payload, n=n):
                 if kind == "progress":
                     started[n].set()
+
             PoolClient(pool.connect(), lambda kind, payload: None).submit(
-                "main", Job("trace", (FIRST_EXAMPLE.replace(seq_len=LONG_SEQ_LEN + n), False)), on_long)  # two runs, not one shared
+                "main", Job("trace", (FIRST_EXAMPLE.replace(seq_len=LONG_SEQ_LEN + n), False)), on_long
+            )  # two runs, not one shared
         for event in started:
             event.wait(300)
         deadline = time.monotonic() + 60
@@ -253,14 +278,21 @@ async def exit_time(tabs: int) -> float:
 
 
 def run_issue_20(quick: bool) -> list[Table]:
-    fair = Table(f"A small trace asked while two tabs trace seq_len {LONG_SEQ_LEN:,} (pool as `serve` sets it up)",
-                 ["pool", "small trace latency", "outcome", f"within {GOAL_FAIR:.0f} s"])
+    fair = Table(
+        f"A small trace asked while two tabs trace seq_len {LONG_SEQ_LEN:,} (pool as `serve` sets it up)",
+        ["pool", "small trace latency", "outcome", f"within {GOAL_FAIR:.0f} s"],
+    )
 
     def measure_fairness():
-        for aside in ((True,) if quick else (True, False)):
+        for aside in (True,) if quick else (True, False):
             took, outcome = fairness(aside)
-            fair.add("long runs moved aside (now)" if aside else "first come, first served (before)", seconds(took),
-                     outcome, "yes" if took <= GOAL_FAIR and outcome == "done" else "NO")
+            fair.add(
+                "long runs moved aside (now)" if aside else "first come, first served (before)",
+                seconds(took),
+                outcome,
+                "yes" if took <= GOAL_FAIR and outcome == "done" else "NO",
+            )
+
     guarded(fair, "fairness", measure_fairness)
     fair.notes.append("before (issue 20, 2 cores, through the tabs): the third tab's 4 ms trace waited 44-51 s")
     tabs = 5 if quick else 30
@@ -269,6 +301,7 @@ def run_issue_20(quick: bool) -> list[Table]:
     def measure_exit():
         took = asyncio.run(exit_time(tabs))
         stop.add(tabs, seconds(took), "yes" if took <= GOAL_EXIT else "NO")
+
     guarded(stop, "exit", measure_exit)
     stop.notes.append("before (issue 20): 10 s with tabs open")
     return [fair, stop]

@@ -83,8 +83,9 @@ def first_frame(kind: str, timeout: float = 120, source: str | None = None) -> d
     """``source``: a copy of gru_tui without bytecode to import instead of this checkout's (compiled at every start)."""
     env = child_env() if source is None else {**os.environ, "PYTHONPATH": source, "PYTHONDONTWRITEBYTECODE": "1"}
     spawned = time.time()
-    done = subprocess.run([sys.executable, "-c", DRIVER, kind], capture_output=True, text=True, timeout=timeout,
-                          cwd=source or REPO, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", DRIVER, kind], capture_output=True, text=True, timeout=timeout, cwd=source or REPO, env=env
+    )
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if not lines:
         raise RuntimeError(f"{kind} app gave no first frame (exit {done.returncode}): {done.stderr.strip()[-400:]}")
@@ -95,7 +96,13 @@ def first_frame(kind: str, timeout: float = 120, source: str | None = None) -> d
 
 def app_importable() -> str | None:
     """None when gru_tui.app can be imported, else why not."""
-    done = subprocess.run([sys.executable, "-c", "import gru_tui.app; gru_tui.app.make_app"], capture_output=True, text=True, cwd=REPO, env=child_env())
+    done = subprocess.run(
+        [sys.executable, "-c", "import gru_tui.app; gru_tui.app.make_app"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=child_env(),
+    )
     return None if done.returncode == 0 else (done.stderr.strip().splitlines() or ["unknown error"])[-1]
 
 
@@ -103,14 +110,25 @@ def run(quick: bool = False, device: str = "cpu") -> list[Table]:
     repeats = 3 if quick else 5
     table = Table(
         f"First frame, fresh process each, headless 80x24 (median of {repeats})",
-        ["app", "from spawn", "after interpreter start", "torch loaded at first frame", "ratio to bare (header, footer)",
-         "CPU to first frame", "CPU ratio"],
+        [
+            "app",
+            "from spawn",
+            "after interpreter start",
+            "torch loaded at first frame",
+            "ratio to bare (header, footer)",
+            "CPU to first frame",
+            "CPU ratio",
+        ],
     )
     table.notes.append("goal (issue #21): gru-tui within 1.3x of the bare Textual app with a header and a footer")
-    table.notes.append("the apps take turns, one run each per round, so a busy moment on a shared machine hits all of them; "
-                       "CPU (the child's, interpreter start included) stands up better than wall time to a machine shared with other work")
-    table.notes.append("gru-tui: its bytecode compiled first, as pip does when it installs a package (Textual's is); "
-                       "uncompiled: a checkout run with PYTHONDONTWRITEBYTECODE=1, which compiles every module at every start")
+    table.notes.append(
+        "the apps take turns, one run each per round, so a busy moment on a shared machine hits all of them; "
+        "CPU (the child's, interpreter start included) stands up better than wall time to a machine shared with other work"
+    )
+    table.notes.append(
+        "gru-tui: its bytecode compiled first, as pip does when it installs a package (Textual's is); "
+        "uncompiled: a checkout run with PYTHONDONTWRITEBYTECODE=1, which compiles every module at every start"
+    )
     missing = app_importable()
     kinds = ["bare", "bare-hf"] + (["gru", "gru-source"] if missing is None else [])
     if missing is not None:
@@ -121,8 +139,9 @@ def run(quick: bool = False, device: str = "cpu") -> list[Table]:
         with tempfile.TemporaryDirectory() as source:
             if "gru" in kinds:
                 compileall.compile_dir(os.path.join(REPO, "gru_tui"), quiet=1)
-                shutil.copytree(os.path.join(REPO, "gru_tui"), os.path.join(source, "gru_tui"),
-                                ignore=shutil.ignore_patterns("__pycache__"))
+                shutil.copytree(
+                    os.path.join(REPO, "gru_tui"), os.path.join(source, "gru_tui"), ignore=shutil.ignore_patterns("__pycache__")
+                )
             for _ in range(repeats):
                 for kind in kinds:
                     runs[kind].append(first_frame(kind, source=source if kind == "gru-source" else None))
@@ -134,12 +153,26 @@ def run(quick: bool = False, device: str = "cpu") -> list[Table]:
     for kind, spawn in medians.items():
         inside = statistics.median(r["in_process"] for r in runs[kind])
         loaded = sum(r["torch_loaded"] for r in runs[kind])
-        label = {"bare": "bare (a label)", "bare-hf": "bare (header, footer)", "gru": "gru-tui",
-                 "gru-source": "gru-tui, uncompiled"}[kind]
-        table.add(label, seconds(spawn), seconds(inside), f"{loaded} of {repeats}", ratio(spawn, base), seconds(cpus[kind]),
-                  ratio(cpus[kind], cpu_base))
-    probe = subprocess.run([sys.executable, "-c", "import time; t = time.perf_counter(); import torch; print(time.perf_counter() - t)"],
-                           capture_output=True, text=True)
+        label = {
+            "bare": "bare (a label)",
+            "bare-hf": "bare (header, footer)",
+            "gru": "gru-tui",
+            "gru-source": "gru-tui, uncompiled",
+        }[kind]
+        table.add(
+            label,
+            seconds(spawn),
+            seconds(inside),
+            f"{loaded} of {repeats}",
+            ratio(spawn, base),
+            seconds(cpus[kind]),
+            ratio(cpus[kind], cpu_base),
+        )
+    probe = subprocess.run(
+        [sys.executable, "-c", "import time; t = time.perf_counter(); import torch; print(time.perf_counter() - t)"],
+        capture_output=True,
+        text=True,
+    )
     if probe.returncode == 0:
         table.notes.append(f"for scale: `import torch` alone takes {seconds(float(probe.stdout))} here")
     return [table]

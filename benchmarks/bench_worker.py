@@ -70,8 +70,14 @@ asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
 
 
 def live_latencies(width: int, height: int, env: dict[str, str]) -> dict:
-    done = subprocess.run([sys.executable, "-c", LIVE_SCRIPT, str(width), str(height)], capture_output=True, text=True,
-                          cwd=REPO, env={**child_env(), **env}, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-c", LIVE_SCRIPT, str(width), str(height)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**child_env(), **env},
+        timeout=900,
+    )
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if not lines:
         raise RuntimeError(done.stderr.strip()[-600:])
@@ -99,8 +105,11 @@ def cancel_once() -> tuple[float, float, float]:
     try:
         computing = threading.Event()
         client = PoolClient(pool.connect(), lambda kind, payload: None)
-        client.submit("main", Job("trace", (LONG, False)),
-                      lambda kind, payload: computing.set() if kind == "progress" and "layer 0" in payload[1] else None)
+        client.submit(
+            "main",
+            Job("trace", (LONG, False)),
+            lambda kind, payload: computing.set() if kind == "progress" and "layer 0" in payload[1] else None,
+        )
         if not computing.wait(180):
             raise RuntimeError("the run never started")
         time.sleep(1.0)  # well into the layer
@@ -125,14 +134,18 @@ def quit_once(how: str) -> float:
     tag = os.urandom(6).hex()
     home = tempfile.mkdtemp(prefix="gru-tui-bench-")  # the tmux server's socket, removed with it
     server = ["tmux", "-S", os.path.join(home, "socket"), "-f", "/dev/null"]
-    command = (f"GRU_TUI_TEST_TAG={tag} {shlex.quote(sys.executable)} -m gru_tui --hidden-size 2048 --seq-len 20000 "
-               f"--num-layers 2; sleep 60")
-    subprocess.run([*server, "new-session", "-d", "-s", "app", "-x", "80", "-y", "24", "-c", REPO, command], check=True,
-                   env=child_env())
+    command = (
+        f"GRU_TUI_TEST_TAG={tag} {shlex.quote(sys.executable)} -m gru_tui --hidden-size 2048 --seq-len 20000 "
+        f"--num-layers 2; sleep 60"
+    )
+    subprocess.run(
+        [*server, "new-session", "-d", "-s", "app", "-x", "80", "-y", "24", "-c", REPO, command], check=True, env=child_env()
+    )
     try:
         deadline = time.monotonic() + 180
-        while "layer 0" not in subprocess.run([*server, "capture-pane", "-p", "-t", "app"], capture_output=True,
-                                              text=True).stdout:
+        while (
+            "layer 0" not in subprocess.run([*server, "capture-pane", "-p", "-t", "app"], capture_output=True, text=True).stdout
+        ):
             if time.monotonic() > deadline:
                 raise RuntimeError("the run never started")
             time.sleep(0.05)
@@ -155,42 +168,73 @@ def run(quick: bool = False, device: str = "cpu") -> list[Table]:
         "Edit to tree while a device run computes (seq 100,000, hidden 4,096, batch 1): ten edits of hidden_size",
         ["worker settings", "terminal", "p50", "p95", "max", "edits typed while a run computed", "p95 within 50 ms"],
     )
-    variants = [("nice 10, torch's threads (default)", {}), ("nice 0, torch's threads", {"GRU_TUI_WORKER_NICE": "0"}),
-                ("nice 10, 1 thread", {"GRU_TUI_WORKER_THREADS": "1"}),
-                ("nice 10, OpenMP threads sleep when idle", {"OMP_WAIT_POLICY": "PASSIVE"})]
+    variants = [
+        ("nice 10, torch's threads (default)", {}),
+        ("nice 0, torch's threads", {"GRU_TUI_WORKER_NICE": "0"}),
+        ("nice 10, 1 thread", {"GRU_TUI_WORKER_THREADS": "1"}),
+        ("nice 10, OpenMP threads sleep when idle", {"OMP_WAIT_POLICY": "PASSIVE"}),
+    ]
     sizes = [(80, 24)] if quick else [(80, 24), (120, 40)]
     for name, env in variants[:1] if quick else variants:
         for width, height in sizes:
+
             def measure(name=name, env=env, width=width, height=height):
                 result = live_latencies(width, height, env)
                 times = result["times"]
-                live.add(name, f"{width}x{height}", seconds(statistics.median(times)), seconds(percentile(times, 95)),
-                         seconds(max(times)), f"{result['computing']} of {len(times)}",
-                         "yes" if percentile(times, 95) <= GOAL else "NO")
+                live.add(
+                    name,
+                    f"{width}x{height}",
+                    seconds(statistics.median(times)),
+                    seconds(percentile(times, 95)),
+                    seconds(max(times)),
+                    f"{result['computing']} of {len(times)}",
+                    "yes" if percentile(times, 95) <= GOAL else "NO",
+                )
+
             guarded(live, f"{name} {width}x{height}", measure)
     live.notes.append("before (issue #10, the run a thread in the app's process, 120x40): p50 73-102 ms, p95 139-202 ms")
 
-    cancel = Table("Cancel a run computing its first layer (input 64, hidden 1024, 2 layers, batch 4, seq 20,000)",
-                   ["repeats", "until its process is gone: p50", "max", "user CPU after the cancel: max",
-                    "system CPU (freeing its memory): max", "goal"])
+    cancel = Table(
+        "Cancel a run computing its first layer (input 64, hidden 1024, 2 layers, batch 4, seq 20,000)",
+        [
+            "repeats",
+            "until its process is gone: p50",
+            "max",
+            "user CPU after the cancel: max",
+            "system CPU (freeing its memory): max",
+            "goal",
+        ],
+    )
     repeats = 2 if quick else 5
 
     def measure_cancel():
         results = [cancel_once() for _ in range(repeats)]
         gone, user, system = zip(*results)
-        cancel.add(repeats, seconds(statistics.median(gone)), seconds(max(gone)), seconds(max(user)),
-                   seconds(max(system)), "within 100 ms")
+        cancel.add(
+            repeats,
+            seconds(statistics.median(gone)),
+            seconds(max(gone)),
+            seconds(max(user)),
+            seconds(max(system)),
+            "within 100 ms",
+        )
+
     guarded(cancel, "cancel", measure_cancel)
-    cancel.notes.append("CPU time from /proc at 100 Hz (10 ms ticks); the process is gone once the kernel has freed "
-                        "its memory (about 1 GiB here)")
+    cancel.notes.append(
+        "CPU time from /proc at 100 Hz (10 ms ticks); the process is gone once the kernel has freed its memory (about 1 GiB here)"
+    )
     cancel.notes.append("before: the thread went on to the end of its layer (tens of seconds), and runs piled up")
 
-    quit_table = Table("Quit during a run in tmux (hidden 2048, seq 20,000, 2 layers): until every process is gone",
-                       ["how", "repeats", "p50", "max", "goal"])
+    quit_table = Table(
+        "Quit during a run in tmux (hidden 2048, seq 20,000, 2 layers): until every process is gone",
+        ["how", "repeats", "p50", "max", "goal"],
+    )
     for how in ("ctrl+q", "SIGTERM"):
+
         def measure_quit(how=how):
             times = [quit_once(how) for _ in range(1 if quick else 3)]
             quit_table.add(how, len(times), seconds(statistics.median(times)), seconds(max(times)), "within 0.5 s")
+
         guarded(quit_table, how, measure_quit)
     quit_table.notes.append("before: ctrl+q aborted (status 134, 'terminate called without an active exception')")
     return [live, cancel, quit_table]

@@ -33,7 +33,9 @@ def main(changes: int = 20) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "follow.json"
         follower = Follower(path)
-        presenter = subprocess.Popen([sys.executable, "-c", PRESENTER, str(path), str(changes)], stdout=subprocess.PIPE, text=True)
+        presenter = subprocess.Popen(
+            [sys.executable, "-c", PRESENTER, str(path), str(changes)], stdout=subprocess.PIPE, text=True
+        )
         seen: dict[int, float] = {}
         poll_costs = []
         while True:

@@ -24,11 +24,18 @@ from _common import Table, machine, parser, print_tables
 def main(argv=None) -> int:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--large-seq", type=int, default=None, help="seq_len of bench_trace's large configuration (issue #4's: 1000)")
-    p.add_argument("--gpu", action="store_true", help="device cuda:0 and full sizes: the trace table at issue #4's sizes in minutes")
+    p.add_argument(
+        "--gpu", action="store_true", help="device cuda:0 and full sizes: the trace table at issue #4's sizes in minutes"
+    )
     p.add_argument("--markdown", metavar="FILE", help="also write the tables as Markdown to FILE")
     p.add_argument("--only", nargs="*", choices=["startup", "derive", "latency", "trace", "model"], help="run only these")
-    p.add_argument("--cpu-cores", type=int, metavar="N", help="pin this run and its subprocesses to the first N cores "
-                   "(a 2-core machine on a bigger one: torch then uses N threads)")
+    p.add_argument(
+        "--cpu-cores",
+        type=int,
+        metavar="N",
+        help="pin this run and its subprocesses to the first N cores "
+        "(a 2-core machine on a bigger one: torch then uses N threads)",
+    )
     args = p.parse_args(argv)
     if args.cpu_cores:
         import os

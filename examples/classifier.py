@@ -1,6 +1,6 @@
 """A sentence classifier: token ids -> Embedding -> 2-layer bidirectional GRU -> Linear on the last states.
 
-    gru-tui trace --model examples/classifier.py:make_model --input 4x35:int64
+gru-tui trace --model examples/classifier.py:make_model --input 4x35:int64
 """
 
 import torch

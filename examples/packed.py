@@ -1,6 +1,6 @@
 """A model that packs its batch by length inside its forward; example_inputs gives the tokens and the lengths.
 
-    gru-tui trace --model examples/packed.py:make_model --inputs examples/packed.py:example_inputs
+gru-tui trace --model examples/packed.py:make_model --inputs examples/packed.py:example_inputs
 """
 
 import torch

@@ -1,6 +1,6 @@
 """A GRU encoder and a GRU decoder (seq2seq): the encoder's h_n is the decoder's h0.
 
-    gru-tui trace --model examples/seq2seq.py:Seq2Seq --input 4x12:int64 --input 4x9:int64
+gru-tui trace --model examples/seq2seq.py:Seq2Seq --input 4x12:int64 --input 4x9:int64
 """
 
 from torch import nn

@@ -1,6 +1,6 @@
 """An LSTM tagger with proj_size: one tag per token; h is projected to proj_size, c is not.
 
-    gru-tui trace --model examples/tagger.py:make_model --input 2x20:int64
+gru-tui trace --model examples/tagger.py:make_model --input 2x20:int64
 """
 
 from torch import nn

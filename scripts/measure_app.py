@@ -113,15 +113,21 @@ def main() -> None:
     ours_tmux = first_frame_in_tmux([sys.executable, "-m", "gru_tui"], "output [1, 35, 32]", args.repeat)
     if bare_tmux and ours_tmux:
         print(f"first frame in tmux, bare Textual app: {describe(bare_tmux)}")
-        print(f"first frame in tmux, gru-tui:          {describe(ours_tmux)}   "
-              f"ratio {statistics.median(ours_tmux) / statistics.median(bare_tmux):.2f}x")
+        print(
+            f"first frame in tmux, gru-tui:          {describe(ours_tmux)}   "
+            f"ratio {statistics.median(ours_tmux) / statistics.median(bare_tmux):.2f}x"
+        )
 
     largest = GRUConfig(input_size=256, hidden_size=8192, num_layers=8, bidirectional=True, batch_size=4096, seq_len=1_000_000)
     print(f"edit to tree, derived, first example:       {describe(asyncio.run(edit_latencies(FIRST_EXAMPLE, 20, False)))}")
-    print("edit to tree, derived, bidirectional, hidden 8192, batch 4096, seq 1e6, 8<->2 layers (run refused by the guard): "
-          f"{describe(asyncio.run(edit_latencies(largest.replace(num_layers=8), 20, False)))}")
-    print(f"edit to tree, measured on cpu, first example (includes the 150 ms typing pause): "
-          f"{describe(asyncio.run(edit_latencies(FIRST_EXAMPLE, 10, True)))}")
+    print(
+        "edit to tree, derived, bidirectional, hidden 8192, batch 4096, seq 1e6, 8<->2 layers (run refused by the guard): "
+        f"{describe(asyncio.run(edit_latencies(largest.replace(num_layers=8), 20, False)))}"
+    )
+    print(
+        f"edit to tree, measured on cpu, first example (includes the 150 ms typing pause): "
+        f"{describe(asyncio.run(edit_latencies(FIRST_EXAMPLE, 10, True)))}"
+    )
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ picture is taken once the device run has landed, so reruns give the same files.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Awaitable, Callable
 
 from textual.pilot import Pilot
 from textual.widgets import Input
@@ -53,8 +53,12 @@ SHOTS: list[tuple[str, GRUConfig, tuple[int, int], Callable[[Pilot], Awaitable[N
     ("tree-80x24", FIRST_EXAMPLE, (80, 24), lambda pilot: press(pilot, "f3")),
     ("main-120x40", FIRST_EXAMPLE, (120, 40), nothing),
     ("help-120x40", FIRST_EXAMPLE, (120, 40), lambda pilot: press(pilot, "f1")),
-    ("bidirectional-2-layers-120x40", FIRST_EXAMPLE.replace(num_layers=2, bidirectional=True), (120, 40),
-     lambda pilot: press(pilot, "f3", "e")),
+    (
+        "bidirectional-2-layers-120x40",
+        FIRST_EXAMPLE.replace(num_layers=2, bidirectional=True),
+        (120, 40),
+        lambda pilot: press(pilot, "f3", "e"),
+    ),
     ("code-120x40", FIRST_EXAMPLE.replace(num_layers=2, bidirectional=True), (120, 40), lambda pilot: press(pilot, "f5")),
     ("quiz-80x24", FIRST_EXAMPLE.replace(num_layers=2, bidirectional=True), (80, 24), quiz),
     ("compare-120x40", FIRST_EXAMPLE, (120, 40), compare_two_layers),
@@ -76,7 +80,13 @@ async def shoot(name: str, config: GRUConfig, size: tuple[int, int], then: Calla
 EXAMPLES = OUT.parent / "examples"
 # Your own model (gru-tui --model): (name, file:NAME, inputs, size, the tree nodes to open by key)
 MODEL_SHOTS = [
-    ("model-classifier-120x40", "classifier.py:make_model", ["4x35:int64"], (120, 40), ("m:gru", "m:gru/layer0", "m:gru/layer0.forward", "m:gru/layer0.forward.step")),
+    (
+        "model-classifier-120x40",
+        "classifier.py:make_model",
+        ["4x35:int64"],
+        (120, 40),
+        ("m:gru", "m:gru/layer0", "m:gru/layer0.forward", "m:gru/layer0.forward.step"),
+    ),
     ("model-classifier-bug-80x24", "classifier_bug.py:make_model", ["4x35:int64"], (80, 24), ()),
     ("model-classifier-bug-120x40", "classifier_bug.py:make_model", ["4x35:int64"], (120, 40), ()),
 ]

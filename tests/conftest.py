@@ -3,7 +3,6 @@ import shutil
 import pytest
 
 
-
 def _cuda_available() -> bool:
     try:
         import torch

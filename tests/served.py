@@ -26,8 +26,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(*args: str, env: dict[str, str] | None = None, log: Path | None = None, open_files: int | None = None,
-          cwd: Path | None = None):
+def serve(
+    *args: str, env: dict[str, str] | None = None, log: Path | None = None, open_files: int | None = None, cwd: Path | None = None
+):
     """Start `gru-tui serve` on a free loopback port; yield (base URL, token, what it printed up to its URL).
 
     ``log``: a file that gets its log (stderr) instead of the printed text; ``open_files``: its limit
@@ -96,15 +97,24 @@ class Browser:
         self._browser_ws = None  # the browser-wide endpoint, opened for settings a page cannot make
 
     @classmethod
-    async def start(cls) -> "Browser":
+    async def start(cls) -> Browser:
         import aiohttp
 
         profile = tempfile.TemporaryDirectory(prefix="gru-tui-chromium-")
         proc = subprocess.Popen(
             [
-                CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                f"--user-data-dir={profile.name}", "--window-size=1280,800", "--remote-debugging-port=0",
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile.name}",
+                "--window-size=1280,800",
+                "--remote-debugging-port=0",
                 "about:blank",
             ],
             stdout=subprocess.DEVNULL,
@@ -132,8 +142,9 @@ class Browser:
         """Save downloads into ``directory`` (headless chromium refuses them otherwise), for every tab."""
         lines = (Path(self.profile.name) / "DevToolsActivePort").read_text().split()
         self._browser_ws = await self.session.ws_connect(f"ws://127.0.0.1:{lines[0]}{lines[1]}", max_msg_size=0)
-        await self._browser_ws.send_json({"id": 1, "method": "Browser.setDownloadBehavior",
-                                          "params": {"behavior": "allow", "downloadPath": str(directory)}})
+        await self._browser_ws.send_json(
+            {"id": 1, "method": "Browser.setDownloadBehavior", "params": {"behavior": "allow", "downloadPath": str(directory)}}
+        )
         while (await self._browser_ws.receive_json()).get("id") != 1:
             pass
 

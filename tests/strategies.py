@@ -7,9 +7,18 @@ from gru_tui.core.config import DTYPES
 
 
 @st.composite
-def gru_configs(draw, *, max_batch: int, max_seq: int, max_input: int, max_hidden: int, max_layers: int,
-                dropouts: st.SearchStrategy[float], devices: list[str],
-                modes: tuple[str, ...] = ("gru", "lstm", "rnn")) -> GRUConfig:
+def gru_configs(
+    draw,
+    *,
+    max_batch: int,
+    max_seq: int,
+    max_input: int,
+    max_hidden: int,
+    max_layers: int,
+    dropouts: st.SearchStrategy[float],
+    devices: list[str],
+    modes: tuple[str, ...] = ("gru", "lstm", "rnn"),
+) -> GRUConfig:
     """Valid configurations of nn.GRU, nn.LSTM (with or without proj_size) and nn.RNN (tanh or relu):
     batched (a batch of 0 too), unbatched or packed (lengths), with or without an initial state, every dtype."""
     batch_size = draw(st.integers(0, max_batch))  # torch runs a batch of 0: empty tensors

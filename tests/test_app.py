@@ -11,12 +11,11 @@ import sys
 import textwrap
 
 import pytest
-
+from app_helpers import settle, torch_shapes, type_into
 from textual import events
 from textual.command import CommandPalette
 from textual.widgets import Input, Switch
 
-from app_helpers import settle, torch_shapes, type_into
 from gru_tui import trace
 from gru_tui.app import GruTuiApp, make_app
 from gru_tui.app.messages import TraceFinished

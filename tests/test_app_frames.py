@@ -7,7 +7,6 @@ after a run lands, the panes that are hidden, the log, keys that arrive together
 from __future__ import annotations
 
 import pytest
-
 from app_helpers import screen_lines, settle, type_into
 from textual import events
 from textual.widgets._footer import FooterKey

@@ -4,9 +4,9 @@ refused with its own message, every bad field says so at once, and nothing runs 
 from __future__ import annotations
 
 import pytest
+from app_helpers import settle, type_into
 from textual.widgets import Input
 
-from app_helpers import settle, type_into
 from gru_tui.app import make_app
 from gru_tui.app.screens.main import MainScreen
 from gru_tui.app.widgets.note_line import NoteLine
@@ -21,13 +21,16 @@ def error_of(app, field: str) -> str:
     return str(rows.first().render()) if rows and rows.first().display else ""
 
 
-@pytest.mark.parametrize("field, text, was", [
-    ("hidden_size", "3.5", 35),  # the . was dropped
-    ("hidden_size", "1e9", 19),  # and e expanded the tree
-    ("input_size", "1a2", 12),  # and a pinned A
-    ("seq_len", "0x10", 10),  # and x opened the export dialog
-    ("dropout", "3,5", 35.0),
-])
+@pytest.mark.parametrize(
+    "field, text, was",
+    [
+        ("hidden_size", "3.5", 35),  # the . was dropped
+        ("hidden_size", "1e9", 19),  # and e expanded the tree
+        ("input_size", "1a2", 12),  # and a pinned A
+        ("seq_len", "0x10", 10),  # and x opened the export dialog
+        ("dropout", "3,5", 35.0),
+    ],
+)
 async def test_a_number_field_keeps_every_key_and_refuses_text_that_is_not_a_number(field, text, was):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -7,15 +7,15 @@ configuration (``trace``), never from a literal.
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Input
-
 from app_helpers import open_quiz, settle, type_into
+from textual.widgets import Input
+from torch_reference import run_module
+
 from gru_tui import trace
 from gru_tui.app import make_app
 from gru_tui.app.widgets.choice import Choice
 from gru_tui.core.config import FIRST_EXAMPLE
 from gru_tui.core.report import format_shape
-from torch_reference import run_module
 
 pytestmark = pytest.mark.usefixtures("shared_pool")  # one torch-loaded worker pool for the file's apps (conftest.py)
 
@@ -116,8 +116,9 @@ async def test_the_quiz_asks_for_c_n_beside_h_n_for_an_lstm_and_grades_it():
         wrong_c_n = (*c_n.shape[:-1], config.proj_size)  # projected, as h_n is: the usual mistake
         screen.query_one("#predict-output", Input).focus()
         # enter moves to the next empty field, the last one grades
-        await pilot.press(*format_shape(tuple(out.shape)), "enter", *format_shape(tuple(h_n.shape)), "enter",
-                          *format_shape(wrong_c_n), "enter")
+        await pilot.press(
+            *format_shape(tuple(out.shape)), "enter", *format_shape(tuple(h_n.shape)), "enter", *format_shape(wrong_c_n), "enter"
+        )
         await pilot.pause()
         assert "c_n: you wrote" in screen.feedback and "never the cell state" in screen.feedback
         assert "output: " in screen.feedback and "h_n: " in screen.feedback
@@ -125,10 +126,10 @@ async def test_the_quiz_asks_for_c_n_beside_h_n_for_an_lstm_and_grades_it():
 
 async def test_the_explainer_names_h0_alone_where_an_lstm_takes_the_pair():
     import torch
-
-    from gru_tui.app.screens.explain import ExplainScreen
     from test_app_lessons import screen_settled
     from torch_reference import build
+
+    from gru_tui.app.screens.explain import ExplainScreen
 
     config = FIRST_EXAMPLE.replace(mode="lstm", num_layers=2)
     app = make_app(config)
@@ -155,9 +156,10 @@ async def test_the_explainer_names_h0_alone_where_an_lstm_takes_the_pair():
 
 
 async def test_compare_a_gru_with_an_lstm_lists_c_n_and_the_parameter_counts():
+    from test_app_lessons import screen_settled
+
     from gru_tui.app.screens.compare import CompareScreen
     from gru_tui.lessons import summary_differences
-    from test_app_lessons import screen_settled
 
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:

@@ -5,8 +5,8 @@ compare readable at 80x24."""
 from __future__ import annotations
 
 import pytest
-
 from app_helpers import screen_lines, settle, type_into
+
 from gru_tui.app import make_app
 from gru_tui.app.screens.compare import MARK, CompareScreen
 from gru_tui.app.widgets.note_line import NoteLine
@@ -97,8 +97,11 @@ async def test_compare_at_80x24_stacks_the_trees_and_keeps_every_mark():
         assert a.region.bottom <= b.region.y and a.region.width == b.region.width == 80  # A above B
         for tree, side in ((a, "a"), (b, "b")):
             assert tree.virtual_size.width <= tree.scrollable_content_region.width
-            lines = [tree.render_label(node, tree.rich_style, tree.rich_style).plain for node in _nodes(tree)
-                     if node.data.key in screen.marked[side]]
+            lines = [
+                tree.render_label(node, tree.rich_style, tree.rich_style).plain
+                for node in _nodes(tree)
+                if node.data.key in screen.marked[side]
+            ]
             assert lines and all(MARK in line for line in lines)
             assert tree.cursor_node.data.key in screen.marked[side]  # in view: the first difference, not the top
 
@@ -155,8 +158,9 @@ async def test_the_footer_shows_whole_keys_only_at_80x24():
         assert "Re-run" in shown  # wider again: the keys left out come back
 
 
-LSTM_PACKED = FIRST_EXAMPLE.replace(mode="lstm", hidden_size=64, proj_size=16, num_layers=3, bidirectional=True,
-                                    batch_size=3, lengths=(7, 5, 2))
+LSTM_PACKED = FIRST_EXAMPLE.replace(
+    mode="lstm", hidden_size=64, proj_size=16, num_layers=3, bidirectional=True, batch_size=3, lengths=(7, 5, 2)
+)
 
 
 async def test_the_footer_under_a_dialog_shows_whole_keys_only_at_80x24():

@@ -13,11 +13,11 @@ import sys
 
 import pytest
 import torch
-from torch import nn
+from app_helpers import settle, torch_shapes, type_into
 from textual.command import CommandPalette
 from textual.widgets import Input, Static, Switch
+from torch import nn
 
-from app_helpers import settle, torch_shapes, type_into
 from gru_tui import trace
 from gru_tui.app import make_app
 from gru_tui.app.screens.compare import MARK, CompareScreen
@@ -30,9 +30,9 @@ from gru_tui.app.widgets.trace_tree import TraceTree, node_label
 from gru_tui.cli import build_parser, config_from_args
 from gru_tui.core.config import FIRST_EXAMPLE
 from gru_tui.core.files import load_config
-from gru_tui.share.follow import ENV_FILE
-from gru_tui.lessons import PRESETS, compare
 from gru_tui.core.tree import gru_call
+from gru_tui.lessons import PRESETS, compare
+from gru_tui.share.follow import ENV_FILE
 
 pytestmark = pytest.mark.usefixtures("shared_pool")  # one torch-loaded worker pool for the file's apps (conftest.py)
 
@@ -59,6 +59,7 @@ async def screen_settled(pilot) -> None:
 
 
 # -- presets ----------------------------------------------------------------------------
+
 
 async def test_each_preset_key_loads_its_configuration_and_the_tree_is_torchs():
     app = make_app()
@@ -95,10 +96,13 @@ async def test_a_preset_loads_from_the_command_palette():
         await settle(pilot)
         assert app.config == preset.config
         output, h_n = torch_shapes(preset.config)
-        assert f"output {output}" in app.query_one("#summary-strip").plain and f"h_n {h_n}" in app.query_one("#summary-strip").plain
+        assert (
+            f"output {output}" in app.query_one("#summary-strip").plain and f"h_n {h_n}" in app.query_one("#summary-strip").plain
+        )
 
 
 # -- quiz -------------------------------------------------------------------------------
+
 
 async def test_quiz_hides_the_answers_names_the_wrong_dimension_and_its_rule_and_scores():
     config = PRESETS["bidirectional"].config
@@ -179,6 +183,7 @@ async def test_quiz_names_the_field_of_an_unreadable_answer():
 
 # -- compare ----------------------------------------------------------------------------
 
+
 async def test_compare_marks_every_node_that_differs_between_one_and_two_layers():
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -228,6 +233,7 @@ def _tree_nodes(tree):
 
 # -- the shape-error explainer ------------------------------------------------------------
 
+
 async def test_explainer_shows_torchs_own_message_for_h0_laid_out_batch_first():
     config = FIRST_EXAMPLE.replace(batch_size=3, num_layers=2)
     app = make_app(config)
@@ -264,6 +270,7 @@ async def test_explainer_names_a_field_it_cannot_read():
 
 
 # -- handouts and saved configurations ---------------------------------------------------
+
 
 async def test_export_writes_a_handout_and_overwrites_only_when_confirmed(tmp_path):
     app = make_app()
@@ -373,6 +380,7 @@ def test_the_app_refuses_a_malformed_config_file_naming_the_line(tmp_path):
 
 
 # -- follow mode ---------------------------------------------------------------------------
+
 
 async def test_the_follower_shows_the_presenters_edits_read_only(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV_FILE, str(tmp_path / "follow.json"))

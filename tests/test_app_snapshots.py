@@ -7,8 +7,8 @@ and each picture is taken once the device run has landed, so it is the same on e
 from pathlib import Path
 
 import pytest
-
 from app_helpers import settle
+
 from gru_tui.app import make_app
 from gru_tui.core.config import FIRST_EXAMPLE
 
@@ -51,8 +51,9 @@ def test_invalid_field_80x24(snap_compare):
 
 
 # Issue #21's states: nothing cut at 80 columns, and the same states at 120x40.
-LSTM_PACKED = FIRST_EXAMPLE.replace(mode="lstm", hidden_size=64, proj_size=16, num_layers=3, bidirectional=True,
-                                    batch_size=3, lengths=(7, 5, 2))
+LSTM_PACKED = FIRST_EXAMPLE.replace(
+    mode="lstm", hidden_size=64, proj_size=16, num_layers=3, bidirectional=True, batch_size=3, lengths=(7, 5, 2)
+)
 
 
 async def _export_dialog_over_the_tree(pilot):

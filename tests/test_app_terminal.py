@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from app_helpers import torch_shapes
+
 from gru_tui.app.widgets.form import field_label
 from gru_tui.core.config import FIRST_EXAMPLE
 

@@ -15,8 +15,21 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "gru_tui"
 # The core: modules that never import Textual (the command line and `gru-tui trace` run without it).
 # In folders by role these are gru_tui/core/*; before that, these flat modules.
-FLAT_CORE = ("config", "errors", "kinds", "devices", "shapes", "tracing", "report", "report_types", "tree", "results",
-             "summary", "code", "files")
+FLAT_CORE = (
+    "config",
+    "errors",
+    "kinds",
+    "devices",
+    "shapes",
+    "tracing",
+    "report",
+    "report_types",
+    "tree",
+    "results",
+    "summary",
+    "code",
+    "files",
+)
 
 
 def _modules() -> dict[str, Path]:
@@ -144,7 +157,9 @@ def test_the_graph_sees_lazy_and_relative_imports():
     graph = import_graph()
     assert len(graph) > 20
     cli = "gru_tui.cli.main" if "gru_tui.cli.main" in graph else "gru_tui.cli"
-    assert any(m == "gru_tui.app" or m.startswith("gru_tui.app.") for m in graph[cli])  # `from .app import make_app`, in a function
+    assert any(
+        m == "gru_tui.app" or m.startswith("gru_tui.app.") for m in graph[cli]
+    )  # `from .app import make_app`, in a function
 
 
 def test_no_import_circles():

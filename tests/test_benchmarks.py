@@ -37,9 +37,15 @@ def test_trace_benchmark_runs_each_configuration(monkeypatch):
     assert {c.mode for _name, c, *_ in cases} == {"gru", "lstm"}
     # The same paths on smaller sizes: the benchmark's own sizes take tens of seconds on two cores.
     small = FIRST_EXAMPLE.replace(seq_len=12)
-    monkeypatch.setattr(bench_trace, "configurations", lambda quick, large_seq: [
-        ("small", small, 1, 1), ("two layers", small.replace(num_layers=2, bidirectional=True), 1, 1),
-        ("LSTM", small.replace(mode="lstm", proj_size=4), 1, 1)])
+    monkeypatch.setattr(
+        bench_trace,
+        "configurations",
+        lambda quick, large_seq: [
+            ("small", small, 1, 1),
+            ("two layers", small.replace(num_layers=2, bidirectional=True), 1, 1),
+            ("LSTM", small.replace(mode="lstm", proj_size=4), 1, 1),
+        ],
+    )
     tables = bench_trace.run(quick=True, subprocesses=True)
     assert_ran(tables, 6)
 

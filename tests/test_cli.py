@@ -4,17 +4,16 @@ import argparse
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-
-from pathlib import Path
+from cli_runs import run_in_process
+from torch_reference import run_module
 
 from gru_tui import GRUConfig, derive, trace
 from gru_tui.cli import CONFIG_FLAGS, SWITCHES, build_parser, build_trace_parser, config_from_args
 from gru_tui.core.config import FIRST_EXAMPLE
 from gru_tui.core.report import format_shape
-from cli_runs import run_in_process
-from torch_reference import run_module
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -26,11 +25,27 @@ def run_process(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_json_equals_trace_to_dict():
-    result = run_process("trace", "--input-size", "10", "--hidden-size", "32", "--num-layers", "2", "--bidirectional",
-                 "--batch-first", "--batch-size", "1", "--seq-len", "35", "--h0", "--json")
+    result = run_process(
+        "trace",
+        "--input-size",
+        "10",
+        "--hidden-size",
+        "32",
+        "--num-layers",
+        "2",
+        "--bidirectional",
+        "--batch-first",
+        "--batch-size",
+        "1",
+        "--seq-len",
+        "35",
+        "--h0",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
-    config = GRUConfig(input_size=10, hidden_size=32, num_layers=2, bidirectional=True, batch_first=True,
-                       batch_size=1, seq_len=35, with_h0=True)
+    config = GRUConfig(
+        input_size=10, hidden_size=32, num_layers=2, bidirectional=True, batch_first=True, batch_size=1, seq_len=35, with_h0=True
+    )
     assert json.loads(result.stdout) == trace(config).to_dict()
 
 
@@ -46,8 +61,21 @@ def test_packed_json():
 
 
 def test_text_tree_writes_shapes_like_the_write_up():
-    result = run("trace", "--input-size", "10", "--hidden-size", "32", "--num-layers", "2", "--bidirectional",
-                 "--batch-first", "--batch-size", "1", "--seq-len", "35")
+    result = run(
+        "trace",
+        "--input-size",
+        "10",
+        "--hidden-size",
+        "32",
+        "--num-layers",
+        "2",
+        "--bidirectional",
+        "--batch-first",
+        "--batch-size",
+        "1",
+        "--seq-len",
+        "35",
+    )
     assert result.returncode == 0, result.stderr
     assert "output  [1, 35, 64]" in result.stdout
     assert "h_n  [4, 1, 32]" in result.stdout
@@ -58,9 +86,14 @@ def test_text_tree_writes_shapes_like_the_write_up():
 @pytest.mark.parametrize(
     "args, config",
     [
-        (["--mode", "lstm", "--proj-size", "8", "--num-layers", "2", "--bidirectional", "--h0"],
-         FIRST_EXAMPLE.replace(mode="lstm", proj_size=8, num_layers=2, bidirectional=True, with_h0=True)),
-        (["--mode", "rnn", "--nonlinearity", "relu", "--unbatched"], FIRST_EXAMPLE.replace(mode="rnn", nonlinearity="relu", unbatched=True)),
+        (
+            ["--mode", "lstm", "--proj-size", "8", "--num-layers", "2", "--bidirectional", "--h0"],
+            FIRST_EXAMPLE.replace(mode="lstm", proj_size=8, num_layers=2, bidirectional=True, with_h0=True),
+        ),
+        (
+            ["--mode", "rnn", "--nonlinearity", "relu", "--unbatched"],
+            FIRST_EXAMPLE.replace(mode="rnn", nonlinearity="relu", unbatched=True),
+        ),
     ],
     ids=["lstm-proj", "rnn-relu"],
 )
@@ -181,21 +214,42 @@ def test_memory_guard_exits_cleanly():
 
 
 def test_app_without_a_terminal_says_so():
-    result = subprocess.run([sys.executable, "-m", "gru_tui"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        [sys.executable, "-m", "gru_tui"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+    )
     assert result.returncode == 2
     assert "needs a terminal" in result.stderr
 
 
-CORE_MODULES = ["gru_tui", "gru_tui.model", "gru_tui.model.trace", "gru_tui.model.tree", "gru_tui.cli.model_cli", "gru_tui.core.config", "gru_tui.core.kinds", "gru_tui.core.shapes", "gru_tui.core.report", "gru_tui.core.tree", "gru_tui.core.tracing",
-                "gru_tui.core.summary", "gru_tui.core.files", "gru_tui.core.devices", "gru_tui.cli", "gru_tui.run.jobs", "gru_tui.run.pool",
-                "gru_tui.run.worker"]
+CORE_MODULES = [
+    "gru_tui",
+    "gru_tui.model",
+    "gru_tui.model.trace",
+    "gru_tui.model.tree",
+    "gru_tui.cli.model_cli",
+    "gru_tui.core.config",
+    "gru_tui.core.kinds",
+    "gru_tui.core.shapes",
+    "gru_tui.core.report",
+    "gru_tui.core.tree",
+    "gru_tui.core.tracing",
+    "gru_tui.core.summary",
+    "gru_tui.core.files",
+    "gru_tui.core.devices",
+    "gru_tui.cli",
+    "gru_tui.run.jobs",
+    "gru_tui.run.pool",
+    "gru_tui.run.worker",
+]
 
 
 def test_core_does_not_import_textual():
     # One process for all (torch loads once, not once a module): each imported in turn, then a trace; the first
     # that brings Textual in is named. tests/test_architecture.py reads the same from the source.
-    code = (f"import importlib, sys\nfor m in {CORE_MODULES!r}:\n    importlib.import_module(m)\n    assert 'textual' not in sys.modules, m\n"
-            "from gru_tui import trace, GRUConfig\ntrace(GRUConfig())\nassert 'textual' not in sys.modules, 'trace'\n")
+    code = (
+        f"import importlib, sys\nfor m in {CORE_MODULES!r}:\n    importlib.import_module(m)\n    assert 'textual' not in sys.modules, m\n"
+        "from gru_tui import trace, GRUConfig\ntrace(GRUConfig())\nassert 'textual' not in sys.modules, 'trace'\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
 
@@ -206,8 +260,13 @@ def test_config_and_derive_import_without_torch():
 
 
 def test_an_empty_handout_name_is_refused(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "gru_tui", "trace", "--derived", "--handout", ""],
-                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "gru_tui", "trace", "--derived", "--handout", ""],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert result.returncode == 2 and result.stderr == "error: handout: give a file name ending in .md, .json or .svg\n"
     assert list(tmp_path.iterdir()) == []
 
@@ -224,6 +283,7 @@ def test_a_huge_argument_is_refused_in_one_short_line(flag, capsys):
 
 
 # -- torch's own rules, end to end (issue 21) ----------------------------------------------------------------
+
 
 def trace_json(capsys, *args: str) -> dict:
     from gru_tui.cli import main

@@ -38,4 +38,4 @@ def test_code_prints_the_report_shapes(config):
     if isinstance(report.output, Packed):
         assert printed[1] == str(list(report.output.padded.shape))
     states = [t for t in (report.h_n, report.c_n) if t is not None]
-    assert printed[-1 - len(states):-1] == [str(list(t.shape)) for t in states]
+    assert printed[-1 - len(states) : -1] == [str(list(t.shape)) for t in states]

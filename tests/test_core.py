@@ -6,14 +6,14 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import gru_configs
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.utils.flop_counter import FlopCounterMode
+from torch_reference import MODULES, build, run_module
 
 from gru_tui import ConfigError, GRUConfig, derive, trace
 from gru_tui.core.config import FIRST_EXAMPLE
-from strategies import gru_configs
-from torch_reference import MODULES, build, run_module
 
 
 def assert_matches_torch(c: GRUConfig):
@@ -68,8 +68,15 @@ def assert_matches_torch(c: GRUConfig):
     [(1, False, [1, 35, 32], [1, 1, 32]), (2, False, [1, 35, 32], [2, 1, 32]), (2, True, [1, 35, 64], [4, 1, 32])],
 )
 def test_worked_examples(num_layers, bidirectional, output, h_n):
-    c = GRUConfig(input_size=10, hidden_size=32, num_layers=num_layers, bidirectional=bidirectional,
-                  batch_first=True, batch_size=1, seq_len=35)
+    c = GRUConfig(
+        input_size=10,
+        hidden_size=32,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        batch_first=True,
+        batch_size=1,
+        seq_len=35,
+    )
     report = assert_matches_torch(c)
     assert report.to_dict()["input"]["shape"] == [1, 35, 10]
     assert list(report.output.shape) == output
@@ -78,8 +85,11 @@ def test_worked_examples(num_layers, bidirectional, output, h_n):
 
 # Each kind, and each kind's own option set: the cases the tests below run for every kind.
 KIND_OPTIONS = {
-    "gru": {}, "lstm": {"mode": "lstm"}, "lstm-proj": {"mode": "lstm", "proj_size": 3},
-    "rnn": {"mode": "rnn"}, "rnn-relu": {"mode": "rnn", "nonlinearity": "relu"},
+    "gru": {},
+    "lstm": {"mode": "lstm"},
+    "lstm-proj": {"mode": "lstm", "proj_size": 3},
+    "rnn": {"mode": "rnn"},
+    "rnn-relu": {"mode": "rnn", "nonlinearity": "relu"},
 }
 
 
@@ -87,17 +97,39 @@ KIND_OPTIONS = {
 @pytest.mark.parametrize("num_layers, bidirectional", [(1, False), (2, False), (2, True)])
 def test_worked_examples_for_every_kind(num_layers, bidirectional, options):
     """The seed's three worked examples as an LSTM (with and without proj_size) and an RNN (tanh and relu)."""
-    c = GRUConfig(input_size=10, hidden_size=32, num_layers=num_layers, bidirectional=bidirectional,
-                  batch_first=True, batch_size=1, seq_len=35, with_h0=True, **KIND_OPTIONS[options])
+    c = GRUConfig(
+        input_size=10,
+        hidden_size=32,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        batch_first=True,
+        batch_size=1,
+        seq_len=35,
+        with_h0=True,
+        **KIND_OPTIONS[options],
+    )
     assert_matches_torch(c)
 
 
-@pytest.mark.parametrize("unbatched, packed", [(False, False), (True, False), (False, True)], ids=["batched", "unbatched", "packed"])
+@pytest.mark.parametrize(
+    "unbatched, packed", [(False, False), (True, False), (False, True)], ids=["batched", "unbatched", "packed"]
+)
 def test_lstm_projection_rules_from_the_issue(unbatched, packed):
     """proj_size shrinks h (h_n, output, weight_hh's columns, the next layer's input), never c (c_n stays hidden_size)."""
     H, P, L, D, B = 12, 5, 3, 2, 3
-    c = GRUConfig(mode="lstm", input_size=4, hidden_size=H, proj_size=P, num_layers=L, bidirectional=True, batch_size=B,
-                  seq_len=6, unbatched=unbatched, lengths=(6, 2, 4) if packed else None, with_h0=True)
+    c = GRUConfig(
+        mode="lstm",
+        input_size=4,
+        hidden_size=H,
+        proj_size=P,
+        num_layers=L,
+        bidirectional=True,
+        batch_size=B,
+        seq_len=6,
+        unbatched=unbatched,
+        lengths=(6, 2, 4) if packed else None,
+        with_h0=True,
+    )
     report = assert_matches_torch(c)
     batch = () if unbatched else (B,)
     assert report.h_n.shape == (D * L, *batch, P) and report.c_n.shape == (D * L, *batch, H)
@@ -152,8 +184,15 @@ DEVICES = ["cpu", "cpu", "meta"] + (["cuda:0", "cuda:0"] if torch.cuda.is_availa
 
 def configs():
     """Small enough to run each one for real, on every device this machine has."""
-    return gru_configs(max_batch=4, max_seq=6, max_input=7, max_hidden=6, max_layers=3,
-                       dropouts=st.sampled_from([0.0, 0.25, 1.0]), devices=DEVICES)
+    return gru_configs(
+        max_batch=4,
+        max_seq=6,
+        max_input=7,
+        max_hidden=6,
+        max_layers=3,
+        dropouts=st.sampled_from([0.0, 0.25, 1.0]),
+        devices=DEVICES,
+    )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -163,8 +202,17 @@ def test_every_configuration_matches_torch(c):
 
 
 def test_packed_output_and_reverse_step():
-    c = GRUConfig(input_size=3, hidden_size=4, num_layers=2, bidirectional=True, batch_size=3, seq_len=7,
-                  lengths=(7, 5, 2), batch_first=True, with_h0=True)
+    c = GRUConfig(
+        input_size=3,
+        hidden_size=4,
+        num_layers=2,
+        bidirectional=True,
+        batch_size=3,
+        seq_len=7,
+        lengths=(7, 5, 2),
+        batch_first=True,
+        with_h0=True,
+    )
     report = assert_matches_torch(c)
     d = report.to_dict()
     assert d["output"]["batch_sizes"] == [3, 3, 2, 2, 2, 1, 1]
@@ -197,8 +245,16 @@ def _flops(c: GRUConfig) -> int:
 MULT_ADD_CASES = {
     "unbatched": dict(input_size=10, hidden_size=20, num_layers=2, bidirectional=True, unbatched=True, seq_len=35),
     "batched": dict(input_size=10, hidden_size=20, num_layers=2, bidirectional=True, batch_first=True, batch_size=3, seq_len=35),
-    "packed": dict(input_size=10, hidden_size=20, num_layers=2, bidirectional=True, batch_first=True, batch_size=3,
-                   seq_len=35, lengths=(35, 20, 5)),
+    "packed": dict(
+        input_size=10,
+        hidden_size=20,
+        num_layers=2,
+        bidirectional=True,
+        batch_first=True,
+        batch_size=3,
+        seq_len=35,
+        lengths=(35, 20, 5),
+    ),
     "no-bias": dict(input_size=5, hidden_size=8, num_layers=3, bias=False, batch_first=True, batch_size=2, seq_len=9),
 }
 
@@ -241,9 +297,22 @@ def test_dropout_with_one_layer_is_allowed_and_warned_like_torch():
 
 
 BAD_VALUES = [
-    ("input_size", 0), ("input_size", -3), ("input_size", 2.5), ("input_size", True), ("hidden_size", 0),
-    ("num_layers", 0), ("batch_size", -1), ("seq_len", 0), ("seq_len", "35"), ("dropout", 1.01), ("dropout", -0.1),
-    ("dropout", "x"), ("dtype", "int8"), ("device", "tpu"), ("device", "cuda:99"), ("bias", 1),
+    ("input_size", 0),
+    ("input_size", -3),
+    ("input_size", 2.5),
+    ("input_size", True),
+    ("hidden_size", 0),
+    ("num_layers", 0),
+    ("batch_size", -1),
+    ("seq_len", 0),
+    ("seq_len", "35"),
+    ("dropout", 1.01),
+    ("dropout", -0.1),
+    ("dropout", "x"),
+    ("dtype", "int8"),
+    ("device", "tpu"),
+    ("device", "cuda:99"),
+    ("bias", 1),
 ]
 
 
@@ -258,8 +327,13 @@ def test_bad_values_name_the_field(field, value):
 
 @pytest.mark.parametrize(
     "changes",
-    [dict(batch_size=3, lengths=(2, 2)), dict(batch_size=2, seq_len=5, lengths=(6, 1)), dict(batch_size=2, lengths=(0, 1)),
-     dict(unbatched=True, batch_size=1, lengths=(3,)), dict(batch_size=0, lengths=())],
+    [
+        dict(batch_size=3, lengths=(2, 2)),
+        dict(batch_size=2, seq_len=5, lengths=(6, 1)),
+        dict(batch_size=2, lengths=(0, 1)),
+        dict(unbatched=True, batch_size=1, lengths=(3,)),
+        dict(batch_size=0, lengths=()),
+    ],
 )
 def test_bad_lengths(changes):
     with pytest.raises(ConfigError) as info:
@@ -318,9 +392,20 @@ def test_derive_cost_does_not_depend_on_seq_len(kind):
 @pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
 @pytest.mark.parametrize("packed", [False, True])
 def test_cuda_matches_torch(dtype, packed, kind):
-    c = GRUConfig(input_size=10, hidden_size=32, num_layers=2, bidirectional=True, batch_first=True,
-                  batch_size=3, seq_len=35, dtype=dtype, device="cuda:0", with_h0=True,
-                  lengths=(35, 20, 5) if packed else None, **KIND_OPTIONS[kind])
+    c = GRUConfig(
+        input_size=10,
+        hidden_size=32,
+        num_layers=2,
+        bidirectional=True,
+        batch_first=True,
+        batch_size=3,
+        seq_len=35,
+        dtype=dtype,
+        device="cuda:0",
+        with_h0=True,
+        lengths=(35, 20, 5) if packed else None,
+        **KIND_OPTIONS[kind],
+    )
     report = assert_matches_torch(c)
     assert report.output.data.device == "cuda:0" if packed else report.output.device == "cuda:0"
     assert report.run.peak_memory_bytes > 0
@@ -364,13 +449,23 @@ def test_reports_of_every_kind_cross_a_process_boundary_pickled(kind):
 
 # -- torch's own rules (issue 21): a batch of 0 and dropout 1 are accepted, as torch accepts them -----------------
 
+
 @pytest.mark.parametrize("mode", ["gru", "lstm", "rnn"])
 @pytest.mark.parametrize("batch_first", [True, False])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("num_layers", [1, 2])
 def test_a_batch_of_zero_gives_torchs_empty_tensors(mode, batch_first, bidirectional, num_layers):
-    c = GRUConfig(mode=mode, input_size=5, hidden_size=4, num_layers=num_layers, batch_first=batch_first,
-                  bidirectional=bidirectional, batch_size=0, seq_len=6, with_h0=bidirectional)
+    c = GRUConfig(
+        mode=mode,
+        input_size=5,
+        hidden_size=4,
+        num_layers=num_layers,
+        batch_first=batch_first,
+        bidirectional=bidirectional,
+        batch_size=0,
+        seq_len=6,
+        with_h0=bidirectional,
+    )
     report = assert_matches_torch(c)  # the forward itself, torchinfo's summary and the hand-computed step all ran
     out, h_n, _c_n, _params = run_module(c)
     assert out.numel() == 0 and h_n.shape[1] == 0
@@ -384,8 +479,9 @@ def test_a_batch_of_zero_gives_torchs_empty_tensors(mode, batch_first, bidirecti
 @pytest.mark.parametrize("mode", ["gru", "lstm", "rnn"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_dropout_one_is_accepted_and_means_what_torch_does(mode, bidirectional):
-    c = GRUConfig(mode=mode, input_size=5, hidden_size=4, num_layers=2, bidirectional=bidirectional, batch_size=2,
-                  seq_len=6, dropout=1.0)
+    c = GRUConfig(
+        mode=mode, input_size=5, hidden_size=4, num_layers=2, bidirectional=bidirectional, batch_size=2, seq_len=6, dropout=1.0
+    )
     report = assert_matches_torch(c)
     assert report.joins[0].dropout == 1.0 and report.joins[1].dropout == 0.0
     note = next(n for n in report.notes if n.startswith("dropout 1"))
@@ -413,8 +509,16 @@ def test_dropout_below_one_has_no_note():
 @pytest.mark.parametrize("mode", ["gru", "lstm"])
 def test_with_lengths_seq_len_is_the_padded_inputs_length(batch_first, mode):
     """--lengths 7,5,2 --seq-len 35: the tensor packed is [3, 35, 10]; pad_packed_sequence gives back the longest, 7."""
-    c = GRUConfig(mode=mode, input_size=10, hidden_size=8, batch_first=batch_first, batch_size=3, seq_len=35,
-                  lengths=(7, 5, 2), bidirectional=True)
+    c = GRUConfig(
+        mode=mode,
+        input_size=10,
+        hidden_size=8,
+        batch_first=batch_first,
+        batch_size=3,
+        seq_len=35,
+        lengths=(7, 5, 2),
+        bidirectional=True,
+    )
     report = assert_matches_torch(c)
     x = torch.randn((3, 35, 10) if batch_first else (35, 3, 10))
     packed = pack_padded_sequence(x, torch.tensor(c.lengths), batch_first=batch_first, enforce_sorted=False)
@@ -426,7 +530,10 @@ def test_with_lengths_seq_len_is_the_padded_inputs_length(batch_first, mode):
     assert d["output"]["padded_shape"] == list(back.shape)
     padded_back = report.results.use("padded_back")
     assert padded_back.shape == tuple(back.shape)  # measured on the run: measure() evaluates it on torch's output
-    assert "longest length, 7" in padded_back.note and f"total_length=35) in the setup line pads to {full.shape[1 if batch_first else 0]}" in padded_back.note
+    assert (
+        "longest length, 7" in padded_back.note
+        and f"total_length=35) in the setup line pads to {full.shape[1 if batch_first else 0]}" in padded_back.note
+    )
     assert derive(c).to_dict()["input"]["shape"] == list(x.shape)
 
 

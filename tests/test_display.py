@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import torch
 from rich.console import Console
+from torch_reference import run_module
 
 from gru_tui import GRUConfig, derive, trace
-from gru_tui.model import model_spec
-from gru_tui.model.trace import trace_file
 from gru_tui.core.report import format_shape
 from gru_tui.core.tree import node_line
-from torch_reference import run_module
+from gru_tui.model import model_spec
+from gru_tui.model.trace import trace_file
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # The write-up's three worked examples, an LSTM with proj_size, a packed batch.
@@ -141,7 +141,11 @@ def test_html_escapes_what_it_shows():
     from gru_tui.core.display import html_tree
     from gru_tui.core.report import Node
 
-    root = Node("root", "<b>model</b> & co", children=(Node("x", "h_n[0] [4, 64]", (2, 3), ("a<", "b"), note="<script>alert(1)</script>"),))
+    root = Node(
+        "root",
+        "<b>model</b> & co",
+        children=(Node("x", "h_n[0] [4, 64]", (2, 3), ("a<", "b"), note="<script>alert(1)</script>"),),
+    )
     markup = html_tree(root)
     assert "<b>" not in markup and "<script>" not in markup and "&lt;script&gt;" in markup
     assert "<code>[4, 64]</code>" in markup and "<code>[0]</code>" not in markup  # shapes in monospace, not indexes
@@ -172,7 +176,7 @@ def test_html_colours_read_on_light_and_dark_backgrounds():
     from gru_tui.core.display import STYLE
 
     def luminance(hex_colour):
-        rgb = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        rgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
         lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
         return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 

@@ -7,21 +7,27 @@ import os
 import subprocess
 
 import pytest
+from cli_runs import run_in_process
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import gru_configs
 
 from gru_tui import GRUConfig, trace
 from gru_tui.core.config import ConfigError
 from gru_tui.core.files import FileExistsRefused, config_toml, load_config, save_config, write_atomic
-from strategies import gru_configs
-from cli_runs import run_in_process
 
 
 def configs():
     """Anything valid, up to the limits, and device names that need escaping in TOML: files never run them."""
-    return gru_configs(max_batch=5, max_seq=50, max_input=10**6, max_hidden=10**6, max_layers=1024,
-                       dropouts=st.floats(0, 1),
-                       devices=["cpu", "cuda:0", "meta", 'we"ird\\dev\nice\x7f'])
+    return gru_configs(
+        max_batch=5,
+        max_seq=50,
+        max_input=10**6,
+        max_hidden=10**6,
+        max_layers=1024,
+        dropouts=st.floats(0, 1),
+        devices=["cpu", "cuda:0", "meta", 'we"ird\\dev\nice\x7f'],
+    )
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -92,7 +98,7 @@ def write(tmp_path, text: str | bytes):
         ("[gru]\nbatch_size = 2\nlengths = 5\n", "lengths", "line 3"),
         ("[gru]\nbatch_size = 2\nseq_len = 4\nlengths = [4, 9]\n", "lengths", "line 4"),
         ('[gru]\ndtype = "float8"\n', "dtype", "line 2"),
-        ('[gru]\nhidden_size = 8\nproj_size = 4\n', "proj_size", "line 3"),  # a GRU has no projection
+        ("[gru]\nhidden_size = 8\nproj_size = 4\n", "proj_size", "line 3"),  # a GRU has no projection
         ('[gru]\nmode = "lstm"\nhidden_size = 8\nproj_size = 8\n', "proj_size", "line 4"),
         ('[gru]\nmode = "lstm"\nnonlinearity = "relu"\n', "nonlinearity", "line 3"),
         ('[gru]\nmode = "transformer"\n', "mode", "line 2"),
@@ -135,20 +141,31 @@ def test_a_file_names_the_kind_and_only_the_fields_that_apply_to_it(tmp_path):
 
 def test_a_file_saved_before_the_other_kinds_loads_as_a_gru(tmp_path):
     """What the previous version wrote: every field but the kind's, no mode; it is still a GRU."""
-    before = "\n".join(line for line in config_toml(GRUConfig(hidden_size=16, num_layers=2)).splitlines()
-                       if not line.startswith("mode ="))
+    before = "\n".join(
+        line for line in config_toml(GRUConfig(hidden_size=16, num_layers=2)).splitlines() if not line.startswith("mode =")
+    )
     assert load_config(write(tmp_path, before)) == GRUConfig(hidden_size=16, num_layers=2)
 
 
 # -- gru-tui trace --config, end to end --------------------------------------------------
+
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return run_in_process(*args)  # in this process: torch loads once for the file, not once a call
 
 
 def test_trace_reads_a_config_file_and_flags_override_it(tmp_path):
-    config = GRUConfig(input_size=6, hidden_size=5, num_layers=2, bidirectional=True, batch_first=True,
-                       batch_size=3, seq_len=4, lengths=(4, 2, 1), with_h0=True)
+    config = GRUConfig(
+        input_size=6,
+        hidden_size=5,
+        num_layers=2,
+        bidirectional=True,
+        batch_first=True,
+        batch_size=3,
+        seq_len=4,
+        lengths=(4, 2, 1),
+        with_h0=True,
+    )
     path = save_config(config, tmp_path / "lesson.toml")
     result = run("trace", "--config", str(path), "--json")
     assert result.returncode == 0, result.stderr
@@ -166,6 +183,7 @@ def test_trace_with_a_malformed_config_file_exits_2_naming_the_line(tmp_path):
 
 
 # -- bounds (issue #9): a configuration file is read only when it is a small regular file ------------------
+
 
 def test_a_utf8_bom_is_accepted(tmp_path):
     path = tmp_path / "windows.toml"

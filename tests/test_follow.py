@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gru_tui import GRUConfig
-from gru_tui.share.follow import ENV_FILE, Follower, Publisher, follow_file
 from gru_tui.lessons import PRESETS
+from gru_tui.share.follow import ENV_FILE, Follower, Publisher, follow_file
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_a_new_presenter_is_followed_though_its_count_restarts(path):
         ('{"format": "gru-tui follow 1", "presenter": "p", "seq": 1}', "config"),
         ('{"format": "gru-tui follow 1", "presenter": "p", "seq": 1, "config": {"hidden_size": -1}}', "hidden_size"),
         ('{"format": "gru-tui follow 1", "presenter": "p", "seq": 1, "config": [1, 2]}', ""),
-        ('[1, 2, 3]', "not a gru-tui follow file"),
+        ("[1, 2, 3]", "not a gru-tui follow file"),
     ],
 )
 def test_a_bad_file_is_ignored_with_a_reason(path, caplog, content, reason):
@@ -191,7 +191,8 @@ def test_another_users_file_is_refused(path):
 
 JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
 JSON_VALUES = st.recursive(
-    JSON_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=20,
 )
 CONFIG_FIELDS = st.sampled_from(list(GRUConfig().to_dict()))

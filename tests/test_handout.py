@@ -8,15 +8,15 @@ import subprocess
 import sys
 
 import pytest
+from cli_runs import run_in_process
 
 from gru_tui import trace
 from gru_tui.core.code import pytorch_code
 from gru_tui.core.files import FileExistsRefused
-from gru_tui.lessons.handout import export, json_handout, markdown_handout
-from gru_tui.lessons import PRESETS
 from gru_tui.core.summary import summary_rows
 from gru_tui.core.tree import render_text
-from cli_runs import run_in_process
+from gru_tui.lessons import PRESETS
+from gru_tui.lessons.handout import export, json_handout, markdown_handout
 
 
 def fenced(markdown: str, language: str) -> str:

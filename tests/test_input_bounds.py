@@ -7,9 +7,9 @@ field's message: the explainer's input shape closed the app.
 from __future__ import annotations
 
 import pytest
+from app_helpers import settle
 from textual.widgets import Input
 
-from app_helpers import settle
 from gru_tui.app import make_app
 from gru_tui.core.config import MAX_FIELD_TEXT, ConfigError, parse_lengths, parse_number
 from gru_tui.lessons.quiz import parse_shape
@@ -19,8 +19,11 @@ LONG = ("9" * 1_000_000, "1," * 500_000, " " * (MAX_FIELD_TEXT + 1))
 
 @pytest.mark.parametrize("text", LONG)
 def test_long_texts_are_refused_by_field(text):
-    for parse, field in ((lambda t: parse_number("hidden_size", t), "hidden_size"), (parse_lengths, "lengths"),
-                         (lambda t: parse_shape(t, "input_shape"), "input_shape")):
+    for parse, field in (
+        (lambda t: parse_number("hidden_size", t), "hidden_size"),
+        (parse_lengths, "lengths"),
+        (lambda t: parse_shape(t, "input_shape"), "input_shape"),
+    ):
         with pytest.raises(ConfigError) as refused:
             parse(text)
         assert refused.value.field == field and f"at most {MAX_FIELD_TEXT:,}" in refused.value.message

@@ -11,16 +11,24 @@ import torch
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from torch import nn
+from torch_reference import run_module, torch_shapes
 
 from gru_tui import GRUConfig, trace
 from gru_tui.core.config import ConfigError
-from gru_tui.lessons import (
-    PRESETS, QuizSession, compare, config_differences, explain, expected_shapes, grade, parse_shape, quiz_tree,
-)
 from gru_tui.core.kinds import MODES
-from gru_tui.lessons.quiz import questions, random_config, slice_question
 from gru_tui.core.tree import render_text
-from torch_reference import run_module, torch_shapes
+from gru_tui.lessons import (
+    PRESETS,
+    QuizSession,
+    compare,
+    config_differences,
+    expected_shapes,
+    explain,
+    grade,
+    parse_shape,
+    quiz_tree,
+)
+from gru_tui.lessons.quiz import questions, random_config, slice_question
 
 
 def torch_answers(c: GRUConfig) -> dict[str, tuple[int, ...]]:
@@ -32,6 +40,7 @@ def torch_answers(c: GRUConfig) -> dict[str, tuple[int, ...]]:
 
 
 # -- presets --------------------------------------------------------------------------
+
 
 def test_presets_are_the_worked_examples_then_packed_then_unbatched():
     assert list(PRESETS)[:5] == ["one-layer", "stacked", "bidirectional", "packed", "unbatched"]
@@ -67,6 +76,7 @@ def test_an_lstm_with_proj_size_is_a_preset_and_keys_are_unique():
 
 
 # -- quiz -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("text", ["[1, 35, 64]", "1,35,64", "(1 35 64)", " 1 x 35 x 64 ", "1, 35, 64,"])
 def test_parse_shape(text):
@@ -197,9 +207,9 @@ def test_the_quiz_tree_hides_what_would_give_the_answer_away(preset_id):
     tree = quiz_tree(report)
     keys = [node.key for node in tree.walk()]
     asked = list(questions(report.config))
-    assert keys[:2] == ["root", "input"] and keys[-len(asked):] == asked
+    assert keys[:2] == ["root", "input"] and keys[-len(asked) :] == asked
     assert not any(key.startswith(("layer", "h0", "c0")) for key in keys)
-    assert all(node.shape is None for node in tree.children[-len(asked):])
+    assert all(node.shape is None for node in tree.children[-len(asked) :])
     text = render_text(tree)
     assert not any(str(list(shape)) in text for shape in torch_answers(report.config).values())
     assert (".data" in text) == report.config.packed
@@ -266,6 +276,7 @@ def test_quiz_session_is_repeatable_with_a_seed():
 
 # -- compare --------------------------------------------------------------------------
 
+
 def differences_by_key(a: GRUConfig, b: GRUConfig):
     return {d.key: d for d in compare(trace(a), trace(b))}
 
@@ -315,6 +326,7 @@ def test_compare_packed_batch_sizes_by_label():
 
 
 # -- the shape-error explainer ------------------------------------------------------------
+
 
 def torch_error(c: GRUConfig, input_shape, h0_shape=None) -> str | None:
     """PyTorch's own message for this call, computed here independently of gru_tui."""

@@ -9,12 +9,12 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
+from torch_reference import build, run_module
 
 from gru_tui.core.config import ConfigError, GRUConfig
 from gru_tui.core.kinds import MODES
 from gru_tui.lessons import PRESETS, explain
 from gru_tui.lessons.quiz import random_config
-from torch_reference import build, run_module
 
 
 def torch_error(c: GRUConfig, input_shape, h0_shape=None, c0_shape=None) -> str | None:
@@ -123,14 +123,24 @@ def test_compare_a_gru_with_an_lstm_marks_the_gate_rows_c_n_and_the_parameter_co
 
 # -- a fix keeps what the person meant (issue 21): batch and seq swapped are put back ---------------------------
 
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("batch_first", [True, False])
 @pytest.mark.parametrize("features", [10, 12], ids=["features-right", "features-wrong"])
 @pytest.mark.parametrize("with_h0", [False, True])
 def test_a_fix_for_swapped_batch_and_seq_puts_them_back(mode, batch_first, features, with_h0):
     """LSTM, batch_first, batch 3, seq 35, given (35, 3, 12): the fix is (3, 35, 10), which torch runs as batch 3."""
-    c = GRUConfig(mode=mode, input_size=10, hidden_size=16, num_layers=2, bidirectional=True, batch_first=batch_first,
-                  batch_size=3, seq_len=35, with_h0=with_h0)
+    c = GRUConfig(
+        mode=mode,
+        input_size=10,
+        hidden_size=16,
+        num_layers=2,
+        bidirectional=True,
+        batch_first=batch_first,
+        batch_size=3,
+        seq_len=35,
+        with_h0=with_h0,
+    )
     meant = (3, 35, 10) if batch_first else (35, 3, 10)
     swapped = (meant[1], meant[0], features)
     e = explain(c, swapped)

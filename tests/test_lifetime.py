@@ -11,7 +11,6 @@ import textwrap
 import time
 
 import pytest
-
 from processes import tagged
 
 APP = textwrap.dedent("""
@@ -40,8 +39,12 @@ MODEL = textwrap.dedent("""
 def test_a_killed_app_takes_a_worker_holding_the_gil_and_a_stopped_one_with_it(tmp_path):
     (tmp_path / "model.py").write_text(MODEL)
     tag = os.urandom(6).hex()
-    app = subprocess.Popen([sys.executable, "-c", APP, f"{tmp_path / 'model.py'}:HoldsTheGil"],
-                           stdout=subprocess.PIPE, text=True, env={**os.environ, "GRU_TUI_TEST_TAG": tag})
+    app = subprocess.Popen(
+        [sys.executable, "-c", APP, f"{tmp_path / 'model.py'}:HoldsTheGil"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "GRU_TUI_TEST_TAG": tag},
+    )
     try:
         for line in app.stdout:
             if "running the forward" in line:

@@ -13,9 +13,9 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
 from gru_tui.core.config import ConfigError
+from gru_tui.core.tree import render_text
 from gru_tui.model.spec import model_spec, parse_input
 from gru_tui.model.trace import trace_file as trace_model
-from gru_tui.core.tree import render_text
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # (file:NAME, --input shapes, --inputs function): each example as its docstring says to run it
@@ -75,8 +75,10 @@ def test_every_shape_in_the_tree_is_what_torch_gives(case):
     report = trace_model(spec)
     assert report.ok, report.failure
     seen, model = hooked_forward(spec)
-    traced = {node.path: [([s for a in c.args for s in a.tensors()], c.output.tensors()) for c in node.calls]
-              for node in report.root.walk()}
+    traced = {
+        node.path: [([s for a in c.args for s in a.tensors()], c.output.tensors()) for c in node.calls]
+        for node in report.root.walk()
+    }
     assert traced == {path: seen.get(path, []) for path, _m in model.named_modules()}
     text = render_text(report.tree())
     recurrent = [(path, m) for path, m in model.named_modules() if isinstance(m, nn.RNNBase)]
@@ -148,12 +150,18 @@ def test_a_model_file_never_seen_float_input_and_a_class(tmp_path):
     result = run("trace", "--model", ref, "--input", "4x80x50:float32", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["output"] == [{"shape": [4, 80, 7], "dtype": "float32", "device": "cpu"},
-                              {"shape": [3, 80, 30], "dtype": "float32", "device": "cpu"}]
+    assert data["output"] == [
+        {"shape": [4, 80, 7], "dtype": "float32", "device": "cpu"},
+        {"shape": [3, 80, 30], "dtype": "float32", "device": "cpu"},
+    ]
     rnn = data["tree"]["children"][0]
     assert rnn["recurrent"]["config"]["nonlinearity"] == "relu" and rnn["recurrent"]["h_n"]["shape"] == [3, 80, 30]
     text = run("trace", "--model", ref, "--input", "4x80x50")
-    assert text.returncode == 0 and "h_t = relu(" in text.stdout and "rnn (RNN)  [4, 80, 50] → ([4, 80, 30], [3, 80, 30])" in text.stdout
+    assert (
+        text.returncode == 0
+        and "h_t = relu(" in text.stdout
+        and "rnn (RNN)  [4, 80, 50] → ([4, 80, 30], [3, 80, 30])" in text.stdout
+    )
 
 
 def test_the_classic_bug_names_the_linear_and_both_sizes():
@@ -198,11 +206,14 @@ def test_a_recurrent_layer_that_fails_gets_the_explainers_rule_and_a_checked_fix
     assert "(h0, c0)" in text and "Checked: nn.LSTM runs it" in text and failure.fix_checked
 
 
-@pytest.mark.parametrize("source, line, words", [
-    ("import torch\ndef make(:\n    pass\n", 2, "SyntaxError"),
-    ("import torch\nfrom not_a_module_here import X\n", 2, "ModuleNotFoundError: No module named 'not_a_module_here'"),
-    ("import torch\n\n\nraise ValueError('no data folder')\n", 4, "ValueError: no data folder"),
-])
+@pytest.mark.parametrize(
+    "source, line, words",
+    [
+        ("import torch\ndef make(:\n    pass\n", 2, "SyntaxError"),
+        ("import torch\nfrom not_a_module_here import X\n", 2, "ModuleNotFoundError: No module named 'not_a_module_here'"),
+        ("import torch\n\n\nraise ValueError('no data folder')\n", 4, "ValueError: no data folder"),
+    ],
+)
 def test_a_file_that_does_not_import_gets_its_file_and_line(tmp_path, source, line, words):
     path = tmp_path / "broken.py"
     path.write_text(source)
@@ -216,35 +227,60 @@ def test_a_missing_name_and_an_error_while_building(tmp_path):
     path = tmp_path / "m.py"
     path.write_text("from torch import nn\ndef make(hidden):\n    return nn.GRU(3, hidden)\ndef other():\n    pass\n")
     missing = run("trace", "--model", f"{path}:model", "--input", "2x3")
-    assert missing.returncode == 1 and f"{path}: NameError: {path} has no function, class or module named 'model'; it defines make, other" in missing.stderr
+    assert (
+        missing.returncode == 1
+        and f"{path}: NameError: {path} has no function, class or module named 'model'; it defines make, other" in missing.stderr
+    )
     needs = run("trace", "--model", f"{path}:make", "--input", "2x3")
     assert needs.returncode == 1 and "with no arguments" in needs.stderr and "Traceback" not in needs.stderr
 
 
 def test_the_files_own_imports_from_its_folder(tmp_path):
-    (tmp_path / "layers.py").write_text("from torch import nn\nHIDDEN = 12\ndef encoder():\n    return nn.GRU(4, HIDDEN, batch_first=True)\n")
+    (tmp_path / "layers.py").write_text(
+        "from torch import nn\nHIDDEN = 12\ndef encoder():\n    return nn.GRU(4, HIDDEN, batch_first=True)\n"
+    )
     (tmp_path / "model.py").write_text("from layers import encoder\n\ndef make():\n    return encoder()\n")
     report = trace_model(model_spec(str(tmp_path / "model.py") + ":make", ["2x6x4"]))
     assert report.ok and report.output.items[1].shape == (1, 2, 12)
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["--model", "examples/classifier.py"], "model: must be FILE.py:NAME"),
-    (["--model", "examples/none.py:make"], "model: examples/none.py: no such file"),
-    (["--model", "examples/classifier.py:make_model", "--input", "4xx35"], "input: must be a shape such as 4x80x50"),
-    (["--model", "examples/classifier.py:make_model", "--input", "4x35:int65"], "input: 'int65' is not a dtype here"),
-    (["--model", "examples/classifier.py:make_model", "--input", "4x35", "--hidden-size", "3"], "hidden_size: --hidden-size configures an assembled module"),
-    (["--input", "4x35"], "model: --input, --inputs, --train and --timeout go with --model"),
-    (["--train"], "model: --input, --inputs, --train and --timeout go with --model"),
-    (["--model", "examples/classifier.py:make_model(__import__('os').getcwd())", "--input", "4x35"],
-     "model: __import__('os').getcwd() is not allowed: constructor arguments must be Python literals"),
-    (["--model", "examples/classifier.py:make_model(hidden=open)", "--input", "4x35"], "model: open is not allowed: constructor"),
-    (["--model", "examples/classifier.py:make_model(*[1])", "--input", "4x35"], "model: *[1] is not allowed: constructor"),
-    (["--model", "examples/classifier.py:make_model(**{'a': 1})", "--input", "4x35"], "model: **{'a': 1} is not allowed: constructor"),
-    (["--model", "examples/classifier.py:make_model(1 + 2)", "--input", "4x35"], "model: 1 + 2 is not allowed: constructor"),
-    (["--model", "examples/classifier.py:make_model(1,", "--input", "4x35"], "model: 'make_model(1,' is not NAME(arguments); constructor"),
-    (["--model", "examples/classifier.py:make_model", "--input", "4x35", "--inputs", "examples/packed.py:example_inputs"], "inputs: give either --input"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--model", "examples/classifier.py"], "model: must be FILE.py:NAME"),
+        (["--model", "examples/none.py:make"], "model: examples/none.py: no such file"),
+        (["--model", "examples/classifier.py:make_model", "--input", "4xx35"], "input: must be a shape such as 4x80x50"),
+        (["--model", "examples/classifier.py:make_model", "--input", "4x35:int65"], "input: 'int65' is not a dtype here"),
+        (
+            ["--model", "examples/classifier.py:make_model", "--input", "4x35", "--hidden-size", "3"],
+            "hidden_size: --hidden-size configures an assembled module",
+        ),
+        (["--input", "4x35"], "model: --input, --inputs, --train and --timeout go with --model"),
+        (["--train"], "model: --input, --inputs, --train and --timeout go with --model"),
+        (
+            ["--model", "examples/classifier.py:make_model(__import__('os').getcwd())", "--input", "4x35"],
+            "model: __import__('os').getcwd() is not allowed: constructor arguments must be Python literals",
+        ),
+        (
+            ["--model", "examples/classifier.py:make_model(hidden=open)", "--input", "4x35"],
+            "model: open is not allowed: constructor",
+        ),
+        (["--model", "examples/classifier.py:make_model(*[1])", "--input", "4x35"], "model: *[1] is not allowed: constructor"),
+        (
+            ["--model", "examples/classifier.py:make_model(**{'a': 1})", "--input", "4x35"],
+            "model: **{'a': 1} is not allowed: constructor",
+        ),
+        (["--model", "examples/classifier.py:make_model(1 + 2)", "--input", "4x35"], "model: 1 + 2 is not allowed: constructor"),
+        (
+            ["--model", "examples/classifier.py:make_model(1,", "--input", "4x35"],
+            "model: 'make_model(1,' is not NAME(arguments); constructor",
+        ),
+        (
+            ["--model", "examples/classifier.py:make_model", "--input", "4x35", "--inputs", "examples/packed.py:example_inputs"],
+            "inputs: give either --input",
+        ),
+    ],
+)
 def test_bad_model_flags_are_one_line_naming_the_flag(argv, words):
     result = run("trace", *argv, cwd=EXAMPLES.parent)
     assert result.returncode == 2 and f"error: {words}" in result.stderr and "Traceback" not in result.stderr
@@ -272,7 +308,9 @@ def test_example_inputs_used_when_the_file_defines_it():
 
 
 def test_a_print_in_the_model_does_not_break_json(tmp_path):
-    (tmp_path / "noisy.py").write_text("from torch import nn\nprint('loading')\ndef make():\n    print('building')\n    return nn.GRU(3, 4)\n")
+    (tmp_path / "noisy.py").write_text(
+        "from torch import nn\nprint('loading')\ndef make():\n    print('building')\n    return nn.GRU(3, 4)\n"
+    )
     result = run("trace", "--model", f"{tmp_path / 'noisy.py'}:make", "--input", "5x2x3", "--json")
     assert result.returncode == 0 and json.loads(result.stdout)["ok"] and "building" in result.stderr
 
@@ -290,9 +328,13 @@ def test_the_report_crosses_as_plain_data_and_its_tree_needs_no_torch(tmp_path):
 
     report = trace_model(spec_of("classifier"))
     (tmp_path / "report.pickle").write_bytes(pickle.dumps(report))
-    code = ("import pickle, sys; r = pickle.load(open(sys.argv[1], 'rb')); from gru_tui.core.tree import render_text; "
-            "t = render_text(r.tree()); assert 'h_n  [4, 4, 64]' in t; assert 'torch' not in sys.modules and 'textual' not in sys.modules")
-    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "report.pickle")], capture_output=True, text=True, timeout=60)
+    code = (
+        "import pickle, sys; r = pickle.load(open(sys.argv[1], 'rb')); from gru_tui.core.tree import render_text; "
+        "t = render_text(r.tree()); assert 'h_n  [4, 4, 64]' in t; assert 'torch' not in sys.modules and 'textual' not in sys.modules"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "report.pickle")], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -310,7 +352,8 @@ def test_handouts_for_a_model(tmp_path, suffix):
     elif suffix == "json":
         data = json.loads(text)
         assert data["failure"]["module"] == "fc" and data["failure"]["received"]["input"] == [
-            {"shape": [4, 128], "dtype": "float32", "device": "cpu"}]
+            {"shape": [4, 128], "dtype": "float32", "device": "cpu"}
+        ]
     else:
         assert text.lstrip().startswith("<svg") and "classifier_bug.py:make_model" in text
     again = run("trace", "--model", ref, "--input", "4x35:int64", "--handout", str(path))
@@ -388,12 +431,19 @@ def test_constructor_arguments_inputs_with_keywords_train_mode_and_the_file_as_t
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["model"]["file"] == "net.py" and data["model"]["mode"] == "train"
-    assert data["model"]["arguments"] == "(3, 4, classes=6, mode='LSTM', offset=-1.5, sizes=[-3, 2.5], options={'a': [1, None], 'b': (True, 'x')})"
+    assert (
+        data["model"]["arguments"]
+        == "(3, 4, classes=6, mode='LSTM', offset=-1.5, sizes=[-3, 2.5], options={'a': [1, None], 'b': (True, 'x')})"
+    )
     assert data["tree"]["children"][0]["type"] == "LSTM" and data["output"]["shape"] == [2, 5, 6]
     assert data["input"]["kwargs"]["scale"] == {"value": "float 2.0"}  # example_inputs() gave (args, kwargs)
     assert str(tmp_path) not in result.stdout  # never a path the reader did not type
     text = run("trace", "--model", ref, "--train", cwd=tmp_path)
-    assert text.returncode == 0 and text.stdout.splitlines()[0].startswith("net.py:Net(3, 4, classes=6") and "in train mode" in text.stdout
+    assert (
+        text.returncode == 0
+        and text.stdout.splitlines()[0].startswith("net.py:Net(3, 4, classes=6")
+        and "in train mode" in text.stdout
+    )
 
 
 def test_a_failure_names_the_file_as_typed_and_the_torch_function(tmp_path):
@@ -423,8 +473,11 @@ def test_progress_names_the_module_running_now(monkeypatch):
     report = trace_model(spec_of("seq2seq"), lambda fraction, text: said.append(text))
     assert report.ok
     running = [text.split(" · ")[0] for text in said if text.startswith("running ") and " · " in text]
-    assert running[:3] == ["running " + report.name, f"running {report.root.children[0].path}",
-                           f"running {report.root.children[0].children[0].path}"]
+    assert running[:3] == [
+        "running " + report.name,
+        f"running {report.root.children[0].path}",
+        f"running {report.root.children[0].children[0].path}",
+    ]
     assert all(text.endswith(" s") for text in said if " · " in text)
 
 
@@ -433,8 +486,22 @@ def test_on_a_terminal_progress_goes_to_stderr_in_place():
     import pty
 
     master, slave = pty.openpty()
-    result = subprocess.run([sys.executable, "-m", "gru_tui", "trace", "--model", str(EXAMPLES / "classifier.py") + ":make_model",
-                             "--input", "4x35:int64"], stdout=subprocess.PIPE, stderr=slave, text=True, timeout=180)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gru_tui",
+            "trace",
+            "--model",
+            str(EXAMPLES / "classifier.py") + ":make_model",
+            "--input",
+            "4x35:int64",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        text=True,
+        timeout=180,
+    )
     os.close(slave)
     err = b""
     while True:
@@ -453,7 +520,8 @@ def test_on_a_terminal_progress_goes_to_stderr_in_place():
 
 
 def test_a_result_nested_10000_deep_is_not_the_model_failing(tmp_path):
-    (tmp_path / "deep.py").write_text(textwrap.dedent("""
+    (tmp_path / "deep.py").write_text(
+        textwrap.dedent("""
         from torch import nn
 
         class Deep(nn.Module):
@@ -462,7 +530,8 @@ def test_a_result_nested_10000_deep_is_not_the_model_failing(tmp_path):
                 for _ in range(10_000):
                     out = (out,)
                 return out
-    """))
+    """)
+    )
     from gru_tui.model import model_spec
     from gru_tui.model.trace import trace_file
 

@@ -10,11 +10,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from app_helpers import screen_lines
+from processes import gone
+
 from gru_tui.app.model_app import make_model_app
 from gru_tui.model.spec import model_spec
-from processes import gone
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PATIENCE = 300  # seconds to wait for something to happen; not a speed check
@@ -37,7 +37,9 @@ def tree_text(app) -> str:
 async def test_a_saved_edit_is_traced_again_and_a_failing_version_keeps_the_last_good_tree(tmp_path):
     shutil.copy(EXAMPLES / "classifier.py", tmp_path / "classifier.py")
     (tmp_path / "sizes.py").write_text("CLASSES = 5\n")  # a file the model imports from its folder
-    source = (tmp_path / "classifier.py").read_text().replace("import torch\n", "import torch\nfrom sizes import CLASSES as N\n", 1)
+    source = (
+        (tmp_path / "classifier.py").read_text().replace("import torch\n", "import torch\nfrom sizes import CLASSES as N\n", 1)
+    )
     source = source.replace("HIDDEN, CLASSES = 1000, 50, 64, 5", "HIDDEN = 1000, 50, 64\nCLASSES = N")
     (tmp_path / "classifier.py").write_text(source)
     app = make_model_app(model_spec(str(tmp_path / "classifier.py") + ":make_model", ["4x35:int64"]), snapshot_mode=True)
@@ -74,8 +76,9 @@ async def test_a_saved_edit_is_traced_again_and_a_failing_version_keeps_the_last
 
 
 async def test_a_first_version_that_fails_shows_the_tree_up_to_the_failure():
-    app = make_model_app(model_spec(str(EXAMPLES / "classifier_bug.py") + ":make_model", ["4x35:int64"]), watch=False,
-                         snapshot_mode=True)
+    app = make_model_app(
+        model_spec(str(EXAMPLES / "classifier_bug.py") + ":make_model", ["4x35:int64"]), watch=False, snapshot_mode=True
+    )
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.traces == 1, "the trace")
         text = tree_text(app)
@@ -97,8 +100,9 @@ async def test_a_forward_past_the_limit_is_stopped_and_its_worker_killed(tmp_pat
 
 
 def test_the_apps_process_never_imports_torch_or_the_model_file(tmp_path):
-    (tmp_path / "marker.py").write_text("import os, torch\nfrom torch import nn\nos.environ['MODEL_FILE_RAN'] = '1'\n"
-                                        "def make():\n    return nn.GRU(3, 4)\n")
+    (tmp_path / "marker.py").write_text(
+        "import os, torch\nfrom torch import nn\nos.environ['MODEL_FILE_RAN'] = '1'\ndef make():\n    return nn.GRU(3, 4)\n"
+    )
     code = textwrap.dedent(
         f"""
         import asyncio, os, sys
@@ -106,7 +110,7 @@ def test_the_apps_process_never_imports_torch_or_the_model_file(tmp_path):
         from gru_tui.model.spec import model_spec
 
         async def main():
-            app = make_model_app(model_spec({str(tmp_path / 'marker.py') + ':make'!r}, ["5x2x3"]), watch=False)
+            app = make_model_app(model_spec({str(tmp_path / "marker.py") + ":make"!r}, ["5x2x3"]), watch=False)
             async with app.run_test(size=(80, 24)) as pilot:
                 while app.traces < 1:
                     await pilot.pause(0.1)
@@ -120,35 +124,49 @@ def test_the_apps_process_never_imports_torch_or_the_model_file(tmp_path):
 
 
 def test_the_app_needs_a_terminal_and_says_so():
-    result = subprocess.run([sys.executable, "-m", "gru_tui", "--model", str(EXAMPLES / "classifier.py") + ":make_model",
-                             "--input", "4x35:int64"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        [sys.executable, "-m", "gru_tui", "--model", str(EXAMPLES / "classifier.py") + ":make_model", "--input", "4x35:int64"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     assert result.returncode == 2 and "use `gru-tui trace --model ...`" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_the_app_refuses_a_model_flag_it_cannot_use():
-    result = subprocess.run([sys.executable, "-m", "gru_tui", "--model", "examples/nothing.py:x"], capture_output=True,
-                            text=True, timeout=60, cwd=EXAMPLES.parent)
+    result = subprocess.run(
+        [sys.executable, "-m", "gru_tui", "--model", "examples/nothing.py:x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=EXAMPLES.parent,
+    )
     assert result.returncode == 2 and "error: model: examples/nothing.py: no such file" in result.stderr
 
 
 # -- served: only the server's command line names a file -------------------------------------------
 
+
 def test_serve_fixes_the_model_on_its_own_command_line():
     from gru_tui.share.serve import build_parser, model_arguments, served_command
 
-    args = build_parser().parse_args(["--model", str(EXAMPLES / "packed.py") + ":make_model",
-                                      "--inputs", str(EXAMPLES / "packed.py") + ":example_inputs"])
+    args = build_parser().parse_args(
+        ["--model", str(EXAMPLES / "packed.py") + ":make_model", "--inputs", str(EXAMPLES / "packed.py") + ":example_inputs"]
+    )
     command = served_command(False, model_arguments(args))
-    assert command.endswith(f" -m gru_tui --model {EXAMPLES / 'packed.py'}:make_model --inputs {EXAMPLES / 'packed.py'}:example_inputs")
-    bad = subprocess.run([sys.executable, "-m", "gru_tui", "serve", "--model", "nowhere.py:make"], capture_output=True,
-                         text=True, timeout=60)
+    assert command.endswith(
+        f" -m gru_tui --model {EXAMPLES / 'packed.py'}:make_model --inputs {EXAMPLES / 'packed.py'}:example_inputs"
+    )
+    bad = subprocess.run(
+        [sys.executable, "-m", "gru_tui", "serve", "--model", "nowhere.py:make"], capture_output=True, text=True, timeout=60
+    )
     assert bad.returncode == 2 and "model: nowhere.py: no such file" in bad.stderr and "Traceback" not in bad.stderr
 
 
 async def test_a_browser_cannot_name_a_file(tmp_path):
     """A tab asking for another file in its address gets the server's model; nothing it sends opens a file."""
     import aiohttp
-
     from served import serve
     from test_serve import cookie_name
 
@@ -181,8 +199,9 @@ async def test_the_handout_of_the_tree_shown(tmp_path, monkeypatch):
     from textual.widgets import Input
 
     monkeypatch.chdir(tmp_path)
-    app = make_model_app(model_spec(str(EXAMPLES / "classifier_bug.py") + ":make_model", ["4x35:int64"]), watch=False,
-                         snapshot_mode=True)
+    app = make_model_app(
+        model_spec(str(EXAMPLES / "classifier_bug.py") + ":make_model", ["4x35:int64"]), watch=False, snapshot_mode=True
+    )
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.traces == 1, "the trace")
         await pilot.press("x")
@@ -196,12 +215,13 @@ async def test_the_handout_of_the_tree_shown(tmp_path, monkeypatch):
 
 async def test_the_error_panel_shows_the_checked_fix_without_scrolling_at_80x24():
     """At 80x24 the fix was below the panel's fold, after the whole explanation (issue #21)."""
-    app = make_model_app(model_spec(str(EXAMPLES / "classifier_bug.py") + ":make_model", ["4x35:int64"]), watch=False,
-                         snapshot_mode=True)
+    app = make_model_app(
+        model_spec(str(EXAMPLES / "classifier_bug.py") + ":make_model", ["4x35:int64"]), watch=False, snapshot_mode=True
+    )
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.traces == 1, "the trace")
         await pilot.pause()
         box = app.query_one("#model-status-box")
         assert box.scroll_y == 0
-        panel = " ".join(screen_lines(app)[box.region.y:box.region.bottom])
+        panel = " ".join(screen_lines(app)[box.region.y : box.region.bottom])
         assert "Checked: with fc = nn.Linear(128, 5) the forward runs and returns [4, 5]." in panel

@@ -12,7 +12,6 @@ import textwrap
 import time
 
 import pytest
-
 from processes import tagged
 
 MODELS = textwrap.dedent("""
@@ -50,7 +49,10 @@ def models(tmp_path):
 def start(models, name: str, *flags: str, tag: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "gru_tui", "trace", "--model", f"{models}:{name}", "--input", "2x4", *flags],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "GRU_TUI_TEST_TAG": tag},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "GRU_TUI_TEST_TAG": tag},
     )
 
 
@@ -72,10 +74,13 @@ def test_timeout_stops_a_forward_that_holds_the_gil_and_what_it_started(models):
     assert nothing_left(tag), tagged(tag)  # the worker, and the `sleep` its forward started
 
 
-@pytest.mark.parametrize("name, words", [
-    ("Exits", "exited unexpectedly (status 3)"),
-    ("Segfaults", "killed (signal 11, SIGSEGV)"),
-])
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("Exits", "exited unexpectedly (status 3)"),
+        ("Segfaults", "killed (signal 11, SIGSEGV)"),
+    ],
+)
 def test_a_forward_that_crashes_is_one_line_and_status_1(models, name, words):
     tag = os.urandom(6).hex()
     proc = start(models, name, tag=tag)

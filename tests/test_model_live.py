@@ -20,9 +20,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.utils.flop_counter import FlopCounterMode
 
 from gru_tui import trace_model
+from gru_tui.core.tree import render_text
 from gru_tui.model import ModelTraceError
 from gru_tui.model.values import value_of
-from gru_tui.core.tree import render_text
 
 FAST = settings(max_examples=50, deadline=None)
 FEW = settings(max_examples=12, deadline=None)  # each example runs a forward with every watcher on
@@ -63,8 +63,13 @@ class Packs(nn.Module):
 
 
 @FEW
-@given(lengths=lengths_lists, mode=st.sampled_from(["GRU", "LSTM", "RNN"]), bidirectional=st.booleans(),
-       batch_first=st.booleans(), enforce_sorted=st.booleans())
+@given(
+    lengths=lengths_lists,
+    mode=st.sampled_from(["GRU", "LSTM", "RNN"]),
+    bidirectional=st.booleans(),
+    batch_first=st.booleans(),
+    enforce_sorted=st.booleans(),
+)
 def test_a_packed_input_keeps_the_per_layer_detail(lengths, mode, bidirectional, batch_first, enforce_sorted):
     if enforce_sorted:
         lengths = sorted(lengths, reverse=True)
@@ -185,7 +190,10 @@ def test_cat_gives_its_lists_shapes_in_order_and_the_dimension_that_differs():
     report = trace_model(Joins(), x, y)
     failure = report.failure
     assert failure.call == "torch.cat" and failure.operands == ((2, 5, 3), (2, 6, 1))
-    assert "torch.cat joins along dim 2: every other dimension must be equal, but dim 1 is 5 in tensor 0 [2, 5, 3] and 6" in failure.explanation[0]
+    assert (
+        "torch.cat joins along dim 2: every other dimension must be equal, but dim 1 is 5 in tensor 0 [2, 5, 3] and 6"
+        in failure.explanation[0]
+    )
 
 
 def test_view_names_the_element_count():
@@ -224,8 +232,10 @@ def test_a_class_used_twice_names_its_instances_its_init_line_and_fixes_every_on
     text = "\n".join(failure.lines())
     assert "rnn.0 is a BiLSTM, as is rnn.1: the fix belongs in the class; BiLSTM.__init__ (test_model_live.py:" in text
     assert failure.fix_checked
-    assert ("Checked: with every BiLSTM's embedding fixed (rnn.0.embedding = nn.Linear(32, 16), rnn.1.embedding = nn.Linear(32, 5)) "
-            "the forward runs and returns [7, 2, 5].") in text
+    assert (
+        "Checked: with every BiLSTM's embedding fixed (rnn.0.embedding = nn.Linear(32, 16), rnn.1.embedding = nn.Linear(32, 5)) "
+        "the forward runs and returns [7, 2, 5]."
+    ) in text
 
 
 # -- the cost ----------------------------------------------------------------------------------
@@ -259,8 +269,14 @@ class Generated(nn.Module):
 
 
 @FEW
-@given(mode=st.sampled_from(["GRU", "LSTM", "RNN"]), layers=st.integers(1, 3), bidirectional=st.booleans(),
-       proj=st.sampled_from([0, 3]), batch_first=st.booleans(), lengths=st.none() | lengths_lists)
+@given(
+    mode=st.sampled_from(["GRU", "LSTM", "RNN"]),
+    layers=st.integers(1, 3),
+    bidirectional=st.booleans(),
+    proj=st.sampled_from([0, 3]),
+    batch_first=st.booleans(),
+    lengths=st.none() | lengths_lists,
+)
 def test_matmul_macs_are_flop_counter_modes(mode, layers, bidirectional, proj, batch_first, lengths):
     model = Generated(mode, layers, bidirectional, proj if mode == "LSTM" else 0, batch_first, 30).eval()
     batch, steps = (len(lengths), max(lengths)) if lengths else (3, 5)
@@ -271,7 +287,10 @@ def test_matmul_macs_are_flop_counter_modes(mode, layers, bidirectional, proj, b
     assert report.summary["matmul_macs"] == flop_counter_macs(model, args) == report.root.matmul_macs
     if lengths is None:
         assert report.node("rnn").matmul_macs == flop_counter_macs(model.rnn, (torch.randn(tokens.shape + (6,)),))
-    assert next(c for c in report.to_dict()["tree"]["children"] if c["name"] == "rnn")["matmul_macs"] == report.node("rnn").matmul_macs
+    assert (
+        next(c for c in report.to_dict()["tree"]["children"] if c["name"] == "rnn")["matmul_macs"]
+        == report.node("rnn").matmul_macs
+    )
 
 
 def test_the_four_sizes_and_torchinfos_beside_them():

@@ -10,11 +10,11 @@ import pytest
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
+from torch_reference import run_module
 
 from gru_tui import GRUConfig
 from gru_tui.core.report import format_shape
 from gru_tui.core.tree import gru_call
-from torch_reference import run_module
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "examples" / "shapes.ipynb"
 FIRST = GRUConfig(input_size=10, hidden_size=32, batch_first=True, batch_size=1, seq_len=35)
@@ -44,10 +44,15 @@ def cells(tmp_path_factory):
     nb.cells.append(nbformat.v4.new_code_cell("import sys\n" + TORCH_CELL.strip(), id="torch-check"))
     kernels = tmp_path_factory.mktemp("kernels")
     (kernels / "gru-tui-tests").mkdir()
-    (kernels / "gru-tui-tests" / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "gru-tui tests", "language": "python",
-    }))
+    (kernels / "gru-tui-tests" / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "gru-tui tests",
+                "language": "python",
+            }
+        )
+    )
     km = KernelManager(kernel_name="gru-tui-tests", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
     NotebookClient(nb, km=km, timeout=600, resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
     return {cell.id: cell for cell in nb.cells}

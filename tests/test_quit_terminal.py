@@ -14,7 +14,6 @@ import sys
 import time
 
 import pytest
-
 from processes import tagged
 from test_app_terminal import Terminal
 
@@ -43,8 +42,11 @@ def assert_left_cleanly(terminal: Terminal, tag: str, status: int) -> None:
         time.sleep(0.05)
     assert tagged(tag) == [], "a process of the app outlived it"
     # The terminal is restored: out of the alternate screen, mouse reporting off.
-    flags = subprocess.run([*terminal.tmux, "display-message", "-p", "-t", "app", "#{alternate_on} #{mouse_any_flag}"],
-                           capture_output=True, text=True).stdout.split()
+    flags = subprocess.run(
+        [*terminal.tmux, "display-message", "-p", "-t", "app", "#{alternate_on} #{mouse_any_flag}"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     assert flags == ["0", "0"]
 
 
@@ -99,8 +101,10 @@ def test_the_model_view_quits_cleanly_on_a_signal_during_a_hung_forward(tmp_path
     )
     terminal, tag = Terminal(80, 24), os.urandom(6).hex()
     try:
-        terminal.start(f"GRU_TUI_TEST_TAG={tag} {shlex.quote(sys.executable)} -m gru_tui "
-                       f"--model {shlex.quote(str(tmp_path / 'hang.py'))}:Hang --input 2")
+        terminal.start(
+            f"GRU_TUI_TEST_TAG={tag} {shlex.quote(sys.executable)} -m gru_tui "
+            f"--model {shlex.quote(str(tmp_path / 'hang.py'))}:Hang --input 2"
+        )
         terminal.wait_for("running the forward")
         app = [pid for pid, command in tagged(tag) if "gru_tui.run.worker" not in command]
         assert len(app) == 1
@@ -108,7 +112,6 @@ def test_the_model_view_quits_cleanly_on_a_signal_during_a_hung_forward(tmp_path
         assert_left_cleanly(terminal, tag, 128 + signum)
     finally:
         terminal.close()
-
 
 
 HANGUP_MOMENTS = (0.1, 0.5, 0.9, 1.3, 1.7, 2.1, 2.5, 3.0)  # seconds into the start: before, during and after Textual's
@@ -134,9 +137,14 @@ def test_a_terminal_that_hangs_up_at_any_moment_of_the_start_ends_the_app():
     try:
         for moment in HANGUP_MOMENTS:
             master, slave = pty.openpty()
-            app = subprocess.Popen([sys.executable, "-m", "gru_tui"], stdin=slave, stdout=slave, stderr=slave,
-                                   preexec_fn=_own_terminal,
-                                   env={**os.environ, "TERM": "xterm-256color", "GRU_TUI_TEST_TAG": tag})
+            app = subprocess.Popen(
+                [sys.executable, "-m", "gru_tui"],
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                preexec_fn=_own_terminal,
+                env={**os.environ, "TERM": "xterm-256color", "GRU_TUI_TEST_TAG": tag},
+            )
             os.close(slave)
             starts.append((time.monotonic() + moment, master, app))
         for hang_up_at, master, _app in starts:

@@ -15,15 +15,15 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import gru_configs
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch_reference import build
 
 from gru_tui import ConfigError, GRUConfig, derive, trace
 from gru_tui.cli import main
 from gru_tui.core.code import pytorch_code
-from gru_tui.lessons.handout import markdown_handout
 from gru_tui.core.tree import render_text
-from strategies import gru_configs
-from torch_reference import build
+from gru_tui.lessons.handout import markdown_handout
 
 
 def seeded_run(c: GRUConfig):
@@ -106,6 +106,7 @@ def check_against_torch(c: GRUConfig):
     assert [u.id for u in results.uses] == list(ref)
     names = {"torch": torch, "output": out, "h_n": h_n, "c_n": c_n, "lengths": lengths, "range": range}
     if c.device == "meta":  # no values: the code text must give the slice's shape
+
         def same(x, y):
             return x.shape == y.shape
     else:
@@ -129,8 +130,9 @@ def check_against_torch(c: GRUConfig):
     return report
 
 
-CONFIGS = gru_configs(max_batch=4, max_seq=6, max_input=5, max_hidden=6, max_layers=3,
-                      dropouts=st.sampled_from([0.0, 0.5, 1.0]), devices=["cpu"])
+CONFIGS = gru_configs(
+    max_batch=4, max_seq=6, max_input=5, max_hidden=6, max_layers=3, dropouts=st.sampled_from([0.0, 0.5, 1.0]), devices=["cpu"]
+)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -140,17 +142,26 @@ def test_every_claim_is_torchs_on_random_configurations(c):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(gru_configs(max_batch=4, max_seq=6, max_input=5, max_hidden=6, max_layers=3, dropouts=st.just(0.0),
-                   devices=["cpu"]).map(lambda c: c.replace(lengths=c.lengths or (c.seq_len,) * max(c.batch_size, 1),
-                                                           batch_size=max(c.batch_size, 1), unbatched=False,
-                                                           bidirectional=True)))
+@given(
+    gru_configs(max_batch=4, max_seq=6, max_input=5, max_hidden=6, max_layers=3, dropouts=st.just(0.0), devices=["cpu"]).map(
+        lambda c: c.replace(
+            lengths=c.lengths or (c.seq_len,) * max(c.batch_size, 1),
+            batch_size=max(c.batch_size, 1),
+            unbatched=False,
+            bidirectional=True,
+        )
+    )
+)
 def test_packed_and_bidirectional_configurations(c):
     check_against_torch(c)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(gru_configs(max_batch=1, max_seq=6, max_input=5, max_hidden=6, max_layers=3, dropouts=st.just(0.0),
-                   devices=["cpu"]).map(lambda c: c.replace(unbatched=True, lengths=None)))
+@given(
+    gru_configs(max_batch=1, max_seq=6, max_input=5, max_hidden=6, max_layers=3, dropouts=st.just(0.0), devices=["cpu"]).map(
+        lambda c: c.replace(unbatched=True, lengths=None)
+    )
+)
 def test_unbatched_configurations(c):
     check_against_torch(c)
 
@@ -159,12 +170,35 @@ def test_unbatched_configurations(c):
 def test_the_issues_answers_on_a_generic_run(mode):
     """The classic questions, on float64 runs where no two different states coincide: the run gives the textbook answers."""
     options = {"lstm": {"proj_size": 3}}.get(mode, {})
-    one = check_against_torch(GRUConfig(mode=mode, input_size=4, hidden_size=5, num_layers=2, batch_first=True,
-                                        batch_size=3, seq_len=6, dtype="float64", **options)).results
+    one = check_against_torch(
+        GRUConfig(
+            mode=mode,
+            input_size=4,
+            hidden_size=5,
+            num_layers=2,
+            batch_first=True,
+            batch_size=3,
+            seq_len=6,
+            dtype="float64",
+            **options,
+        )
+    ).results
     assert one.use("last_step").equal is True  # output[:, -1] is h_n[-1] for one direction, unpadded
     assert one.use("first_step").equal is False
-    bi = check_against_torch(GRUConfig(mode=mode, input_size=4, hidden_size=5, num_layers=2, bidirectional=True,
-                                       batch_first=True, batch_size=3, seq_len=6, dtype="float64", **options)).results
+    bi = check_against_torch(
+        GRUConfig(
+            mode=mode,
+            input_size=4,
+            hidden_size=5,
+            num_layers=2,
+            bidirectional=True,
+            batch_first=True,
+            batch_size=3,
+            seq_len=6,
+            dtype="float64",
+            **options,
+        )
+    ).results
     H = 3 if mode == "lstm" else 5
     assert bi.use("last_step_forward").expression == f"output[:, -1, :{H}]" and bi.use("last_step_forward").equal
     assert bi.use("last_step_reverse").expression == f"output[:, -1, {H}:]" and bi.use("last_step_reverse").equal is False
@@ -173,13 +207,25 @@ def test_the_issues_answers_on_a_generic_run(mode):
     assert bi.use("classifier").expression == "torch.cat((h_n[-2], h_n[-1]), dim=1)"
     assert bi.use("classifier").shape == (3, 2 * H) and bi.use("classifier").equal
     assert bi.use("h_n_view_reverse").expression == f"h_n.view(2, 2, 3, {H})[1, 1]" and bi.use("h_n_view_reverse").equal
-    packed = check_against_torch(GRUConfig(mode=mode, input_size=4, hidden_size=5, batch_first=True, batch_size=3,
-                                           seq_len=6, lengths=(6, 4, 2), dtype="float64", **options)).results
+    packed = check_against_torch(
+        GRUConfig(
+            mode=mode,
+            input_size=4,
+            hidden_size=5,
+            batch_first=True,
+            batch_size=3,
+            seq_len=6,
+            lengths=(6, 4, 2),
+            dtype="float64",
+            **options,
+        )
+    ).results
     assert packed.setup == "output, lengths = pad_packed_sequence(output, batch_first=True)"
     assert packed.use("last_step").equal is False  # zeros past the shorter sequences
     assert packed.use("sequence_ends").expression == "output[range(3), lengths - 1]" and packed.use("sequence_ends").equal
-    seq_first = check_against_torch(GRUConfig(mode=mode, input_size=4, hidden_size=5, batch_size=3, seq_len=6,
-                                              lengths=(6, 4, 2), dtype="float64", **options)).results
+    seq_first = check_against_torch(
+        GRUConfig(mode=mode, input_size=4, hidden_size=5, batch_size=3, seq_len=6, lengths=(6, 4, 2), dtype="float64", **options)
+    ).results
     assert seq_first.use("sequence_ends").expression == "output[lengths - 1, range(3)]"  # batch_first moves time in output only
     assert seq_first.use("h_n_view_forward").expression == f"h_n.view(1, 1, 3, {H})[0, 0]"
     if mode == "lstm":
@@ -217,8 +263,17 @@ def test_tree_marks_derived_then_measured():
 
 
 def test_code_pane_lines_run_and_say_what_the_run_found(capsys):
-    c = GRUConfig(mode="lstm", input_size=3, hidden_size=4, proj_size=2, bidirectional=True, batch_first=True,
-                  batch_size=3, seq_len=5, lengths=(5, 3, 1))
+    c = GRUConfig(
+        mode="lstm",
+        input_size=3,
+        hidden_size=4,
+        proj_size=2,
+        bidirectional=True,
+        batch_first=True,
+        batch_size=3,
+        seq_len=5,
+        lengths=(5, 3, 1),
+    )
     report = trace(c)
     code = pytorch_code(c, report)
     for use in report.results.uses:
@@ -233,8 +288,23 @@ def test_code_pane_lines_run_and_say_what_the_run_found(capsys):
 
 
 def test_json_contract_before_and_after_the_run(capsys):
-    args = ["trace", "--input-size", "3", "--hidden-size", "4", "--num-layers", "2", "--bidirectional",
-            "--batch-size", "3", "--lengths", "5,3,1", "--seq-len", "5", "--json"]
+    args = [
+        "trace",
+        "--input-size",
+        "3",
+        "--hidden-size",
+        "4",
+        "--num-layers",
+        "2",
+        "--bidirectional",
+        "--batch-size",
+        "3",
+        "--lengths",
+        "5,3,1",
+        "--seq-len",
+        "5",
+        "--json",
+    ]
     assert main(args + ["--derived"]) == 0
     before = json.loads(capsys.readouterr().out)["using_results"]
     assert main(args) == 0
@@ -278,8 +348,8 @@ async def test_quiz_asks_which_slice_equals_h_n_after_the_shapes():
     from textual.widgets import Input
 
     from gru_tui.app import make_app
-    from gru_tui.lessons import PRESETS
     from gru_tui.core.report import Packed
+    from gru_tui.lessons import PRESETS
 
     config = PRESETS["bidirectional"].config
     app = make_app(config)
@@ -309,8 +379,18 @@ async def test_quiz_asks_which_slice_equals_h_n_after_the_shapes():
 @pytest.mark.parametrize("packed", [False, True])
 def test_cuda_runs_give_the_textbook_answers(mode, packed):
     """On a GPU (cuDNN), the run's own output and h_n: each final state sits where the CPU has it, bit for bit."""
-    c = GRUConfig(mode=mode, input_size=4, hidden_size=5, num_layers=2, bidirectional=True, batch_first=True,
-                  batch_size=3, seq_len=6, lengths=(6, 4, 2) if packed else None, device="cuda:0")
+    c = GRUConfig(
+        mode=mode,
+        input_size=4,
+        hidden_size=5,
+        num_layers=2,
+        bidirectional=True,
+        batch_first=True,
+        batch_size=3,
+        seq_len=6,
+        lengths=(6, 4, 2) if packed else None,
+        device="cuda:0",
+    )
     results = trace(c).results
     assert results.checked == "torch.equal on the run's tensors (cuda:0)"
     ends = "sequence_ends_forward" if packed else "last_step_forward"
@@ -322,9 +402,11 @@ def test_the_derived_branch_needs_neither_torch_nor_textual():
     import subprocess
     import sys
 
-    code = ("import sys, gru_tui; from gru_tui.core.code import pytorch_code; from gru_tui.core.tree import render_text; "
-            "from gru_tui.lessons import slice_question; c = gru_tui.GRUConfig(bidirectional=True, batch_size=2, lengths=(3, 2), "
-            "seq_len=3); r = gru_tui.derive(c); render_text(r.tree()); pytorch_code(c, r); r.to_dict(); "
-            "assert slice_question(r) is None; assert 'torch' not in sys.modules and 'textual' not in sys.modules")
+    code = (
+        "import sys, gru_tui; from gru_tui.core.code import pytorch_code; from gru_tui.core.tree import render_text; "
+        "from gru_tui.lessons import slice_question; c = gru_tui.GRUConfig(bidirectional=True, batch_size=2, lengths=(3, 2), "
+        "seq_len=3); r = gru_tui.derive(c); render_text(r.tree()); pytorch_code(c, r); r.to_dict(); "
+        "assert slice_question(r) is None; assert 'torch' not in sys.modules and 'textual' not in sys.modules"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -21,9 +21,9 @@ import urllib.request
 
 import aiohttp
 import pytest
+from served import ARTIFACTS, Browser, free_port, serve, stop_group
 
 from gru_tui.share.serve import ENV_COMMAND, is_loopback, served_command
-from served import ARTIFACTS, Browser, free_port, serve, stop_group
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -202,7 +202,10 @@ def test_follow_mode_says_what_the_copies_follow(tmp_path):
 def test_ctrl_c_or_term_stops_it_cleanly(signum):
     proc = subprocess.Popen(
         [sys.executable, "-m", "gru_tui", "serve", "--port", str(free_port())],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         for line in proc.stdout:
@@ -221,11 +224,12 @@ def test_loopback_names():
 
 
 def test_served_command_runs_this_python():
-    assert served_command(False) .split()[1:] == ["-m", "gru_tui"]
+    assert served_command(False).split()[1:] == ["-m", "gru_tui"]
     assert served_command(True).endswith(" -m gru_tui --follow")
 
 
 # -- what a tab may do (issue #9) ----------------------------------------------------------
+
 
 class Tab:
     """A browser tab as textual-serve's page is one: the app's websocket, its frames and its messages."""
@@ -284,8 +288,9 @@ class Tab:
 async def tab(base: str, token: str, width: int = 100, height: int = 30):
     headers = {"Origin": base, "Cookie": f"{cookie_name(base)}={token}"}
     async with aiohttp.ClientSession(headers={"Cookie": headers["Cookie"]}) as session:
-        ws = await session.ws_connect(f"{base.replace('http:', 'ws:')}/ws?width={width}&height={height}", headers=headers,
-                                      max_msg_size=0)
+        ws = await session.ws_connect(
+            f"{base.replace('http:', 'ws:')}/ws?width={width}&height={height}", headers=headers, max_msg_size=0
+        )
         opened = Tab(ws)
         try:
             yield opened, session
@@ -451,12 +456,14 @@ def test_a_flood_of_half_open_connections_leaves_room_for_a_new_tab(tmp_path):
                 sock.settimeout(0.01)
                 try:
                     still_open += sock.recv(1) != b""
-                except socket.timeout:
+                except TimeoutError:
                     still_open += 1
                 except OSError:
                     pass  # reset: closed
-            print(f"3000 half-open sockets opened in {opened:.1f} s; a new request answered in {answered * 1000:.0f} ms; "
-                  f"{still_open} still open after 7 s")
+            print(
+                f"3000 half-open sockets opened in {opened:.1f} s; a new request answered in {answered * 1000:.0f} ms; "
+                f"{still_open} still open after 7 s"
+            )
             assert still_open == 0
         finally:
             for sock in flood:
@@ -534,7 +541,9 @@ async def test_in_chromium():
             assert all(url.startswith(f"{base}/") or url.startswith("data:") for url in requested), requested
             assert websockets == [base.replace("http:", "ws:") + "/ws?width=" + websockets[0].split("width=")[1]]
             assert f"{base}/?token={token}" in requested and await browser.evaluate("location.search") == ""  # token gone
-            assert await browser.wait_for("[...document.fonts].some(f => f.family.includes('Roboto Mono') && f.status === 'loaded')")
+            assert await browser.wait_for(
+                "[...document.fonts].some(f => f.family.includes('Roboto Mono') && f.status === 'loaded')"
+            )
             await asyncio.sleep(1)  # let the canvas paint the frames that arrived, for the picture only
             shot = await browser.screenshot(ARTIFACTS / "serve-app.png")
             assert shot.read_bytes().startswith(b"\x89PNG")  # kept under test-artifacts/ for a person to look at
@@ -568,8 +577,8 @@ async def test_in_chromium():
 async def test_follow_mode_in_chromium(tmp_path):
     """`gru-tui serve --follow`: the page shows the presenter's configuration, read-only, as it changes."""
     from gru_tui.core.config import FIRST_EXAMPLE
-    from gru_tui.share.follow import ENV_FILE, Publisher
     from gru_tui.lessons import PRESETS
+    from gru_tui.share.follow import ENV_FILE, Publisher
 
     follow_file = tmp_path / "follow.json"
     with serve("--follow", env={ENV_FILE: str(follow_file)}) as (base, token, printed):

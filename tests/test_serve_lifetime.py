@@ -12,7 +12,7 @@ import time
 
 from processes import gone, tagged
 from served import free_port, serve, stop_group
-from test_serve import cookie_name, tab, ws_status
+from test_serve import tab, ws_status
 
 
 def copies_of(tag: str) -> list[int]:
@@ -73,7 +73,10 @@ async def test_sigterm_with_tabs_open_ends_the_server_within_a_second_or_so():
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "gru_tui", "serve", "--port", str(port), "--token", "t" * 20],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
         env={**os.environ, "GRU_TUI_TEST_TAG": tag},
     )
     try:
@@ -81,8 +84,7 @@ async def test_sigterm_with_tabs_open_ends_the_server_within_a_second_or_so():
             if "?token=" in line:
                 break
         base = f"http://127.0.0.1:{port}"
-        async with tab(base, "t" * 20) as (first, _s1), tab(base, "t" * 20) as (second, _s2), \
-                tab(base, "t" * 20) as (third, _s3):
+        async with tab(base, "t" * 20) as (first, _s1), tab(base, "t" * 20) as (second, _s2), tab(base, "t" * 20) as (third, _s3):
             await asyncio.gather(*(t.shows("gru-tui") for t in (first, second, third)))
             started = time.monotonic()
             proc.send_signal(signal.SIGTERM)

@@ -23,8 +23,11 @@ async def test_tabs_share_one_pool_and_their_copies_never_load_torch():
         async with tab(base, token) as (first, _s1), tab(base, token) as (second, _s2), tab(base, token) as (third, _s3):
             await asyncio.gather(*(t.shows("traced on cpu") for t in (first, second, third)))
             processes = tagged(tag)
-            copies = [pid for pid, command in processes  # textual-serve starts each through /bin/sh -c
-                      if command.rstrip().endswith("-m gru_tui") and not command.startswith("/bin/sh")]
+            copies = [
+                pid
+                for pid, command in processes  # textual-serve starts each through /bin/sh -c
+                if command.rstrip().endswith("-m gru_tui") and not command.startswith("/bin/sh")
+            ]
             workers = [pid for pid, command in processes if "gru_tui.run.worker" in command]
             assert len(copies) == TABS, processes
             assert not any(loaded_torch(pid) for pid in copies)  # the tabs' copies: no torch

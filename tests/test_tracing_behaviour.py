@@ -2,18 +2,19 @@
 
 import pytest
 import torch
+from test_core import assert_matches_torch
 
 from gru_tui import GRUConfig, trace
 from gru_tui.core.tracing import CALIBRATE_FROM, LAYERS_END, WINDOW, Cancelled, MemoryGuardError, _Run, memory_check
-
-from test_core import assert_matches_torch
 
 LONG = dict(input_size=5, hidden_size=8, num_layers=3, bidirectional=True, batch_size=4, seq_len=3 * WINDOW)
 
 
 def test_progress_rises_to_one():
     seen = []
-    trace(GRUConfig(num_layers=3, bidirectional=True), progress=lambda fraction, message, estimate: seen.append((fraction, message)))
+    trace(
+        GRUConfig(num_layers=3, bidirectional=True), progress=lambda fraction, message, estimate: seen.append((fraction, message))
+    )
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
     assert all(message for _, message in seen)
@@ -53,8 +54,9 @@ def test_cancelled_after_the_first_layer_stops_the_run():
 
 
 def test_memory_guard_refuses_before_allocating_and_names_the_figures():
-    huge = GRUConfig(input_size=1024, hidden_size=8192, num_layers=8, bidirectional=True, batch_first=True,
-                     batch_size=4096, seq_len=1_000_000)
+    huge = GRUConfig(
+        input_size=1024, hidden_size=8192, num_layers=8, bidirectional=True, batch_first=True, batch_size=4096, seq_len=1_000_000
+    )
     needed, free = memory_check(huge)
     assert free is not None and needed > free
     with pytest.raises(MemoryGuardError) as info:
@@ -74,7 +76,9 @@ def test_a_run_that_fits_is_not_refused_and_tags_its_configuration():
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda:0", marks=pytest.mark.cuda)])
 @pytest.mark.parametrize("packed", [False, True])
 @pytest.mark.parametrize("batch_first", [False, True])
-@pytest.mark.parametrize("kind", [{}, {"mode": "lstm", "proj_size": 3}, {"mode": "rnn", "nonlinearity": "relu"}], ids=["gru", "lstm-proj", "rnn-relu"])
+@pytest.mark.parametrize(
+    "kind", [{}, {"mode": "lstm", "proj_size": 3}, {"mode": "rnn", "nonlinearity": "relu"}], ids=["gru", "lstm-proj", "rnn-relu"]
+)
 def test_sequences_longer_than_the_window_match_torch(packed, batch_first, device, kind):
     """Past WINDOW steps the module itself runs on the first WINDOW steps only; its layers run the whole input."""
     lengths = (3 * WINDOW, 2 * WINDOW + 1, 3 * WINDOW, 5) if packed else None
@@ -143,8 +147,13 @@ def test_layers_holding_copies_of_the_weights_match_the_module(packed, kind):
 
 @pytest.mark.parametrize(
     "layer, name, kind",
-    [(0, "weight_ih_l0", "gru"), (2, "bias_hh_l0_reverse", "gru"), (1, "weight_hh_l0", "gru"),
-     (0, "weight_hr_l0", "lstm-proj"), (1, "weight_ih_l0_reverse", "rnn-relu")],
+    [
+        (0, "weight_ih_l0", "gru"),
+        (2, "bias_hh_l0_reverse", "gru"),
+        (1, "weight_hh_l0", "gru"),
+        (0, "weight_hr_l0", "lstm-proj"),
+        (1, "weight_ih_l0_reverse", "rnn-relu"),
+    ],
 )
 def test_the_module_check_catches_layers_that_are_not_the_modules(layer, name, kind):
     config = GRUConfig(**LONG, **KINDS[kind])

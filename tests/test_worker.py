@@ -14,15 +14,15 @@ import threading
 import time
 
 import pytest
-
 from app_helpers import settle, type_into
+from processes import gone, total_memory_bytes, user_cpu_seconds
+
 from gru_tui import trace
 from gru_tui.app import make_app
 from gru_tui.core.config import FIRST_EXAMPLE, GRUConfig
 from gru_tui.run.jobs import Job, JobError
 from gru_tui.run.pool import Pool, PoolClient
 from gru_tui.run.worker import run_job
-from processes import gone, total_memory_bytes, user_cpu_seconds
 
 PATIENCE = 300  # seconds to wait for something to happen; not a speed check (torch loads slowly on a busy machine)
 # A run of tens of seconds on 2 cores: long enough to be killed mid-layer.
@@ -35,7 +35,6 @@ def wait_until(condition, what: str, timeout: float = PATIENCE) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"never happened: {what}")
         time.sleep(0.01)
-
 
 
 class Events:
@@ -85,8 +84,10 @@ def test_a_cancelled_run_is_killed_and_the_spare_takes_the_next_one_at_once(pool
     me = client(pool)
     long_run = Events()
     me.submit("main", Job("trace", (LONG, False)), long_run)
-    wait_until(lambda: any(kind == "progress" and "layer 0" in payload[1] for kind, payload in long_run.seen),
-               "the long run reached its first layer")
+    wait_until(
+        lambda: any(kind == "progress" and "layer 0" in payload[1] for kind, payload in long_run.seen),
+        "the long run reached its first layer",
+    )
     running = pool.busy_pids()
     assert len(running) == 1
     user_cpu_before = user_cpu_seconds(running[0])
@@ -162,6 +163,7 @@ def test_a_bad_configuration_fails_with_its_field_and_no_traceback():
 
 
 # -- the app over the pool ------------------------------------------------------------------
+
 
 def test_the_apps_process_never_imports_torch_while_it_traces():
     code = textwrap.dedent(

@@ -14,8 +14,15 @@ MODULES = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}  # written out here, n
 def build(c: GRUConfig, **overrides) -> nn.Module:
     """The module as a person writes it for the configuration (each kind's own argument only where it applies)."""
     own = {"lstm": {"proj_size": c.proj_size}, "rnn": {"nonlinearity": c.nonlinearity}}.get(c.mode, {})
-    args = dict(bias=c.bias, batch_first=c.batch_first, dropout=c.dropout, bidirectional=c.bidirectional,
-                dtype=getattr(torch, c.dtype), device=c.device, **own)
+    args = dict(
+        bias=c.bias,
+        batch_first=c.batch_first,
+        dropout=c.dropout,
+        bidirectional=c.bidirectional,
+        dtype=getattr(torch, c.dtype),
+        device=c.device,
+        **own,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return MODULES[c.mode](c.input_size, c.hidden_size, c.num_layers, **{**args, **overrides})
@@ -36,6 +43,7 @@ def run_module(c: GRUConfig):
         x = pack_padded_sequence(x, torch.tensor(c.lengths), batch_first=c.batch_first, enforce_sorted=False)
     hx = None
     if c.with_h0:
+
         def state(size):
             shape = (D * c.num_layers, size) if c.unbatched else (D * c.num_layers, c.batch_size, size)
             return torch.randn(shape, dtype=dtype, device=c.device)

@@ -35,11 +35,18 @@ from .widgets.summary_strip import SummaryStrip, run_text
 from .widgets.trace_tree import TraceTree
 
 if TYPE_CHECKING:  # the messages come with the runner, after the first frame; handlers are found by name
-    from .messages import (
-        PoolLost, TorchFailed, TorchLoaded, TraceFailed, TraceFinished, TraceProgress, TraceRefused, TraceStarted,
-    )
     from textual.widgets import Button
 
+    from .messages import (
+        PoolLost,
+        TorchFailed,
+        TorchLoaded,
+        TraceFailed,
+        TraceFinished,
+        TraceProgress,
+        TraceRefused,
+        TraceStarted,
+    )
     from .runner import DeviceRunner
 
 DEBOUNCE_SECONDS = 0.15  # a pause in typing before the device run starts; the derived tree does not wait
@@ -61,33 +68,83 @@ class GruTuiApp(TeachingMixin, App[None]):
     BINDINGS = [
         Binding("f1", "help", "Help", id="help", tooltip="The shape rules and every key"),
         # Priority, so ? opens help from a form field too (FieldInput leaves ? to the app).
-        Binding("question_mark", "help", "Help", id="help.question_mark", show=False, priority=True,
-                tooltip="The shape rules and every key"),
+        Binding(
+            "question_mark",
+            "help",
+            "Help",
+            id="help.question_mark",
+            show=False,
+            priority=True,
+            tooltip="The shape rules and every key",
+        ),
         # The pane keys are named by the tab bar; in the footer too they cut its last keys at 80 columns.
         Binding("f2", "show_pane('form')", "Form", id="pane.form", show=False, tooltip="Jump to the configuration form"),
         Binding("f3", "show_pane('tree')", "Tree", id="pane.tree", show=False, tooltip="Jump to the shape tree"),
-        Binding("f4", "show_pane('summary')", "Summary", id="pane.summary", show=False,
-                tooltip="The torchinfo summary: parameters, mult-adds, sizes"),
-        Binding("f5", "show_pane('code')", "Code", id="pane.code", show=False,
-                tooltip="The equivalent PyTorch code and the shapes it prints"),
+        Binding(
+            "f4",
+            "show_pane('summary')",
+            "Summary",
+            id="pane.summary",
+            show=False,
+            tooltip="The torchinfo summary: parameters, mult-adds, sizes",
+        ),
+        Binding(
+            "f5",
+            "show_pane('code')",
+            "Code",
+            id="pane.code",
+            show=False,
+            tooltip="The equivalent PyTorch code and the shapes it prints",
+        ),
         Binding("f6", "show_pane('log')", "Log", id="pane.log", show=False, tooltip="The log of trace events"),
         Binding("ctrl+r", "rerun", "Re-run", id="rerun", tooltip="Run the configuration on its device again"),
-        Binding("ctrl+g", "run_anyway", "Run anyway", id="run_anyway",
-                tooltip="Run although the memory estimate exceeds what the device has free"),
+        Binding(
+            "ctrl+g",
+            "run_anyway",
+            "Run anyway",
+            id="run_anyway",
+            tooltip="Run although the memory estimate exceeds what the device has free",
+        ),
         Binding("y", "copy_code", "Copy code", id="copy_code", show=False, tooltip=COPY_CODE_TOOLTIP),
         # Not "Theme": the palette has Textual's own "Theme" command (pick any theme) beside it.
-        Binding("ctrl+t", "toggle_theme", "Dark / light theme", id="toggle_theme", show=False,
-                tooltip="Switch between the dark and the light theme"),
+        Binding(
+            "ctrl+t",
+            "toggle_theme",
+            "Dark / light theme",
+            id="toggle_theme",
+            show=False,
+            tooltip="Switch between the dark and the light theme",
+        ),
         Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Leave gru-tui", priority=True),
         # Over SSH people press ctrl+c to stop things: it stops the run; with none under way, it quits.
-        Binding("ctrl+c", "stop_or_quit", "Stop run", id="stop", priority=True,
-                tooltip="Stop the device run under way; when none is, quit"),
+        Binding(
+            "ctrl+c",
+            "stop_or_quit",
+            "Stop run",
+            id="stop",
+            priority=True,
+            tooltip="Stop the device run under way; when none is, quit",
+        ),
         # Priority, so the focus moves as the app reads the key: keys typed ahead (over a slow SSH link
         # they arrive together) land in the next field, not in the one the Tab left.
-        Binding("tab", "focus_next", "Next field", id="focus.next", show=False, priority=True,
-                tooltip="Move the cursor to the next field or pane"),
-        Binding("shift+tab", "focus_previous", "Previous field", id="focus.previous", show=False, priority=True,
-                tooltip="Move the cursor to the previous field or pane"),
+        Binding(
+            "tab",
+            "focus_next",
+            "Next field",
+            id="focus.next",
+            show=False,
+            priority=True,
+            tooltip="Move the cursor to the next field or pane",
+        ),
+        Binding(
+            "shift+tab",
+            "focus_previous",
+            "Previous field",
+            id="focus.previous",
+            show=False,
+            priority=True,
+            tooltip="Move the cursor to the previous field or pane",
+        ),
         *LESSON_BINDINGS,
     ]
 
@@ -125,8 +182,12 @@ class GruTuiApp(TeachingMixin, App[None]):
 
     def get_default_screen(self) -> MainScreen:
         # A blinking cursor is two frames a second: in a served class, every idle tab sends them all the time.
-        return MainScreen(self.config, show_timings=not self.snapshot_mode,
-                          cursor_blink=not (self.snapshot_mode or self.served), when_mounted=self._screen_mounted)
+        return MainScreen(
+            self.config,
+            show_timings=not self.snapshot_mode,
+            cursor_blink=not (self.snapshot_mode or self.served),
+            when_mounted=self._screen_mounted,
+        )
 
     # -- start ------------------------------------------------------------------------
     def _screen_mounted(self) -> None:
@@ -376,8 +437,13 @@ class GruTuiApp(TeachingMixin, App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "run_anyway":  # only when it can act: never in a served copy (a browser tab must not push the
             # server past its memory), nor while the form is invalid or a dialog or lesson screen is open
-            can_act = (not self.served and not self.stale and isinstance(self.screen, MainScreen)
-                       and self._refused is not None and self._refused == self.config)
+            can_act = (
+                not self.served
+                and not self.stale
+                and isinstance(self.screen, MainScreen)
+                and self._refused is not None
+                and self._refused == self.config
+            )
             return can_act  # False: left out of the footer (None would show it dimmed)
         return self.check_teaching_action(action)
 
@@ -389,8 +455,9 @@ class GruTuiApp(TeachingMixin, App[None]):
         self.notify(f"fix {fields} first: {what} needs a valid configuration", severity="warning", timeout=6)
         return False
 
-    def notify(self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None,
-               markup: bool = True) -> None:
+    def notify(
+        self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None, markup: bool = True
+    ) -> None:
         """On the main screen, a note line under the shapes: toasts covered the tree at 80x24 and stacked."""
         screen = self.screen
         if isinstance(screen, MainScreen):
@@ -440,8 +507,11 @@ class GruTuiApp(TeachingMixin, App[None]):
 
         code = pytorch_code(self.report.config, self.report)
         self.copy_to_clipboard(code)
-        self.notify(f"copied the PyTorch code ({len(code.splitlines())} lines) to the clipboard "
-                    "(through the terminal: if nothing arrives, your terminal does not allow it)", timeout=6)
+        self.notify(
+            f"copied the PyTorch code ({len(code.splitlines())} lines) to the clipboard "
+            "(through the terminal: if nothing arrives, your terminal does not allow it)",
+            timeout=6,
+        )
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"

@@ -26,8 +26,8 @@ from ..model.failure import Failure
 from ..model.report import ModelReport
 from ..model.spec import ModelSpec
 from .messages import ModelRunEvent, PoolLost, TorchFailed, TorchLoaded
-from .widgets.trace_tree import TraceTree
 from .widgets.keys_footer import KeysFooter
+from .widgets.trace_tree import TraceTree
 
 WATCH_DEBOUNCE_MS = 300  # an editor's save (write, rename) lands as one change
 WATCH_STOP_MS = 500  # how often the watcher's thread looks whether the app is closing
@@ -46,12 +46,28 @@ class ModelApp(App[None]):
     """
     BINDINGS = [
         Binding("ctrl+r", "retrace", "Re-trace", id="model.retrace", tooltip="Import the file again and run the forward"),
-        Binding("v", "toggle_version", "Failing version", id="model.toggle",
-                tooltip="Switch between the last good tree and the failing version's own tree"),
-        Binding("x,ctrl+s", "export", "Export", id="model.export",
-                tooltip="The tree shown as a handout: Markdown, JSON, or an SVG of the screen"),
-        Binding("ctrl+c", "stop_or_quit", "Stop run", id="model.stop", priority=True,
-                tooltip="Stop the run under way; when none is, quit"),
+        Binding(
+            "v",
+            "toggle_version",
+            "Failing version",
+            id="model.toggle",
+            tooltip="Switch between the last good tree and the failing version's own tree",
+        ),
+        Binding(
+            "x,ctrl+s",
+            "export",
+            "Export",
+            id="model.export",
+            tooltip="The tree shown as a handout: Markdown, JSON, or an SVG of the screen",
+        ),
+        Binding(
+            "ctrl+c",
+            "stop_or_quit",
+            "Stop run",
+            id="model.stop",
+            priority=True,
+            tooltip="Stop the run under way; when none is, quit",
+        ),
         Binding("ctrl+q", "quit", "Quit", id="model.quit", priority=True, tooltip="Leave gru-tui"),
     ]
 
@@ -123,8 +139,9 @@ class ModelApp(App[None]):
         self._limit = None
         if self._runner is not None and self._runner.busy:
             self._runner.cancel("model")
-            self._status(f"stopped after {self.timeout:g} s (--timeout): the forward took too long; ctrl+r runs it again",
-                         kind="error")
+            self._status(
+                f"stopped after {self.timeout:g} s (--timeout): the forward took too long; ctrl+r runs it again", kind="error"
+            )
 
     def on_model_run_event(self, event: ModelRunEvent) -> None:
         if event.spec != self.spec:
@@ -156,8 +173,10 @@ class ModelApp(App[None]):
             self._status("\n".join(fix_first(report.failure)), kind="error")
         else:
             self.showing_latest = False
-            self._status("⚠ stale: the last good tree; the saved version fails (v shows it):\n"
-                         + "\n".join(fix_first(report.failure)), kind="warning")
+            self._status(
+                "⚠ stale: the last good tree; the saved version fails (v shows it):\n" + "\n".join(fix_first(report.failure)),
+                kind="warning",
+            )
         self._draw()
         self.refresh_bindings()
 
@@ -197,8 +216,14 @@ class ModelApp(App[None]):
         def relevant(change, path: str) -> bool:  # the file and the files it may import from its folder
             return path.endswith(".py") and Path(path).parent == folder
 
-        async for changes in awatch(folder, watch_filter=relevant, debounce=WATCH_DEBOUNCE_MS, recursive=False,
-                                    stop_event=self._stop_watch, rust_timeout=WATCH_STOP_MS):
+        async for changes in awatch(
+            folder,
+            watch_filter=relevant,
+            debounce=WATCH_DEBOUNCE_MS,
+            recursive=False,
+            stop_event=self._stop_watch,
+            rust_timeout=WATCH_STOP_MS,
+        ):
             names = ", ".join(sorted({Path(path).name for _change, path in changes}))
             self.retrace(f"saved: {names}")
 
@@ -218,9 +243,16 @@ class ModelApp(App[None]):
         screenshot = self.export_screenshot()
         served = served_to_browser()  # a download then: nothing is written on the server
         name = f"{Path(self.spec.file).stem}-{self.spec.name}.md"
-        self.push_screen(SaveDialog("Download the model's handout" if served else "Export the model's handout", name,
-                                    lambda fmt: model_handout_text(shown, fmt, screenshot), FORMATS, download=served),
-                         self._saved)
+        self.push_screen(
+            SaveDialog(
+                "Download the model's handout" if served else "Export the model's handout",
+                name,
+                lambda fmt: model_handout_text(shown, fmt, screenshot),
+                FORMATS,
+                download=served,
+            ),
+            self._saved,
+        )
 
     def _saved(self, done: str | None) -> None:
         if done is not None:

@@ -9,18 +9,27 @@ configuration), so a screen drops an answer to an older request.
 from __future__ import annotations
 
 import atexit
+from collections.abc import Callable
 from multiprocessing import AuthenticationError
-from typing import Callable
 
 from textual.message import Message
 
 from ..core.config import GRUConfig
+from ..core.summary import human_bytes
 from ..run.jobs import Job, JobError, WorkerInfo
 from ..run.pool import Pool, PoolClient, connect_from_environment
-from ..core.summary import human_bytes
 from .messages import (
-    LessonTraced, Explained, ModelRunEvent, PoolLost, TorchFailed, TorchLoaded, TraceFailed, TraceFinished, TraceProgress,
-    TraceRefused, TraceStarted,
+    Explained,
+    LessonTraced,
+    ModelRunEvent,
+    PoolLost,
+    TorchFailed,
+    TorchLoaded,
+    TraceFailed,
+    TraceFinished,
+    TraceProgress,
+    TraceRefused,
+    TraceStarted,
 )
 
 Post = Callable[[Message], object]

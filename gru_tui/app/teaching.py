@@ -8,10 +8,10 @@ take the same path as an edit typed by hand (derived tree at once, then the devi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.binding import Binding
 from textual.widgets import Static
-
-from typing import TYPE_CHECKING
 
 from ..core.config import GRUConfig
 from ..lessons import PRESETS, Preset
@@ -27,21 +27,51 @@ FOLLOW_BANNER = "following the presenter — read-only"
 # letters work outside text fields (and from whole-number fields).
 LESSON_BINDINGS = [
     *(
-        Binding(preset.key, f"load_preset('{preset.id}')", f"Load preset: {preset.title}", id=f"preset.{preset.id}",
-                show=False, tooltip=preset.description)
+        Binding(
+            preset.key,
+            f"load_preset('{preset.id}')",
+            f"Load preset: {preset.title}",
+            id=f"preset.{preset.id}",
+            show=False,
+            tooltip=preset.description,
+        )
         for preset in PRESETS.values()
         if preset.key
     ),
     Binding("q", "quiz", "Quiz", id="quiz", tooltip="Predict the output and h_n shapes; the app grades them and keeps score"),
-    Binding("a", "pin", "Pin as A", id="compare.pin_a", show=False,
-            tooltip="Keep the form's configuration as A, to compare with what the form shows next"),
+    Binding(
+        "a",
+        "pin",
+        "Pin as A",
+        id="compare.pin_a",
+        show=False,
+        tooltip="Keep the form's configuration as A, to compare with what the form shows next",
+    ),
     Binding("v", "compare", "Compare", id="compare", tooltip="The pinned A beside the form's B, every differing shape marked"),
-    Binding("w", "explain", "Why error?", id="explain", show=False,
-            tooltip="Shape-error explainer: run wrong input or h0 shapes, see PyTorch's message and the fix"),
-    Binding("x,ctrl+s", "export", "Export", id="export", show=False,
-            tooltip="Write the lesson as a handout: Markdown, JSON or an SVG screenshot"),
-    Binding("s", "save_config", "Save config", id="save_config", show=False,
-            tooltip="Save the configuration as TOML (gru-tui --config FILE loads it)"),
+    Binding(
+        "w",
+        "explain",
+        "Why error?",
+        id="explain",
+        show=False,
+        tooltip="Shape-error explainer: run wrong input or h0 shapes, see PyTorch's message and the fix",
+    ),
+    Binding(
+        "x,ctrl+s",
+        "export",
+        "Export",
+        id="export",
+        show=False,
+        tooltip="Write the lesson as a handout: Markdown, JSON or an SVG screenshot",
+    ),
+    Binding(
+        "s",
+        "save_config",
+        "Save config",
+        id="save_config",
+        show=False,
+        tooltip="Save the configuration as TOML (gru-tui --config FILE loads it)",
+    ),
 ]
 
 TEACHING_ACTIONS = {binding.action.split("(")[0] for binding in LESSON_BINDINGS}

@@ -14,13 +14,13 @@ import gc
 import json
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
-from .common import fail, write_handout
 from ..core.config import DTYPES, FIRST_EXAMPLE, ConfigError, GRUConfig, parse_lengths, parse_number
 from ..core.kinds import MODES, NONLINEARITIES
-from .model_cli import add_model_flags, model_flags_used, run_model_trace, spec_from_args, timeout_seconds
 from ..share.served import served_to_browser as _served_to_browser
+from .common import fail, write_handout
+from .model_cli import add_model_flags, model_flags_used, run_model_trace, spec_from_args, timeout_seconds
 
 CONFIG_FLAGS = (
     # (flag, config field, type)
@@ -77,23 +77,35 @@ def _default(dest: str) -> str:
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group(
-        "module configuration (named as the arguments of nn.GRU, nn.LSTM, nn.RNN)", DEFAULTS_RULE
-    )
+    group = parser.add_argument_group("module configuration (named as the arguments of nn.GRU, nn.LSTM, nn.RNN)", DEFAULTS_RULE)
     for flag, dest, kind in CONFIG_FLAGS:
         choices = CHOICES.get(dest)
         metavar = "{" + ",".join(choices) + "}" if choices else "P" if kind is float else "N" if kind is int else dest.upper()
-        group.add_argument(flag, dest=dest, default=argparse.SUPPRESS, metavar=metavar,
-                           help=f"{FLAG_HELP[dest]} (default {_default(dest)})")
+        group.add_argument(
+            flag, dest=dest, default=argparse.SUPPRESS, metavar=metavar, help=f"{FLAG_HELP[dest]} (default {_default(dest)})"
+        )
     for flag, dest in SWITCHES:
-        group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
-                           help=f"{FLAG_HELP[dest]} (default {_default(dest)})")
+        group.add_argument(
+            flag,
+            dest=dest,
+            action=argparse.BooleanOptionalAction,
+            default=argparse.SUPPRESS,
+            help=f"{FLAG_HELP[dest]} (default {_default(dest)})",
+        )
     group.add_argument(
-        "--lengths", default=argparse.SUPPRESS, metavar="7,5,2",
+        "--lengths",
+        default=argparse.SUPPRESS,
+        metavar="7,5,2",
         help="per-sequence lengths, whole numbers between commas: the batch is packed (batch size defaults to their count; "
-             "default: none, not packed)",
+        "default: none, not packed)",
     )
-    group.add_argument("--config", dest="config_file", default=None, metavar="FILE.toml", help="load a configuration file first; flags override it (default: none)")
+    group.add_argument(
+        "--config",
+        dest="config_file",
+        default=None,
+        metavar="FILE.toml",
+        help="load a configuration file first; flags override it (default: none)",
+    )
 
 
 def config_from_args(args: argparse.Namespace, base: GRUConfig = FIRST_EXAMPLE) -> GRUConfig:
@@ -106,7 +118,8 @@ def config_from_args(args: argparse.Namespace, base: GRUConfig = FIRST_EXAMPLE) 
         base = load_config(args.config_file)
     values = {
         dest: getattr(args, dest) if kind is str else parse_number(dest, getattr(args, dest), decimal=kind is float)
-        for _f, dest, kind in CONFIG_FLAGS if hasattr(args, dest)
+        for _f, dest, kind in CONFIG_FLAGS
+        if hasattr(args, dest)
     }
     if "device" in values:
         values["device"] = device_name(values["device"])  # cpu:0 is the cpu, as torch reads it
@@ -127,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gru-tui",
         description="See every tensor shape a PyTorch nn.GRU (or nn.LSTM, nn.RNN) forward pass produces, live. "
-                    "Without a command, opens the app; the flags below prefill its form.",
+        "Without a command, opens the app; the flags below prefill its form.",
         epilog="gru-tui trace --help and gru-tui serve --help list each command's own flags.",
         allow_abbrev=False,  # --input is its own flag, not short for --input-size
     )
@@ -139,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="serve the app to web browsers, token-protected")
     add_config_flags(parser)
     add_model_flags(parser)
-    parser.add_argument("--present", action="store_true", help="broadcast this configuration to `gru-tui serve --follow` viewers (default off)")
+    parser.add_argument(
+        "--present", action="store_true", help="broadcast this configuration to `gru-tui serve --follow` viewers (default off)"
+    )
     # Set by `gru-tui serve --follow` on the copies it serves: follow the presenter, read-only.
     parser.add_argument("--follow", action="store_true", help=argparse.SUPPRESS)
     return parser
@@ -147,16 +162,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def build_trace_parser() -> argparse.ArgumentParser:
     trace = argparse.ArgumentParser(
-        prog="gru-tui trace", description="Print the shape report of one configuration (traced on its device) and exit.",
+        prog="gru-tui trace",
+        description="Print the shape report of one configuration (traced on its device) and exit.",
         allow_abbrev=False,  # --input is its own flag, not short for --input-size
     )
     add_config_flags(trace)
     add_model_flags(trace)
     trace.add_argument("--json", action="store_true", help="print the report as JSON (default: the text tree)")
-    trace.add_argument("--ascii", action="store_true", default=None, help="plain ASCII tree (default: only without a UTF-8 terminal)")
-    trace.add_argument("--force", action="store_true", help="run even when the memory estimate exceeds what is free (default off)")
-    trace.add_argument("--derived", action="store_true", help="print the shapes from the rules alone, without running torch (default off)")
-    trace.add_argument("--handout", metavar="FILE.md|.json|.svg", help="also write the lesson handout (Markdown, JSON or an SVG of the tree, by the suffix; default: none)")
+    trace.add_argument(
+        "--ascii", action="store_true", default=None, help="plain ASCII tree (default: only without a UTF-8 terminal)"
+    )
+    trace.add_argument(
+        "--force", action="store_true", help="run even when the memory estimate exceeds what is free (default off)"
+    )
+    trace.add_argument(
+        "--derived", action="store_true", help="print the shapes from the rules alone, without running torch (default off)"
+    )
+    trace.add_argument(
+        "--handout",
+        metavar="FILE.md|.json|.svg",
+        help="also write the lesson handout (Markdown, JSON or an SVG of the tree, by the suffix; default: none)",
+    )
     trace.add_argument("--overwrite", action="store_true", help="let --handout replace an existing file (default off)")
     return trace
 
@@ -193,8 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_trace(args: argparse.Namespace) -> int:
-    from ..core.tracing import TraceError, trace
     from ..core.shapes import derive
+    from ..core.tracing import TraceError, trace
 
     if model_flags_used(args):
         return run_model_trace(args, CONFIG_DESTS, fail, _utf8_stdout())
@@ -224,7 +250,9 @@ def run_app(args: argparse.Namespace) -> int:
         if args.present or args.follow:
             return fail("--model opens your own model: --present and --follow share an assembled configuration")
         if not _served_to_browser() and (not sys.stdout.isatty() or not sys.stdin.isatty()):
-            return fail("the app needs a terminal; for a report without one, use `gru-tui trace --model ...` (add --json for JSON)")
+            return fail(
+                "the app needs a terminal; for a report without one, use `gru-tui trace --model ...` (add --json for JSON)"
+            )
         from ..app.model_app import make_model_app
 
         app = make_model_app(spec, timeout=timeout_seconds(args))

@@ -43,8 +43,8 @@ def run_model_trace(args: argparse.Namespace, config_dests: tuple[str, ...], fai
 
 
 def _write_handout(report, args, fail) -> int:
-    from .common import write_handout
     from ..lessons.handout import export_model
+    from .common import write_handout
 
     return write_handout(args, lambda: export_model(report, args.handout, overwrite=args.overwrite))
 

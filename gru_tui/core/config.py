@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .errors import MAX_MESSAGE, ConfigError  # noqa: F401 (ConfigError is imported from here all over)
 from .kinds import KINDS, MODES, NONLINEARITIES, Kind
@@ -108,7 +109,7 @@ class GRUConfig:
     def layer_input_size(self, layer: int) -> int:
         return self.input_size if layer == 0 else self.num_directions * self.state_size
 
-    def replace(self, **changes: Any) -> "GRUConfig":
+    def replace(self, **changes: Any) -> GRUConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,7 +118,7 @@ class GRUConfig:
         return d
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "GRUConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> GRUConfig:
         """Build and validate a config from plain data (JSON, TOML, a form).
 
         Unknown keys are refused by name; values are checked, not coerced silently.
@@ -134,7 +135,7 @@ class GRUConfig:
         return config
 
     # -- validation --------------------------------------------------------
-    def validate(self, check_device: bool = True) -> "GRUConfig":
+    def validate(self, check_device: bool = True) -> GRUConfig:
         """Raise ConfigError naming the first bad field; return self when all is well."""
         for name, limit in LIMITS.items():
             _check_whole(name, getattr(self, name), limit, least=MINIMUM.get(name, 1))
@@ -151,7 +152,8 @@ class GRUConfig:
             _check_lengths(self)
         if not isinstance(self.device, str) or not 0 < len(self.device) <= MAX_DEVICE_NAME:
             raise ConfigError(
-                "device", f"must be a device name such as cpu or cuda:0 (at most {MAX_DEVICE_NAME} characters), got {self.device!r}"
+                "device",
+                f"must be a device name such as cpu or cuda:0 (at most {MAX_DEVICE_NAME} characters), got {self.device!r}",
             )
         if check_device:
             from .devices import check_device as _check
@@ -168,8 +170,9 @@ def _check_kind(config: GRUConfig) -> None:
         value = getattr(config, name)
         if mode != config.mode and value != OPTION_DEFAULTS[name]:
             raise ConfigError(
-                name, f"applies only to nn.{KINDS[mode].module} (mode {mode}), not to nn.{config.kind.module}; "
-                f"leave it at {OPTION_DEFAULTS[name]!r} or set mode to {mode}"
+                name,
+                f"applies only to nn.{KINDS[mode].module} (mode {mode}), not to nn.{config.kind.module}; "
+                f"leave it at {OPTION_DEFAULTS[name]!r} or set mode to {mode}",
             )
     proj = config.proj_size
     if isinstance(proj, bool) or not isinstance(proj, int) or proj < 0:
@@ -195,12 +198,17 @@ def _check_lengths(config: GRUConfig) -> None:
     if config.unbatched:
         raise ConfigError("lengths", "variable lengths need a batched input; turn off unbatched or clear lengths")
     if not lengths:
-        raise ConfigError("lengths", "needs at least one length, such as [7, 5, 2]; clear lengths for an input that is not packed")
+        raise ConfigError(
+            "lengths", "needs at least one length, such as [7, 5, 2]; clear lengths for an input that is not packed"
+        )
     for n in lengths:  # a length out of range first: typing lengths sets batch_size only once they are valid
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= config.seq_len:
             longer = f": make seq_len at least {n} or the length shorter" if isinstance(n, int) and n > config.seq_len else ""
-            raise ConfigError("lengths", f"each length must be a whole number from 1 to seq_len ({config.seq_len}), "
-                                         f"the padded input's length; got {n!r}{longer}")
+            raise ConfigError(
+                "lengths",
+                f"each length must be a whole number from 1 to seq_len ({config.seq_len}), "
+                f"the padded input's length; got {n!r}{longer}",
+            )
     if len(lengths) != config.batch_size:
         raise ConfigError(
             "lengths", f"needs one length per batch item: batch_size is {config.batch_size}, got {len(lengths)} lengths"

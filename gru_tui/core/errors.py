@@ -25,4 +25,4 @@ class ConfigError(ValueError):
 
 
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else f"{text[:limit - 30]}… ({len(text):,} characters)"
+    return text if len(text) <= limit else f"{text[: limit - 30]}… ({len(text):,} characters)"

@@ -65,8 +65,13 @@ def read_small_file(path: str | os.PathLike[str], limit: int, private: bool = Fa
 
 
 def _file_kind(mode: int) -> str:
-    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
     return next((name for test, name in kinds if test(mode)), "not a file")
 
 
@@ -102,15 +107,21 @@ def _kind_table(data: dict[str, Any], path: Path, text: str) -> dict[str, Any]:
     if not tables:
         return data
     if len(tables) > 1:
-        raise ConfigError("mode", f"one table only, named by the kind ([gru], [lstm] or [rnn]); got {', '.join(f'[{t}]' for t in tables)} (in {path})")
+        raise ConfigError(
+            "mode",
+            f"one table only, named by the kind ([gru], [lstm] or [rnn]); got {', '.join(f'[{t}]' for t in tables)} (in {path})",
+        )
     kind = tables[0]
     table = data[kind]
     if not isinstance(table, dict):
         raise ConfigError(kind, f"must be a table ([{kind}] followed by one setting a line) (in {_where(path, text, kind)})")
     mode = table.get("mode", kind)
     if kind != "gru" and mode != kind:
-        raise ConfigError("mode", f"the table [{kind}] holds an nn.{KINDS[kind].module}: mode must be {kind!r} or left out, "
-                                  f"got {mode!r} (in {_where(path, text, 'mode')})")
+        raise ConfigError(
+            "mode",
+            f"the table [{kind}] holds an nn.{KINDS[kind].module}: mode must be {kind!r} or left out, "
+            f"got {mode!r} (in {_where(path, text, 'mode')})",
+        )
     return {**table, "mode": mode}
 
 
@@ -145,7 +156,9 @@ def write_atomic(path: str | os.PathLike[str], text: str, overwrite: bool = Fals
     if path.exists() and not overwrite:
         raise FileExistsRefused(f"{path} exists; not overwritten")
     directory = path.parent
-    tmp = directory / f".gru-tui-{secrets.token_hex(6)}.tmp"  # short: a name of NAME_MAX characters is legal, its own + more is not
+    tmp = (
+        directory / f".gru-tui-{secrets.token_hex(6)}.tmp"
+    )  # short: a name of NAME_MAX characters is legal, its own + more is not
     # os.open with 0o666 lets the umask decide, as for any file the user creates (mkstemp would force 0600).
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:

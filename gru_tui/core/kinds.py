@@ -54,8 +54,13 @@ KINDS = {
         module="LSTM",
         gates=("i", "f", "g", "o"),
         gate_names={
-            "i_t": "input gate", "f_t": "forget gate", "g_t": "cell candidate", "o_t": "output gate",
-            "c_t": "cell state", "m_t": "before the projection", "h_t": "hidden state",
+            "i_t": "input gate",
+            "f_t": "forget gate",
+            "g_t": "cell candidate",
+            "o_t": "output gate",
+            "c_t": "cell state",
+            "m_t": "before the projection",
+            "h_t": "hidden state",
         },
         equations={
             "i_t": "σ(W_ii x_t + b_ii + W_hi h_(t-1) + b_hi)",

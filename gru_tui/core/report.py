@@ -143,7 +143,7 @@ class Report(Displayable):
                 use.pop("equal"), use.pop("max_difference")
         return d
 
-    def tree(self) -> "Node":
+    def tree(self) -> Node:
         from .tree import build_tree
 
         return build_tree(self)

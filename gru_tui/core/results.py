@@ -118,43 +118,105 @@ def using_results(c: GRUConfig) -> Results:
 
     if c.packed:
         longest, T, F = max(c.lengths or (0,)), c.seq_len, D * H
-        shape, dims = ((B, longest, F), ("batch", "longest length", f"D*{h_dim}")) if bf else (
-            (longest, B, F), ("longest length", "batch", f"D*{h_dim}"))
+        shape, dims = (
+            ((B, longest, F), ("batch", "longest length", f"D*{h_dim}"))
+            if bf
+            else ((longest, B, F), ("longest length", "batch", f"D*{h_dim}"))
+        )
         than = f"not to seq_len ({T}) the input was padded to" if longest != T else "here seq_len too"
-        uses.append(Use("padded_back", "output", shape, dims,
-                        f"{PAD} pads back to the longest length, {longest}, {than}; "
-                        f"{PAD}(..., total_length={T}) in the setup line pads to {T} steps"))
+        uses.append(
+            Use(
+                "padded_back",
+                "output",
+                shape,
+                dims,
+                f"{PAD} pads back to the longest length, {longest}, {than}; "
+                f"{PAD}(..., total_length={T}) in the setup line pads to {T} steps",
+            )
+        )
     if D == 1:
-        add("last_step", out("-1"), H, h_dim, "the last layer's output at the last step" + (
-            " of the padded batch: zeros where a sequence is shorter" if c.packed else ""), "h_n[-1]")
+        add(
+            "last_step",
+            out("-1"),
+            H,
+            h_dim,
+            "the last layer's output at the last step"
+            + (" of the padded batch: zeros where a sequence is shorter" if c.packed else ""),
+            "h_n[-1]",
+        )
         add("first_step", out("0"), H, h_dim, "the output at step 0: after the first step", "h_n[-1]")
         if c.packed:
             add("sequence_ends", out("ends"), H, h_dim, "each sequence's own last step", "h_n[-1]")
     else:
-        add("last_step", out("-1"), D * H, f"D*{h_dim}",
-            f"both directions at the last step, D*{h_dim} wide: not comparable with h_n[-1], {h_dim} wide")
-        add("last_step_forward", out("-1", fwd), H, h_dim, "the forward half at the last step" + (
-            " of the padded batch: zeros where a sequence is shorter" if c.packed else ""), "h_n[-2]")
-        add("last_step_reverse", out("-1", rev), H, h_dim,
-            "the reverse half at the last step: the reverse direction after its first step", "h_n[-1]")
-        add("first_step_reverse", out("0", rev), H, h_dim,
-            "the reverse half at step 0: where the reverse direction ends", "h_n[-1]")
+        add(
+            "last_step",
+            out("-1"),
+            D * H,
+            f"D*{h_dim}",
+            f"both directions at the last step, D*{h_dim} wide: not comparable with h_n[-1], {h_dim} wide",
+        )
+        add(
+            "last_step_forward",
+            out("-1", fwd),
+            H,
+            h_dim,
+            "the forward half at the last step" + (" of the padded batch: zeros where a sequence is shorter" if c.packed else ""),
+            "h_n[-2]",
+        )
+        add(
+            "last_step_reverse",
+            out("-1", rev),
+            H,
+            h_dim,
+            "the reverse half at the last step: the reverse direction after its first step",
+            "h_n[-1]",
+        )
+        add(
+            "first_step_reverse",
+            out("0", rev),
+            H,
+            h_dim,
+            "the reverse half at step 0: where the reverse direction ends",
+            "h_n[-1]",
+        )
         if c.packed:
-            add("sequence_ends_forward", out("ends", fwd), H, h_dim, "the forward half at each sequence's own last step", "h_n[-2]")
+            add(
+                "sequence_ends_forward",
+                out("ends", fwd),
+                H,
+                h_dim,
+                "the forward half at each sequence's own last step",
+                "h_n[-2]",
+            )
         dim = 0 if c.unbatched else 1
         ends = out("ends", fwd) if c.packed else out("-1", fwd)
-        add("classifier", f"torch.cat((h_n[-2], h_n[-1]), dim={dim})", 2 * H, f"2*{h_dim}",
+        add(
+            "classifier",
+            f"torch.cat((h_n[-2], h_n[-1]), dim={dim})",
+            2 * H,
+            f"2*{h_dim}",
             "the usual classifier input: the last layer's two final states side by side",
-            f"torch.cat(({ends}, {out('0', rev)}), dim={dim})")
+            f"torch.cat(({ends}, {out('0', rev)}), dim={dim})",
+        )
     view = f"h_n.view({L}, {D}, {B}, {H})" if batched else f"h_n.view({L}, {D}, {H})"
     for d, name in enumerate(("forward", "reverse")[:D]):
-        add(f"h_n_view_{name}", f"{view}[{L - 1}, {d}]", H, h_dim,
-            f"h_n.view(num_layers, D, batch, {h_dim})[layer, direction]: the last layer, {name}; "
-            f"row layer*D + direction of h_n", f"h_n[{(L - 1) * D + d}]")
+        add(
+            f"h_n_view_{name}",
+            f"{view}[{L - 1}, {d}]",
+            H,
+            h_dim,
+            f"h_n.view(num_layers, D, batch, {h_dim})[layer, direction]: the last layer, {name}; row layer*D + direction of h_n",
+            f"h_n[{(L - 1) * D + d}]",
+        )
     if c.kind.has_cell:
         project = f"; proj_size {c.proj_size} narrows output and h_n, never c" if c.proj_size else ""
-        add("c_n", "c_n[-1]", Hc, "hidden_size",
-            f"the last layer's final cell state: c_n has no counterpart in output, which holds only h at each step{project}")
+        add(
+            "c_n",
+            "c_n[-1]",
+            Hc,
+            "hidden_size",
+            f"the last layer's final cell state: c_n has no counterpart in output, which holds only h at each step{project}",
+        )
     time_dim = 1 if bf else 0
     setup = f"output, lengths = {PAD}(output, batch_first={c.batch_first})" if c.packed else None
     return Results(setup, _layout_note(c, time_dim), time_dim, tuple(uses), NOT_YET)
@@ -164,8 +226,10 @@ def _layout_note(c: GRUConfig, time_dim: int) -> str:
     where = "output[:, t]" if time_dim else "output[t]"
     layout = "unbatched" if c.unbatched else f"batch_first={c.batch_first}"
     padded = ", once padded" if c.packed else ""
-    return (f"{layout}: a time step of output is {where}{padded} (time is dim {time_dim}); "
-            "h_n has no time dimension: h_n[layer*D + direction] whatever batch_first says")
+    return (
+        f"{layout}: a time step of output is {where}{padded} (time is dim {time_dim}); "
+        "h_n has no time dimension: h_n[layer*D + direction] whatever batch_first says"
+    )
 
 
 def measure(results: Results, output, h_n, c_n=None) -> Results:

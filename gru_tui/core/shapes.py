@@ -238,9 +238,7 @@ def _layer_seq(c: GRUConfig, features: int, feature_dim: str) -> Tensor:
 
 def _packed(c: GRUConfig, features: int, feature_dim: str, padded_len: int) -> Packed:
     lengths = c.lengths or ()
-    padded = (
-        (c.batch_size, padded_len, features) if c.batch_first else (padded_len, c.batch_size, features)
-    )
+    padded = (c.batch_size, padded_len, features) if c.batch_first else (padded_len, c.batch_size, features)
     padded_dims = ("batch", "seq", feature_dim) if c.batch_first else ("seq", "batch", feature_dim)
     return Packed(
         data=Tensor((sum(lengths), features), ("packed steps", feature_dim), c.dtype, c.device),

@@ -27,7 +27,10 @@ def summary_rows(report: Report) -> list[tuple[str, str]]:
     if "torchinfo_mult_adds" in s:
         if s["torchinfo_mult_adds_wrong"]:
             rows.append(
-                ("torchinfo mult-adds", f"{s['torchinfo_mult_adds']:,} — wrong for this input: it multiplies by the output's first two dimensions")
+                (
+                    "torchinfo mult-adds",
+                    f"{s['torchinfo_mult_adds']:,} — wrong for this input: it multiplies by the output's first two dimensions",
+                )
             )
         rows += [
             ("input size", human_bytes(s["input_bytes"])),

@@ -23,8 +23,9 @@ from __future__ import annotations
 import re
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .config import ConfigError, GRUConfig
 from .devices import check_device, free_memory
@@ -122,8 +123,10 @@ def _failure_text(error: BaseException, config: GRUConfig) -> str:
 
     asked = _ASKED.search(text)
     tensor = "" if asked is None else f" (one tensor of {human_bytes(int(asked[1])) if asked[1] else asked[2]} did not fit)"
-    return (f"not enough memory: needed about {human_bytes(estimate_run_bytes(config))} for this run{tensor}; "
-            "make the configuration smaller, or pick meta (shapes only)")
+    return (
+        f"not enough memory: needed about {human_bytes(estimate_run_bytes(config))} for this run{tensor}; "
+        "make the configuration smaller, or pick meta (shapes only)"
+    )
 
 
 def _one_line(error: BaseException) -> str:
@@ -147,10 +150,10 @@ class _Measured:
     device: Any
 
     @classmethod
-    def of(cls, t) -> "_Measured":
+    def of(cls, t) -> _Measured:
         return cls(tuple(t.shape), t.dtype, t.device)
 
-    def direction(self, d: int, hidden_size: int) -> "_Measured":
+    def direction(self, d: int, hidden_size: int) -> _Measured:
         """One direction's half of the last dimension, as ``t[..., d*H:(d+1)*H]`` would be."""
         assert self.shape[-1] >= (d + 1) * hidden_size
         return _Measured(self.shape[:-1] + (hidden_size,), self.dtype, self.device)
@@ -226,8 +229,16 @@ class _Run:
     def _new_module(self, input_size: int, num_layers: int, dropout: float, device):
         c = self.config
         return getattr(self.torch.nn, c.kind.module)(
-            input_size, c.hidden_size, num_layers, bias=c.bias, batch_first=c.batch_first, dropout=dropout,
-            bidirectional=c.bidirectional, device=device, dtype=self.dtype, **c.options(),
+            input_size,
+            c.hidden_size,
+            num_layers,
+            bias=c.bias,
+            batch_first=c.batch_first,
+            dropout=dropout,
+            bidirectional=c.bidirectional,
+            device=device,
+            dtype=self.dtype,
+            **c.options(),
         ).eval()  # dropout between layers is random in training mode; shapes are the same
 
     def build_module(self):
@@ -283,8 +294,9 @@ class _Run:
                 self._sync()
                 per_layer = (time.perf_counter() - started[0]) / layer
             estimate = None if per_layer is None else (per_layer * (c.num_layers - layer), LAYERS_END)
-            self.checkpoint(0.05 + (LAYERS_END - 0.05) * layer / c.num_layers, f"layer {layer} ({layer + 1} of {c.num_layers})",
-                            estimate)
+            self.checkpoint(
+                0.05 + (LAYERS_END - 0.05) * layer / c.num_layers, f"layer {layer} ({layer + 1} of {c.num_layers})", estimate
+            )
 
         def after(layer: int, layer_in, hx, out) -> None:
             self._measure_layer(module, measured, layer, layer_in, hx, out)
@@ -411,7 +423,9 @@ class _Run:
         time_dim = 1 if c.batch_first and not c.unbatched else 0
         x_k = x.narrow(time_dim, 0, k)
         lengths_k = lengths.clamp(max=k) if lengths is not None else None
-        module_in = x_k if lengths_k is None else pack_padded_sequence(x_k, lengths_k, batch_first=c.batch_first, enforce_sorted=False)
+        module_in = (
+            x_k if lengths_k is None else pack_padded_sequence(x_k, lengths_k, batch_first=c.batch_first, enforce_sorted=False)
+        )
         module_out, module_state = module(module_in, _hx(state))
         module_state = _as_tuple(module_state)
         layers_out, layers_state = run_layers(layers, x_k, state, lengths_k, c.batch_first)

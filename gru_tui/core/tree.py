@@ -17,7 +17,16 @@ if TYPE_CHECKING:  # report imports this module (Report.tree()): only the type c
     from .report import Report
 
 ASCII_REPLACEMENTS = {
-    "σ": "sigmoid", "⊙": "*", "−": "-", "×": "x", "→": "->", "—": "-", "·": "|", "…": "...", "✓": "OK", "✗": "X",
+    "σ": "sigmoid",
+    "⊙": "*",
+    "−": "-",
+    "×": "x",
+    "→": "->",
+    "—": "-",
+    "·": "|",
+    "…": "...",
+    "✓": "OK",
+    "✗": "X",
 }
 
 
@@ -36,7 +45,11 @@ def _seq_node(key: str, label: str, t: Tensor | Packed, note: str = "", padded: 
         note=note or "data holds only the real steps: (sum of lengths, features)",
         device=t.data.device,
         children=(
-            Node(f"{key}.batch_sizes", f"batch_sizes {format_runs(t.batch_size_runs)}", note="sequences still running at each step (size×steps)"),
+            Node(
+                f"{key}.batch_sizes",
+                f"batch_sizes {format_runs(t.batch_size_runs)}",
+                note="sequences still running at each step (size×steps)",
+            ),
             Node(f"{key}.lengths", f"lengths {format_shape(t.lengths)}"),
             _tensor_node(f"{key}.padded", padded, t.padded),
         ),
@@ -67,7 +80,8 @@ def build_tree(report: Report) -> Node:
             )
             check = (
                 f"h_t checked against the {c.kind.module} kernel's output (max error {d.step_error:.2g})"
-                if d.step_error is not None else ""
+                if d.step_error is not None
+                else ""
             )
             c_n = (_tensor_node(f"{key}.c_n", f"final cell state → c_n[{d.h_n_index}]", d.c_n),) if d.c_n is not None else ()
             layer_children.append(
@@ -87,9 +101,20 @@ def build_tree(report: Report) -> Node:
         if c.bidirectional:
             layer_children.append(_tensor_node(f"layer{join.layer}.concat", "concat(forward, reverse)", join.output))
         if join.dropout:
-            what = "training mode only: zeroes all of it; shape unchanged" if join.dropout == 1 else "training mode only; shape unchanged"
+            what = (
+                "training mode only: zeroes all of it; shape unchanged"
+                if join.dropout == 1
+                else "training mode only; shape unchanged"
+            )
             layer_children.append(_tensor_node(f"layer{join.layer}.dropout", f"dropout p={join.dropout:g}", join.output, what))
-        children.append(Node(f"layer{join.layer}", f"layer {join.layer}", note=f"{report.config.layer_input_size(join.layer)} → {join.output.shape[-1]} features", children=tuple(layer_children)))
+        children.append(
+            Node(
+                f"layer{join.layer}",
+                f"layer {join.layer}",
+                note=f"{report.config.layer_input_size(join.layer)} → {join.output.shape[-1]} features",
+                children=tuple(layer_children),
+            )
+        )
 
     children.append(_seq_node("output", "output", report.output, "every time step of the last layer"))
     children.append(_tensor_node("h_n", "h_n", report.h_n, f"last step of every layer and direction; {H_N_NOTE}"))

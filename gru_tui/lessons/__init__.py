@@ -9,10 +9,23 @@ from .explain import Explanation, explain
 from .presets import PRESETS, Preset
 
 # The quiz's names load with it when first used (PEP 562): the app's first frame does not wait for them.
-_QUIZ_NAMES = frozenset({
-    "DimError", "Grade", "QuizSession", "Rule", "SliceGrade", "SliceQuestion", "TensorGrade", "expected_shapes", "grade",
-    "grade_slices", "parse_shape", "quiz_tree", "slice_question",
-})
+_QUIZ_NAMES = frozenset(
+    {
+        "DimError",
+        "Grade",
+        "QuizSession",
+        "Rule",
+        "SliceGrade",
+        "SliceQuestion",
+        "TensorGrade",
+        "expected_shapes",
+        "grade",
+        "grade_slices",
+        "parse_shape",
+        "quiz_tree",
+        "slice_question",
+    }
+)
 
 
 def __getattr__(name: str):
@@ -22,6 +35,7 @@ def __getattr__(name: str):
         value = globals()[name] = getattr(quiz, name)
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "PRESETS",

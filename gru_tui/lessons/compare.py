@@ -60,8 +60,11 @@ def config_differences(a: GRUConfig, b: GRUConfig) -> list[tuple[str, Any, Any]]
     A kind's own option (an LSTM's proj_size, an RNN's nonlinearity) is compared only between two of that kind:
     the other kind has no such argument, and the mode's difference already says so.
     """
-    return [(name, getattr(a, name), getattr(b, name)) for name in FIELD_NAMES
-            if getattr(a, name) != getattr(b, name) and a.applies(name) and b.applies(name)]
+    return [
+        (name, getattr(a, name), getattr(b, name))
+        for name in FIELD_NAMES
+        if getattr(a, name) != getattr(b, name) and a.applies(name) and b.applies(name)
+    ]
 
 
 SUMMARY_FIGURES = (("parameters", "total_params"), ("mult-adds", "mult_adds"))

@@ -134,8 +134,10 @@ def explain(
     problems = refusals(c, input_shape, h0_shape, c0_shape)
     notes = _input_notes(c, input_shape, expected_input)
     if _read_as_pair(c, input_shape, h0_shape, c0_shape):
-        notes.append(f"nn.LSTM takes the pair (h0, c0); given one tensor, torch read it as the pair: h0 = t[0], c0 = t[1], "
-                     f"each {format_shape(h0_shape[1:])}. Pass {c.mode}(x, (h0, c0)).")
+        notes.append(
+            f"nn.LSTM takes the pair (h0, c0); given one tensor, torch read it as the pair: h0 = t[0], c0 = t[1], "
+            f"each {format_shape(h0_shape[1:])}. Pass {c.mode}(x, (h0, c0))."
+        )
     state = h0_shape is not None or c0_shape is not None  # the fix passes a state when one was given: the kind's own
     if problems:  # the nearest pair torch runs: the input's own batch and seq kept when it has the meant layout
         # Batch and seq swapped (or the sizes in the wrong order): what was meant is the configured batch and seq,
@@ -183,7 +185,8 @@ def _check_size(field: str, shape: Shape, c: GRUConfig, advice: str = "") -> Non
     if max(elements, produced) > MAX_ELEMENTS:
         raise ConfigError(
             field,
-            advice or f"{format_shape(shape)} is too large to run here: the explainer runs at most {MAX_ELEMENTS:,} elements a tensor",
+            advice
+            or f"{format_shape(shape)} is too large to run here: the explainer runs at most {MAX_ELEMENTS:,} elements a tensor",
         )
 
 
@@ -193,8 +196,13 @@ def _module(c: GRUConfig):
 
     torch.manual_seed(0)
     return getattr(nn, c.kind.module)(
-        c.input_size, c.hidden_size, num_layers=c.num_layers, bias=c.bias, batch_first=c.batch_first,
-        bidirectional=c.bidirectional, **c.options(),
+        c.input_size,
+        c.hidden_size,
+        num_layers=c.num_layers,
+        bias=c.bias,
+        batch_first=c.batch_first,
+        bidirectional=c.bidirectional,
+        **c.options(),
     )
 
 
@@ -254,18 +262,26 @@ def refusals(c: GRUConfig, input_shape: Shape, h0_shape: Shape | None, c0_shape:
     """Why the module refuses this input (and h0, or the pair (h0, c0)), one rule each; empty exactly when it runs them."""
     got = input_shape
     if len(got) not in (2, 3):
-        return [f"nn.{c.kind.module} takes a 3-D input (batched) or a 2-D one (unbatched); this one has {len(got)} dimension{'s' if len(got) != 1 else ''}. "
-                f"Here: {_input_layout(c)} = {format_shape(derive(c).input.shape)}."]
+        return [
+            f"nn.{c.kind.module} takes a 3-D input (batched) or a 2-D one (unbatched); this one has {len(got)} dimension{'s' if len(got) != 1 else ''}. "
+            f"Here: {_input_layout(c)} = {format_shape(derive(c).input.shape)}."
+        ]
     problems = []
     if _seq_of(c, got) == 0:
-        problems.append(f"The sequence is empty: torch runs 1 step or more (a batch of 0 runs, a sequence of 0 steps does not). "
-                        f"Here: {_input_layout(c)} = {format_shape(derive(c).input.shape)}.")
+        problems.append(
+            f"The sequence is empty: torch runs 1 step or more (a batch of 0 runs, a sequence of 0 steps does not). "
+            f"Here: {_input_layout(c)} = {format_shape(derive(c).input.shape)}."
+        )
     if got[-1] != c.input_size:
         if _wrong_order(c, got, derive(c).input.shape):
-            problems.append(f"The sizes are right but in the wrong order: with batch_first={c.batch_first} the input is "
-                            f"{_input_layout(c)} = {format_shape(derive(c).input.shape)}.")
+            problems.append(
+                f"The sizes are right but in the wrong order: with batch_first={c.batch_first} the input is "
+                f"{_input_layout(c)} = {format_shape(derive(c).input.shape)}."
+            )
         else:
-            problems.append(f"The last dimension holds the features and must equal input_size = {c.input_size}; here it is {got[-1]}.")
+            problems.append(
+                f"The last dimension holds the features and must equal input_size = {c.input_size}; here it is {got[-1]}."
+            )
     if _read_as_pair(c, got, h0_shape, c0_shape):
         return problems  # torch runs it: a note says how it read it
     pair = _pair_problems(c, h0_shape, c0_shape)
@@ -291,8 +307,10 @@ def _pair_problems(c: GRUConfig, h0: Shape | None, c0: Shape | None) -> list[str
     """An LSTM takes the pair (h0, c0); a GRU or an RNN takes h0 alone. torch refuses the other way round."""
     module = f"nn.{c.kind.module}"
     if c.kind.has_cell and h0 is not None and c0 is None:
-        return [f"{module} takes its initial state as the pair (h0, c0), not a tensor alone: {c.mode}(x, (h0, c0)). "
-                "torch reads the tensor as if it were the pair, hidden[0] and hidden[1]."]
+        return [
+            f"{module} takes its initial state as the pair (h0, c0), not a tensor alone: {c.mode}(x, (h0, c0)). "
+            "torch reads the tensor as if it were the pair, hidden[0] and hidden[1]."
+        ]
     if c.kind.has_cell and h0 is None and c0 is not None:
         return [f"{module} takes the pair (h0, c0): c0 needs its h0 beside it."]
     if not c.kind.has_cell and c0 is not None:
@@ -306,7 +324,9 @@ def _input_notes(c: GRUConfig, got: Shape, expected: Shape) -> list[str]:
         return []
     layout = f"{_input_layout(c)} = {format_shape(expected)}"
     if len(got) == 2 and not c.unbatched:
-        return [f"A 2-D input is read as one unbatched sequence (seq, input_size), with no batch dimension. A batch is 3-D: {layout}."]
+        return [
+            f"A 2-D input is read as one unbatched sequence (seq, input_size), with no batch dimension. A batch is 3-D: {layout}."
+        ]
     if len(got) == 3 and c.unbatched:
         return [f"A 3-D input is read as a batch. An unbatched input is 2-D: {layout}."]
     if _wrong_order(c, got, expected):
@@ -319,7 +339,9 @@ def _input_notes(c: GRUConfig, got: Shape, expected: Shape) -> list[str]:
         return []
     if _swapped(got, expected):
         return [f"Batch and seq are swapped: with batch_first={c.batch_first} the input is {layout}, so {read}."]
-    return [f"{read} (batch_first={c.batch_first}: {_input_layout(c)}); the configuration has batch_size = {c.batch_size}, seq_len = {c.seq_len}."]
+    return [
+        f"{read} (batch_first={c.batch_first}: {_input_layout(c)}); the configuration has batch_size = {c.batch_size}, seq_len = {c.seq_len}."
+    ]
 
 
 def _h0_problems(c: GRUConfig, got: Shape, expected: Shape, name: str = "h0") -> list[str]:
@@ -348,8 +370,10 @@ def _h0_problems(c: GRUConfig, got: Shape, expected: Shape, name: str = "h0") ->
         )
     if batched and got[1] != expected[1]:
         where = "first" if c.batch_first else "second"
-        problems.append(f"{name}'s batch dimension must match the input's batch, {expected[1]} (its {where} dimension with "
-                        f"batch_first={c.batch_first}); here it is {got[1]}.")
+        problems.append(
+            f"{name}'s batch dimension must match the input's batch, {expected[1]} (its {where} dimension with "
+            f"batch_first={c.batch_first}); here it is {got[1]}."
+        )
     if got[-1] != size:
         problem = f"{name}'s last dimension is {size_name} = {size}; here it is {got[-1]}."
         if c.proj_size and name == "c0" and got[-1] == c.proj_size:

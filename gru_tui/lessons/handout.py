@@ -21,6 +21,7 @@ from ..core.tree import gru_call, render_text
 
 FORMATS = ("md", "json", "svg")
 
+
 def shape_rules(c) -> list[str]:
     """The rules the handout's shapes follow, for its kind: h is proj_size wide for a projecting LSTM, c never is."""
     h = "proj_size" if c.proj_size else "hidden_size"
@@ -32,10 +33,14 @@ def shape_rules(c) -> list[str]:
         "D is 2 when bidirectional, else 1.",
     ]
     if c.kind.has_cell:
-        rules.append("c_n: (D*num_layers, batch, hidden_size), laid out like h_n; proj_size never applies to c. "
-                     "h0 and c0 are passed as the pair (h0, c0).")
-    rules.append(f"weight_ih_lk: ({rows}, features in), one block of rows per gate ({c.kind.stacked('W_i')}); "
-                 f"layer k > 0 takes D*{h} features in.")
+        rules.append(
+            "c_n: (D*num_layers, batch, hidden_size), laid out like h_n; proj_size never applies to c. "
+            "h0 and c0 are passed as the pair (h0, c0)."
+        )
+    rules.append(
+        f"weight_ih_lk: ({rows}, features in), one block of rows per gate ({c.kind.stacked('W_i')}); "
+        f"layer k > 0 takes D*{h} features in."
+    )
     if c.proj_size:
         rules.append("weight_hr_lk: (proj_size, hidden_size), applied at every step: h_t = W_hr (o_t ⊙ tanh(c_t)).")
     return rules
@@ -43,7 +48,11 @@ def shape_rules(c) -> list[str]:
 
 def markdown_handout(report: Report) -> str:
     c = report.config
-    source = "derived from the shape rules (not yet run)" if report.derived else f"traced from the real nn.{c.kind.module} on {c.device}"
+    source = (
+        "derived from the shape rules (not yet run)"
+        if report.derived
+        else f"traced from the real nn.{c.kind.module} on {c.device}"
+    )
     config_rows = [(name, _value_text(value)) for name, value in c.to_dict().items() if c.applies(name)]
     parts = [
         f"# {gru_call(c)}",
@@ -161,8 +170,9 @@ def model_handout_text(report, fmt: str, screenshot: str | None = None) -> str:
     return screenshot if screenshot is not None else tree_svg(report.tree(), f"gru-tui: {report.name}")
 
 
-def export_model(report, path: str | os.PathLike[str], fmt: str | None = None, overwrite: bool = False,
-                 screenshot: str | None = None) -> Path:
+def export_model(
+    report, path: str | os.PathLike[str], fmt: str | None = None, overwrite: bool = False, screenshot: str | None = None
+) -> Path:
     """Your own model's handout, as ``export`` writes an assembled module's: by the suffix, atomic, no silent overwrite."""
     return write_atomic(path, model_handout_text(report, handout_format(path, fmt), screenshot), overwrite=overwrite)
 

@@ -22,6 +22,8 @@ QUESTIONS = ("output", "h_n", "c_n")  # c_n only for an LSTM: ``questions(config
 def questions(config: GRUConfig) -> tuple[str, ...]:
     """What the quiz asks for this configuration: output and h_n, and c_n for an LSTM."""
     return QUESTIONS if config.kind.has_cell else QUESTIONS[:2]
+
+
 _SHAPE_TEXT = re.compile(r"^[\[(]?\s*(\d+(?:\s*[,x×\s]\s*\d+)*)\s*,?\s*[\])]?$")
 
 
@@ -158,6 +160,7 @@ def _grade_tensor(name, expected, got, explain, config) -> TensorGrade:
 
 # -- the rules, worded with the configuration's own numbers -----------------------
 
+
 def _h(c: GRUConfig) -> tuple[str, int]:
     """The name and size of h's features: proj_size for an LSTM that projects, else hidden_size."""
     return ("proj_size", c.proj_size) if c.proj_size else ("hidden_size", c.hidden_size)
@@ -165,7 +168,10 @@ def _h(c: GRUConfig) -> tuple[str, int]:
 
 def _d_times_layers(c: GRUConfig, name: str = "h_n") -> Rule:
     D, L = c.num_directions, c.num_layers
-    return Rule("d_times_layers", f"{name}'s first dimension is D x num_layers = {D} x {L} = {D * L}: one final state per layer and direction.")
+    return Rule(
+        "d_times_layers",
+        f"{name}'s first dimension is D x num_layers = {D} x {L} = {D * L}: one final state per layer and direction.",
+    )
 
 
 def _h_n_ignores_batch_first(c: GRUConfig, name: str = "h_n") -> Rule:
@@ -178,7 +184,11 @@ def _h_n_ignores_batch_first(c: GRUConfig, name: str = "h_n") -> Rule:
 
 
 def _h_n_hidden(c: GRUConfig, name: str = "h_n") -> Rule:
-    both = f" The directions are not concatenated in {name}: each has its own slot in the first dimension." if c.bidirectional else ""
+    both = (
+        f" The directions are not concatenated in {name}: each has its own slot in the first dimension."
+        if c.bidirectional
+        else ""
+    )
     size, n = _h(c)
     projected = " (an LSTM's proj_size projects h: every step of the output and h_n)" if c.proj_size else ""
     return Rule("h_n_hidden", f"h_n's last dimension is {size} = {n}{projected}.{both}")
@@ -255,7 +265,9 @@ def _swapped_first_two(expected, got) -> bool:
 def _state_rules(name: str, last_rule, c: GRUConfig, expected, got, wrong) -> list[Rule]:
     """h_n's and c_n's rules: laid out alike, (D*num_layers, batch, size); only what sets the size differs."""
     if len(got) != len(expected):
-        return _rank_rules(c, got, expected) + ([_h_n_last_step(c, name)] if len(got) > len(expected) and c.seq_len in got else [])
+        return _rank_rules(c, got, expected) + (
+            [_h_n_last_step(c, name)] if len(got) > len(expected) and c.seq_len in got else []
+        )
     if _swapped_first_two(expected, got):
         return [_h_n_ignores_batch_first(c, name)]
     rules = []
@@ -314,7 +326,7 @@ SLICE_TARGET = "h_n[-1]"
 
 @dataclass(frozen=True)
 class SliceQuestion:
-    """"Which slice of output equals h_n[-1]?": the slices of output the run compared with it, numbered from 1.
+    """ "Which slice of output equals h_n[-1]?": the slices of output the run compared with it, numbered from 1.
 
     The answer is what torch.equal said on the run's own tensors (``results.measure``), never the rules.
     """
@@ -366,12 +378,14 @@ def grade_slices(question: SliceQuestion, text: str, field: str = "slices") -> S
         return SliceGrade(question, frozenset())
     n = len(question.options)
     if not all(w.isdigit() and 1 <= int(w) <= n for w in words):
-        raise ConfigError(field, f"type the numbers of the slices that are equal, from 1 to {n} (such as 1, 3), or 0 for none; got {text!r}")
+        raise ConfigError(
+            field, f"type the numbers of the slices that are equal, from 1 to {n} (such as 1, 3), or 0 for none; got {text!r}"
+        )
     return SliceGrade(question, frozenset(int(w) for w in words))
 
 
 def verdict(correct: bool, then: str) -> str:
-    """The line after an answer, in sentences: "Right. Now: ..." or "Not quite: see the feedback below. Press ...". """
+    """The line after an answer, in sentences: "Right. Now: ..." or "Not quite: see the feedback below. Press ..."."""
     said = "Right." if correct else "Not quite: see the feedback below."
     return f"{said} {then}"
 
@@ -384,6 +398,7 @@ def _numbers(numbers: frozenset[int]) -> str:
 
 
 # -- a session ----------------------------------------------------------------------
+
 
 class QuizSession:
     """A run of questions with a score. Seed it for a repeatable order (tests, a class all on one sequence).

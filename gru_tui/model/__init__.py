@@ -19,8 +19,18 @@ from .failure import Failure, ModelTraceError
 from .report import ModelNode, ModelReport
 from .spec import InputSpec, ModelSpec, model_spec, parse_input
 
-__all__ = ["Failure", "InputSpec", "ModelNode", "ModelReport", "ModelSpec", "ModelTraceError", "model_spec", "parse_input",
-           "trace_model", "trace_file"]
+__all__ = [
+    "Failure",
+    "InputSpec",
+    "ModelNode",
+    "ModelReport",
+    "ModelSpec",
+    "ModelTraceError",
+    "model_spec",
+    "parse_input",
+    "trace_model",
+    "trace_file",
+]
 
 
 def trace_model(model, *args, **kwargs) -> ModelReport:

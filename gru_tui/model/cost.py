@@ -26,8 +26,20 @@ from typing import Any
 
 from .values import Value
 
-DTYPE_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4, "int16": 2, "int8": 1,
-               "uint8": 1, "bool": 1, "complex64": 8, "complex128": 16}
+DTYPE_BYTES = {
+    "float64": 8,
+    "float32": 4,
+    "float16": 2,
+    "bfloat16": 2,
+    "int64": 8,
+    "int32": 4,
+    "int16": 2,
+    "int8": 1,
+    "uint8": 1,
+    "bool": 1,
+    "complex64": 8,
+    "complex128": 16,
+}
 
 
 @functools.cache
@@ -37,7 +49,7 @@ def _counting_mode():
     from torch.utils.flop_counter import flop_registry
 
     class Counting(TorchDispatchMode):
-        def __init__(self, counter: "MatmulCounter"):
+        def __init__(self, counter: MatmulCounter):
             super().__init__()
             self.counter = counter
 

@@ -31,8 +31,17 @@ from .recurrent import input_of, is_recurrent, module_config
 from .values import value_of
 
 
-def diagnose(path: str, failed, args: tuple, kwargs: dict, hooks, model, model_args: tuple, model_kwargs: dict,
-             owner: tuple[str, list[str], str | None] | None = None) -> tuple[list[str], bool]:
+def diagnose(
+    path: str,
+    failed,
+    args: tuple,
+    kwargs: dict,
+    hooks,
+    model,
+    model_args: tuple,
+    model_kwargs: dict,
+    owner: tuple[str, list[str], str | None] | None = None,
+) -> tuple[list[str], bool]:
     """(sentences, whether the fix they give was run and worked) for the module at ``path`` that raised."""
     import torch
 
@@ -82,10 +91,12 @@ def _init_line(cls, attribute: str) -> str | None:
 
 def owner_sentence(owner: tuple[str, list[str], str | None], path: str, cls: str) -> str:
     owner_path, others, builder = owner
-    inside = path[len(owner_path):].lstrip(".")
+    inside = path[len(owner_path) :].lstrip(".")
     where = f"; {builder} builds {inside.split('.')[0]}" if builder else ""
-    return (f"{owner_path or 'the model'} is a {cls}, as {'is' if len(others) == 1 else 'are'} {', '.join(others)}: "
-            f"the fix belongs in the class{where}.")
+    return (
+        f"{owner_path or 'the model'} is a {cls}, as {'is' if len(others) == 1 else 'are'} {', '.join(others)}: "
+        f"the fix belongs in the class{where}."
+    )
 
 
 # -- an nn.Linear --------------------------------------------------------------------------------
@@ -99,34 +110,44 @@ def _linear(name: str, path: str, linear, args: tuple, hooks, model, model_args,
     if got == want:
         return [], False
     before = _last_recurrent(hooks)
-    sentence = (f"{name} is nn.Linear(in_features={want}, out_features={out}) but receives {got} features "
-                f"(the last dimension of its input {format_shape(tuple(x.shape))})")
+    sentence = (
+        f"{name} is nn.Linear(in_features={want}, out_features={out}) but receives {got} features "
+        f"(the last dimension of its input {format_shape(tuple(x.shape))})"
+    )
     if before is not None:
         rpath, recurrent = before
         c = recurrent.config
         D, R = c.num_directions, c.state_size
         h = "proj_size" if c.proj_size else "hidden_size"
         if D == 2 and got == D * R and want == R:
-            sentence += (f": {rpath} (nn.{c.kind.module}) is bidirectional, so its output, and its last forward and backward "
-                         f"states concatenated, have D*{h} = 2*{R} = {got} features, not {h} = {R}")
+            sentence += (
+                f": {rpath} (nn.{c.kind.module}) is bidirectional, so its output, and its last forward and backward "
+                f"states concatenated, have D*{h} = 2*{R} = {got} features, not {h} = {R}"
+            )
         elif got == D * R:
             sentence += f": {rpath} (nn.{c.kind.module}) gives D*{h} = {D}*{R} = {got} features"
     lines = [sentence + f"; make it nn.Linear({got}, {out})."]
     fixes = {path: (got, linear)}
     if owner is not None:  # the same submodule in every instance of the class: scaled as this one is
         owner_path, others, _builder = owner
-        inside = path[len(owner_path):].lstrip(".")
+        inside = path[len(owner_path) :].lstrip(".")
         for other in others:
             twin = model.get_submodule(f"{other}.{inside}" if other else inside)
             if isinstance(twin, torch.nn.Linear):
                 size = twin.in_features * got // want if got % want == 0 else got
                 fixes[f"{other}.{inside}" if other else inside] = (size, twin)
         lines.append(owner_sentence(owner, path, type(model.get_submodule(owner_path)).__name__))
-    replacements = {p: torch.nn.Linear(size, m.out_features, bias=m.bias is not None, device=m.weight.device, dtype=m.weight.dtype)
-                    for p, (size, m) in fixes.items()}
+    replacements = {
+        p: torch.nn.Linear(size, m.out_features, bias=m.bias is not None, device=m.weight.device, dtype=m.weight.dtype)
+        for p, (size, m) in fixes.items()
+    }
     ran, text = run_with(model, replacements, model_args, model_kwargs)
     fixed = ", ".join(f"{p} = nn.Linear({size}, {m.out_features})" for p, (size, m) in fixes.items())
-    every = f"every {type(model.get_submodule(owner[0])).__name__}'s {path[len(owner[0]):].lstrip('.')} fixed ({fixed})" if len(fixes) > 1 else fixed
+    every = (
+        f"every {type(model.get_submodule(owner[0])).__name__}'s {path[len(owner[0]) :].lstrip('.')} fixed ({fixed})"
+        if len(fixes) > 1
+        else fixed
+    )
     if ran:
         lines.append(f"Checked: with {every} the forward runs and returns {text}.")
     else:
@@ -175,8 +196,10 @@ def _recurrent(name: str, module, args: tuple, kwargs: dict) -> tuple[list[str],
 
     x, hx = input_of(args, kwargs)
     if isinstance(x, PackedSequence):
-        return [f"{name} received a PackedSequence: its data is {format_shape(tuple(x.data.shape))}; "
-                f"the features (last dimension) must equal input_size = {module.input_size}."], False
+        return [
+            f"{name} received a PackedSequence: its data is {format_shape(tuple(x.data.shape))}; "
+            f"the features (last dimension) must equal input_size = {module.input_size}."
+        ], False
     if not isinstance(x, torch.Tensor):
         return [f"{name} takes a tensor (or a PackedSequence) as its input, not a {type(x).__name__}."], False
     h0 = c0 = None
@@ -222,15 +245,19 @@ def _cat(name: str, args: tuple, kwargs: dict) -> list[str]:
     shapes = [tuple(t.shape) for t in tensors]
     for i, shape in enumerate(shapes[1:], 1):
         if len(shape) != len(shapes[0]):
-            return [f"{name} joins tensors with the same number of dimensions, but tensor 0 is {format_shape(shapes[0])} "
-                    f"({len(shapes[0])} dimensions) and tensor {i} is {format_shape(shape)} ({len(shape)})."]
+            return [
+                f"{name} joins tensors with the same number of dimensions, but tensor 0 is {format_shape(shapes[0])} "
+                f"({len(shapes[0])} dimensions) and tensor {i} is {format_shape(shape)} ({len(shape)})."
+            ]
     ndim = len(shapes[0]) if shapes else 0
     along = dim % ndim if ndim else dim
     for i, shape in enumerate(shapes[1:], 1):
         for d, (a, b) in enumerate(zip(shapes[0], shape)):
             if d != along and a != b:
-                return [f"{name} joins along dim {dim}: every other dimension must be equal, but dim {d} is {a} in tensor 0 "
-                        f"{format_shape(shapes[0])} and {b} in tensor {i} {format_shape(shape)}."]
+                return [
+                    f"{name} joins along dim {dim}: every other dimension must be equal, but dim {d} is {a} in tensor 0 "
+                    f"{format_shape(shapes[0])} and {b} in tensor {i} {format_shape(shape)}."
+                ]
     return []
 
 
@@ -239,11 +266,17 @@ def _matmul(name: str, func, args: tuple, kwargs: dict) -> tuple[list[str], bool
     sa, sb = tuple(a.shape), tuple(b.shape)
     inner_b = sb[-2] if len(sb) > 1 else sb[0]
     if name.endswith("bmm") and (len(sa) != 3 or len(sb) != 3):
-        return [f"{name} multiplies two 3-D batches (b, n, m) and (b, m, p), got {format_shape(sa)} and {format_shape(sb)}."], False
+        return [
+            f"{name} multiplies two 3-D batches (b, n, m) and (b, m, p), got {format_shape(sa)} and {format_shape(sb)}."
+        ], False
     if name.endswith("bmm") and sa[0] != sb[0]:
-        return [f"{name} multiplies batch by batch: dim 0 must be equal, got {sa[0]} in {format_shape(sa)} and {sb[0]} in {format_shape(sb)}."], False
-    lines = [f"{name} multiplies {format_shape(sa)} by {format_shape(sb)}: the inner sizes must be equal, the last of the first "
-             f"({sa[-1]}) and the {'second-to-last' if len(sb) > 1 else 'only'} of the second ({inner_b})."]
+        return [
+            f"{name} multiplies batch by batch: dim 0 must be equal, got {sa[0]} in {format_shape(sa)} and {sb[0]} in {format_shape(sb)}."
+        ], False
+    lines = [
+        f"{name} multiplies {format_shape(sa)} by {format_shape(sb)}: the inner sizes must be equal, the last of the first "
+        f"({sa[-1]}) and the {'second-to-last' if len(sb) > 1 else 'only'} of the second ({inner_b})."
+    ]
     if len(sa) > 1 and len(sb) > 1:
         for text, x, y in (("the second transposed", a, b.transpose(-2, -1)), ("the first transposed", a.transpose(-2, -1), b)):
             try:
@@ -251,8 +284,10 @@ def _matmul(name: str, func, args: tuple, kwargs: dict) -> tuple[list[str], bool
             except Exception:  # noqa: BLE001 - not this fix
                 continue
             which = "(a, b.transpose(-2, -1))" if x is a else "(a.transpose(-2, -1), b)"
-            lines.append(f"With {text}: {name}{which} runs on these operands and gives {format_shape(tuple(result.shape))} "
-                         f"(checked; make sure that is the product you mean).")
+            lines.append(
+                f"With {text}: {name}{which} runs on these operands and gives {format_shape(tuple(result.shape))} "
+                f"(checked; make sure that is the product you mean)."
+            )
             return lines, True
     return lines, False
 
@@ -271,17 +306,23 @@ def _view(name: str, func, args: tuple, kwargs: dict) -> tuple[list[str], bool]:
     asked = f"{name}{tuple(sizes) if len(sizes) != 1 else f'({sizes[0]})'}"
     if -1 in sizes:
         fits = known != 0 and numel % known == 0
-        sentence = (f"{asked} on {format_shape(tuple(x.shape))} ({numel:,} elements): the sizes other than -1 multiply to {known:,}, "
-                    f"which {'divides' if fits else 'does not divide'} {numel:,}.")
+        sentence = (
+            f"{asked} on {format_shape(tuple(x.shape))} ({numel:,} elements): the sizes other than -1 multiply to {known:,}, "
+            f"which {'divides' if fits else 'does not divide'} {numel:,}."
+        )
     else:
         fits = known == numel
         sentence = f"{asked} asks for {known:,} elements; the tensor {format_shape(tuple(x.shape))} holds {numel:,}."
     if fits:  # the count is right: the memory layout is not (a transposed tensor)
-        lines = [f"{name} needs a tensor whose memory is laid out in order (contiguous) for this shape; "
-                 f"{format_shape(tuple(x.shape))} is not (a transpose or a slice before it)."]
+        lines = [
+            f"{name} needs a tensor whose memory is laid out in order (contiguous) for this shape; "
+            f"{format_shape(tuple(x.shape))} is not (a transpose or a slice before it)."
+        ]
         result = x.reshape(sizes)
-        lines.append(f"Use .reshape{tuple(sizes)} (or .contiguous().view(...)): checked, it runs on this tensor and gives "
-                     f"{format_shape(tuple(result.shape))}.")
+        lines.append(
+            f"Use .reshape{tuple(sizes)} (or .contiguous().view(...)): checked, it runs on this tensor and gives "
+            f"{format_shape(tuple(result.shape))}."
+        )
         return lines, True
     lines = [sentence]
     if len(sizes) > 1 and -1 not in sizes:  # a hard-coded first size (a batch size) is the usual cause
@@ -290,7 +331,9 @@ def _view(name: str, func, args: tuple, kwargs: dict) -> tuple[list[str], bool]:
             rest *= s
         if rest and numel % rest == 0:
             result = func(x, -1, *sizes[1:])
-            lines.append(f"With -1 for dim 0, {name}(-1, {', '.join(map(str, sizes[1:]))}) runs on this tensor and gives "
-                         f"{format_shape(tuple(result.shape))} (checked).")
+            lines.append(
+                f"With -1 for dim 0, {name}(-1, {', '.join(map(str, sizes[1:]))}) runs on this tensor and gives "
+                f"{format_shape(tuple(result.shape))} (checked)."
+            )
             return lines, True
     return lines, False

@@ -6,9 +6,10 @@ person's own files; the forward's failures are completed by ``diagnose``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .values import Call
 
@@ -58,8 +59,10 @@ class Failure:
         if self.code:
             lines.append(f"    {self.code}")
         if self.call:
-            operands = ", ".join(f"[{', '.join(map(str, s))}]" + ("" if d == "float32" else f" {d}")
-                                 for s, d in zip(self.operands, self.operand_dtypes))
+            operands = ", ".join(
+                f"[{', '.join(map(str, s))}]" + ("" if d == "float32" else f" {d}")
+                for s, d in zip(self.operands, self.operand_dtypes)
+            )
             lines.append(f"{self.call} received {operands or 'no tensors'}")
         elif self.received is not None:
             lines.append(f"{module_name(self.module)} received {self.received.inputs_text()}")
@@ -107,8 +110,9 @@ def module_name(path: str | None) -> str:
     return path if path else "the model"
 
 
-def failure_from(error: BaseException, stage: str, folder: str | None, message: str | None = None,
-                 shown: Callable[[str], str] = str) -> Failure:
+def failure_from(
+    error: BaseException, stage: str, folder: str | None, message: str | None = None, shown: Callable[[str], str] = str
+) -> Failure:
     """An exception as a Failure, placed at the innermost line of the person's own files (their ``folder``), named by ``shown``."""
     import linecache
     import traceback
@@ -122,8 +126,14 @@ def failure_from(error: BaseException, stage: str, folder: str | None, message: 
             if in_folder(name, folder):
                 file, line = name, lineno
     code = linecache.getline(file, line).strip() if file and line else None
-    return Failure(stage, type(error).__name__, cut(message if message is not None else error_message(error)),
-                   shown(file) if file else None, line, code or None)
+    return Failure(
+        stage,
+        type(error).__name__,
+        cut(message if message is not None else error_message(error)),
+        shown(file) if file else None,
+        line,
+        code or None,
+    )
 
 
 def error_message(error: BaseException) -> str:

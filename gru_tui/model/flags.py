@@ -20,20 +20,42 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
         "nn.Module, run one forward "
         "with hooks on every submodule and show every shape; the module configuration flags do not apply.",
     )
-    group.add_argument("--model", metavar="FILE.py:NAME", default=None,
-                       help="the model: a function or class in FILE.py that gives the nn.Module, called with no arguments or "
-                            "with literal ones: 'crnn.py:CRNN(32, 1, 37, 256)', keywords too (default: none)")
-    group.add_argument("--input", action="append", metavar="SHAPE[:DTYPE]", default=None,
-                       help="one positional tensor of the forward, e.g. 4x80x50 or 4x35:int64 (dtype default float32; "
-                            "integer tensors hold token ids valid for every nn.Embedding); repeat for each tensor")
-    group.add_argument("--inputs", metavar="FILE.py:FUNCTION", default=None,
-                       help="a function returning the forward's arguments: a tuple or list of positional ones, a dict, "
-                            "or (args, kwargs) "
-                            "(default: example_inputs() when FILE.py defines it and no --input is given)")
-    group.add_argument("--train", action="store_const", const=True, default=None,
-                       help="trace in training mode (dropout on, batch statistics; default: eval mode); the model is left as it was")
-    group.add_argument("--timeout", metavar="SECONDS", default=None,
-                       help="stop a forward that runs longer than this (default: no limit; in the app ctrl+c stops it too)")
+    group.add_argument(
+        "--model",
+        metavar="FILE.py:NAME",
+        default=None,
+        help="the model: a function or class in FILE.py that gives the nn.Module, called with no arguments or "
+        "with literal ones: 'crnn.py:CRNN(32, 1, 37, 256)', keywords too (default: none)",
+    )
+    group.add_argument(
+        "--input",
+        action="append",
+        metavar="SHAPE[:DTYPE]",
+        default=None,
+        help="one positional tensor of the forward, e.g. 4x80x50 or 4x35:int64 (dtype default float32; "
+        "integer tensors hold token ids valid for every nn.Embedding); repeat for each tensor",
+    )
+    group.add_argument(
+        "--inputs",
+        metavar="FILE.py:FUNCTION",
+        default=None,
+        help="a function returning the forward's arguments: a tuple or list of positional ones, a dict, "
+        "or (args, kwargs) "
+        "(default: example_inputs() when FILE.py defines it and no --input is given)",
+    )
+    group.add_argument(
+        "--train",
+        action="store_const",
+        const=True,
+        default=None,
+        help="trace in training mode (dropout on, batch statistics; default: eval mode); the model is left as it was",
+    )
+    group.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        default=None,
+        help="stop a forward that runs longer than this (default: no limit; in the app ctrl+c stops it too)",
+    )
 
 
 def model_flags_used(args: argparse.Namespace) -> bool:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .cost import MatmulCounter, torchinfo_bytes, value_bytes
 from .recurrent import input_of, is_recurrent, recurrent_detail, recurrent_macs
@@ -44,8 +45,9 @@ class Hooks:
         self.quiet = torch._C.DisableTorchFunction
         self.modules = dict(model.named_modules(remove_duplicate=False))
         self.recurrent = {id(m) for m in self.modules.values() if is_recurrent(m)}
-        self.weighted_leaves = {id(m) for m in self.modules.values()
-                                if not m._modules and next(m.parameters(recurse=False), None) is not None}
+        self.weighted_leaves = {
+            id(m) for m in self.modules.values() if not m._modules and next(m.parameters(recurse=False), None) is not None
+        }
         self.paths: dict[int, list[str]] = {}  # every path a module object is reachable by
         for path, m in self.modules.items():
             self.paths.setdefault(id(m), []).append(path)
@@ -149,7 +151,7 @@ def _recording_mode():
     from torch.overrides import TorchFunctionMode
 
     class Recording(TorchFunctionMode):
-        def __init__(self, recorder: "FailedCall"):
+        def __init__(self, recorder: FailedCall):
             super().__init__()
             self.recorder = recorder
 
@@ -197,8 +199,13 @@ def function_name(func) -> str:
     name = getattr(func, "__name__", None) or type(func).__name__
     if name == "__get__" and hasattr(func, "__self__"):  # a property: Tensor.shape
         name = getattr(func.__self__, "__name__", name)
-    for prefix, space in (("torch", torch), ("torch.nn.functional", torch.nn.functional), ("torch.linalg", torch.linalg),
-                          ("torch.fft", torch.fft), ("torch.special", torch.special)):
+    for prefix, space in (
+        ("torch", torch),
+        ("torch.nn.functional", torch.nn.functional),
+        ("torch.linalg", torch.linalg),
+        ("torch.fft", torch.fft),
+        ("torch.special", torch.special),
+    ):
         if getattr(space, name, None) is func:
             return f"{prefix}.{name}"
     qualified = getattr(func, "__qualname__", "")

@@ -45,8 +45,11 @@ def load_file(file: str, spec: ModelSpec | None = None):
 
 def _named(module, file: str, name: str, what: str):
     if not hasattr(module, name):
-        defined = sorted(n for n, v in vars(module).items() if not n.startswith("_") and callable(v)
-                         and getattr(v, "__module__", None) == module.__name__)
+        defined = sorted(
+            n
+            for n, v in vars(module).items()
+            if not n.startswith("_") and callable(v) and getattr(v, "__module__", None) == module.__name__
+        )
         offer = f"; it defines {', '.join(defined[:12])}" if defined else ""
         raise FileFailure(Failure("file", "NameError", f"{file} has no {what} named {name!r}{offer}", file))
     return getattr(module, name)
@@ -62,8 +65,14 @@ def build_model(spec: ModelSpec, module=None):
     if isinstance(target, torch.nn.Module) and not spec.arguments:
         return module, target
     if not callable(target):
-        raise FileFailure(Failure("build", "TypeError", f"{spec.name} is a {type(target).__name__}, not a function, class or nn.Module",
-                                  spec.shown_file))
+        raise FileFailure(
+            Failure(
+                "build",
+                "TypeError",
+                f"{spec.name} is a {type(target).__name__}, not a function, class or nn.Module",
+                spec.shown_file,
+            )
+        )
     try:
         model = target(*args, **kwargs)
     except BaseException as error:  # noqa: BLE001
@@ -71,12 +80,20 @@ def build_model(spec: ModelSpec, module=None):
             raise
         message = error_message(error)
         if isinstance(error, TypeError) and "argument" in message:
-            message += (f" (gru-tui calls {spec.name}{spec.arguments or '() with no arguments'}: give its arguments as "
-                        f"--model 'FILE.py:{spec.name}(1, 2, key=3)' (literals), defaults, or a function that builds the model)")
+            message += (
+                f" (gru-tui calls {spec.name}{spec.arguments or '() with no arguments'}: give its arguments as "
+                f"--model 'FILE.py:{spec.name}(1, 2, key=3)' (literals), defaults, or a function that builds the model)"
+            )
         raise FileFailure(failure_from(error, "build", spec.folder, message, shown=spec.shown)) from None
     if not isinstance(model, torch.nn.Module):
-        raise FileFailure(Failure("build", "TypeError", f"{spec.name}{spec.arguments or '()'} returned a {type(model).__name__}, "
-                                  "not an nn.Module", spec.shown_file))
+        raise FileFailure(
+            Failure(
+                "build",
+                "TypeError",
+                f"{spec.name}{spec.arguments or '()'} returned a {type(model).__name__}, not an nn.Module",
+                spec.shown_file,
+            )
+        )
     return module, model
 
 
@@ -99,12 +116,15 @@ def build_inputs(spec: ModelSpec, model, module, device) -> tuple[tuple, dict]:
         args, kwargs = arguments_of(given)
         return to_device(args, device), to_device(kwargs, device)
     if not spec.inputs:
-        raise FileFailure(Failure(
-            "inputs", "ConfigError",
-            f"no input: give --input SHAPE[:dtype] for each positional tensor of {spec.name}'s forward (e.g. --input 4x35:int64), "
-            f"or --inputs FILE.py:FUNCTION, or define {INPUTS_FUNCTION}() in {Path(spec.file).name}",
-            spec.shown_file,
-        ))
+        raise FileFailure(
+            Failure(
+                "inputs",
+                "ConfigError",
+                f"no input: give --input SHAPE[:dtype] for each positional tensor of {spec.name}'s forward (e.g. --input 4x35:int64), "
+                f"or --inputs FILE.py:FUNCTION, or define {INPUTS_FUNCTION}() in {Path(spec.file).name}",
+                spec.shown_file,
+            )
+        )
     high = _token_bound(model)
     args = []
     for inp in spec.inputs:

@@ -38,10 +38,17 @@ def module_config(module, x, hx) -> GRUConfig:
 
     mode, nonlinearity = RECURRENT_MODES[module.mode]
     values: dict[str, Any] = dict(
-        mode=mode, input_size=module.input_size, hidden_size=module.hidden_size, num_layers=module.num_layers,
-        bias=bool(module.bias), batch_first=bool(module.batch_first), dropout=float(module.dropout),
-        bidirectional=bool(module.bidirectional), proj_size=int(getattr(module, "proj_size", 0) or 0),
-        nonlinearity=nonlinearity, with_h0=hx is not None,
+        mode=mode,
+        input_size=module.input_size,
+        hidden_size=module.hidden_size,
+        num_layers=module.num_layers,
+        bias=bool(module.bias),
+        batch_first=bool(module.batch_first),
+        dropout=float(module.dropout),
+        bidirectional=bool(module.bidirectional),
+        proj_size=int(getattr(module, "proj_size", 0) or 0),
+        nonlinearity=nonlinearity,
+        with_h0=hx is not None,
     )
     data = x.data if isinstance(x, PackedSequence) else x
     if isinstance(data, torch.Tensor):

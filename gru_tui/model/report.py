@@ -36,7 +36,7 @@ class ModelNode:
     trainable: int
     extra: str  # its extra_repr, first line
     calls: tuple[Call, ...] = ()
-    children: tuple["ModelNode", ...] = ()  # in the order they were first called; those never called after them
+    children: tuple[ModelNode, ...] = ()  # in the order they were first called; those never called after them
     recurrent: Recurrent | None = None  # for an nn.GRU, nn.LSTM or nn.RNN that ran
     error: str | None = None  # torch's own message, on the module that failed
     note: str = ""  # why a recurrent module that ran has no per-layer detail
@@ -94,7 +94,7 @@ class ModelReport(Displayable):
     def mode(self) -> str:
         return "train" if self.train else "eval"
 
-    def raise_for_failure(self) -> "ModelReport":
+    def raise_for_failure(self) -> ModelReport:
         """Raise ``ModelTraceError`` (its ``failure``, its message the failure's lines) when the forward failed; else the report."""
         if self.failure is not None:
             raise ModelTraceError(self.failure)
@@ -108,8 +108,11 @@ class ModelReport(Displayable):
 
     def to_dict(self) -> dict[str, Any]:
         """``gru-tui trace --model ... --json``: every module with its calls, every shape a list of integers."""
-        model = self.spec.to_dict() if self.spec is not None else {
-            "file": None, "name": self.name, "device": self.device, "mode": self.mode}
+        model = (
+            self.spec.to_dict()
+            if self.spec is not None
+            else {"file": None, "name": self.name, "device": self.device, "mode": self.mode}
+        )
         return {
             "model": model,
             "ok": self.ok,

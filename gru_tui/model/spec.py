@@ -17,8 +17,10 @@ from ..core.config import ConfigError
 INPUT_DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool")
 MAX_INPUT_ELEMENTS = 1 << 34  # a typo (an extra zero) must not ask for terabytes
 INPUTS_FUNCTION = "example_inputs"  # used when the file defines it and no --input or --inputs is given
-LITERALS = ("constructor arguments must be Python literals: numbers, strings, True, False, None, "
-            "and tuples, lists and dicts of them (e.g. CRNN(32, 1, 37, 256) or RNNModel('GRU', 1000, dropout=0.0))")
+LITERALS = (
+    "constructor arguments must be Python literals: numbers, strings, True, False, None, "
+    "and tuples, lists and dicts of them (e.g. CRNN(32, 1, 37, 256) or RNNModel('GRU', 1000, dropout=0.0))"
+)
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,9 @@ class ModelSpec:
             "name": self.name,
             "arguments": self.arguments or None,
             "inputs": [{"shape": list(i.shape), "dtype": i.dtype} for i in self.inputs],
-            "inputs_function": f"{self.inputs_given or self.inputs_function[0]}:{self.inputs_function[1]}" if self.inputs_function else None,
+            "inputs_function": f"{self.inputs_given or self.inputs_function[0]}:{self.inputs_function[1]}"
+            if self.inputs_function
+            else None,
             "device": self.device,
             "mode": "train" if self.train else "eval",
         }
@@ -132,8 +136,12 @@ def parse_call(text: str, field: str = "model") -> tuple[str, str]:
 def _check_literal(node: ast.AST, field: str) -> None:
     if isinstance(node, ast.Constant) and (node.value is None or type(node.value) in (int, float, str, bool)):
         return
-    if (isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)) and isinstance(node.operand, ast.Constant)
-            and type(node.operand.value) in (int, float)):
+    if (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, (ast.USub, ast.UAdd))
+        and isinstance(node.operand, ast.Constant)
+        and type(node.operand.value) in (int, float)
+    ):
         return
     if isinstance(node, (ast.Tuple, ast.List)):
         for item in node.elts:
@@ -161,7 +169,9 @@ def parse_input(text: str) -> InputSpec:
     """``4x80x50:float32`` (or ``4x35:int64``; the dtype defaults to float32) as an InputSpec; ConfigError otherwise."""
     match = _INPUT.fullmatch(text)
     if not match:
-        raise ConfigError("input", f"must be a shape such as 4x80x50 or 4x35:int64 (sizes joined by x, then :dtype), got {text!r}")
+        raise ConfigError(
+            "input", f"must be a shape such as 4x80x50 or 4x35:int64 (sizes joined by x, then :dtype), got {text!r}"
+        )
     shape = tuple(int(n) for n in re.split(r"\s*[x×,]\s*", match[1]))
     dtype = match[2] or "float32"
     if dtype not in INPUT_DTYPES:
@@ -176,8 +186,9 @@ def parse_input(text: str) -> InputSpec:
     return InputSpec(shape, dtype)
 
 
-def model_spec(model: str, inputs: list[str] | None = None, inputs_function: str | None = None, device: str = "cpu",
-               train: bool = False) -> ModelSpec:
+def model_spec(
+    model: str, inputs: list[str] | None = None, inputs_function: str | None = None, device: str = "cpu", train: bool = False
+) -> ModelSpec:
     """The spec the flags describe (``--model``, ``--input`` ..., ``--inputs``, ``--device``, ``--train``); ConfigError naming the flag."""
     file, name, arguments, given = parse_ref(model, "model", call=True)
     if inputs and inputs_function:

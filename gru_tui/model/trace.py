@@ -22,8 +22,9 @@ import dataclasses
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..core.report import RunStats
 from .cost import MatmulCounter, sizes, storage_bytes, value_bytes
@@ -49,18 +50,24 @@ def trace_model(model, *args, device=None, train: bool = False, **kwargs) -> Mod
     import torch
 
     if isinstance(model, ModelSpec):  # the name gru_tui.model.trace_model(spec) had before the package
-        raise TypeError("trace_model takes an nn.Module; a ModelSpec (--model FILE.py:NAME) is traced by "
-                        "gru_tui.model.trace.trace_file(spec, progress)")
+        raise TypeError(
+            "trace_model takes an nn.Module; a ModelSpec (--model FILE.py:NAME) is traced by "
+            "gru_tui.model.trace.trace_file(spec, progress)"
+        )
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"trace_model takes an nn.Module, got a {type(model).__name__}")
-    return _collected(lambda: run_forward(model, args, kwargs, device=device, train=train),
-                      lambda error: _internal(error, None, type(model).__name__, str(device or "cpu"), train))
+    return _collected(
+        lambda: run_forward(model, args, kwargs, device=device, train=train),
+        lambda error: _internal(error, None, type(model).__name__, str(device or "cpu"), train),
+    )
 
 
 def trace_file(spec: ModelSpec, progress: Progress | None = None) -> ModelReport:
     """``gru-tui trace --model``: import, build, make the inputs, then ``run_forward``; every failure is in the report."""
-    return _collected(lambda: _from_file(spec, progress or (lambda fraction, text: None)),
-                      lambda error: _internal(error, spec, spec.short, spec.device, spec.train))
+    return _collected(
+        lambda: _from_file(spec, progress or (lambda fraction, text: None)),
+        lambda error: _internal(error, spec, spec.short, spec.device, spec.train),
+    )
 
 
 def _from_file(spec: ModelSpec, say: Progress) -> ModelReport:
@@ -82,13 +89,30 @@ def _from_file(spec: ModelSpec, say: Progress) -> ModelReport:
             args, kwargs = build_inputs(spec, model, module, device)
         except FileFailure as error:
             root = _tree(model, None, spec.short) if model is not None else None
-            return ModelReport(spec, root, None, None, error.failure, _params(model) if model is not None else {},
-                               name=spec.short, device=spec.device, train=spec.train)
+            return ModelReport(
+                spec,
+                root,
+                None,
+                None,
+                error.failure,
+                _params(model) if model is not None else {},
+                name=spec.short,
+                device=spec.device,
+                train=spec.train,
+            )
         return run_forward(model, args, kwargs, train=spec.train, progress=say, spec=spec)
 
 
-def run_forward(model, args: tuple, kwargs: dict, *, device=None, train: bool = False, progress: Progress | None = None,
-                spec: ModelSpec | None = None) -> ModelReport:
+def run_forward(
+    model,
+    args: tuple,
+    kwargs: dict,
+    *,
+    device=None,
+    train: bool = False,
+    progress: Progress | None = None,
+    spec: ModelSpec | None = None,
+) -> ModelReport:
     """The core: one forward of ``model`` with every watcher on, the person's model left as it was found."""
     import torch
 
@@ -116,12 +140,19 @@ def run_forward(model, args: tuple, kwargs: dict, *, device=None, train: bool = 
         params = _params(model)
         if error is not None:
             failure = _forward_failure(error, spec, model, hooks, recorder, args, kwargs)
-            return ModelReport(spec, _tree(model, hooks, name), given, None, failure, params, name=name, device=where, train=train)
+            return ModelReport(
+                spec, _tree(model, hooks, name), given, None, failure, params, name=name, device=where, train=train
+            )
         say(0.95, "writing the tree")
         inputs_bytes = sum(value_bytes(v) for v in given.values())
-        summary = {**params, "matmul_macs": counter.macs(),
-                   **sizes(inputs_bytes, hooks.passes, params["param_bytes"], storage_bytes([args, kwargs]), hooks.torchinfo_passes)}
-        return ModelReport(spec, _tree(model, hooks, name), given, value_of(output), None, summary, name=name, device=where, train=train)
+        summary = {
+            **params,
+            "matmul_macs": counter.macs(),
+            **sizes(inputs_bytes, hooks.passes, params["param_bytes"], storage_bytes([args, kwargs]), hooks.torchinfo_passes),
+        }
+        return ModelReport(
+            spec, _tree(model, hooks, name), given, value_of(output), None, summary, name=name, device=where, train=train
+        )
 
 
 @contextlib.contextmanager
@@ -177,8 +208,12 @@ def _collected(run: Callable[[], ModelReport], fallback: Callable[[Exception], M
 
 
 def _internal(error: Exception, spec: ModelSpec | None, name: str, device: str, train: bool) -> ModelReport:
-    failure = Failure("internal", type(error).__name__, cut(f"gru-tui could not trace this model: {error_message(error)}"),
-                      spec.shown_file if spec is not None else None)
+    failure = Failure(
+        "internal",
+        type(error).__name__,
+        cut(f"gru-tui could not trace this model: {error_message(error)}"),
+        spec.shown_file if spec is not None else None,
+    )
     return ModelReport(spec, None, None, None, failure, name=name, device=device, train=train)
 
 
@@ -215,7 +250,12 @@ def _tree(model, hooks: Hooks | None, name: str) -> ModelNode:
         params, trainable = counts(m)
         extra = m.extra_repr().splitlines()[0] if m.extra_repr() else ""
         return ModelNode(
-            path=path, name=label, type=type(m).__name__, params=params, trainable=trainable, extra=extra,
+            path=path,
+            name=label,
+            type=type(m).__name__,
+            params=params,
+            trainable=trainable,
+            extra=extra,
             calls=tuple(record.calls) + tuple(call_of(a, k) for a, k, _m in record.started) if record else (),
             children=tuple(node(*item) for item in named),
             recurrent=record.recurrent if record else None,
@@ -228,8 +268,9 @@ def _tree(model, hooks: Hooks | None, name: str) -> ModelNode:
     return node("", name, model)
 
 
-def _forward_failure(error: BaseException, spec: ModelSpec | None, model, hooks: Hooks, recorder: FailedCall,
-                     args: tuple, kwargs: dict) -> Failure:
+def _forward_failure(
+    error: BaseException, spec: ModelSpec | None, model, hooks: Hooks, recorder: FailedCall, args: tuple, kwargs: dict
+) -> Failure:
     folder, shown = (spec.folder, spec.shown) if spec is not None else (_code_folder(model), str)
     located = failure_from(error, "forward", folder, shown=shown)
     path, received_args, received_kwargs = hooks.open_call() or ("", args, kwargs)
@@ -252,9 +293,17 @@ def _forward_failure(error: BaseException, spec: ModelSpec | None, model, hooks:
     except Exception as problem:  # noqa: BLE001 - the failure itself is still reported, with torch's message
         owner, explanation, checked = None, [f"(no diagnosis: {type(problem).__name__}: {error_message(problem)})"], False
     return dataclasses.replace(
-        located, module=path, module_type=type(failed).__name__, received=call_of(received_args, received_kwargs),
-        explanation=tuple(explanation), fix_checked=checked, call=call_name, operands=shapes, operand_dtypes=dtypes,
-        instances=tuple(owner[1]) if owner else (), builder=owner[2] if owner else None,
+        located,
+        module=path,
+        module_type=type(failed).__name__,
+        received=call_of(received_args, received_kwargs),
+        explanation=tuple(explanation),
+        fix_checked=checked,
+        call=call_name,
+        operands=shapes,
+        operand_dtypes=dtypes,
+        instances=tuple(owner[1]) if owner else (),
+        builder=owner[2] if owner else None,
     )
 
 

@@ -36,8 +36,13 @@ def build_model_tree(report) -> Node:
         children.append(failure_node(failure))
     summary = report.summary
     if summary:
-        children.append(Node("model.params", f"{summary['total_params']:,} parameters",
-                             note=f"{summary['trainable_params']:,} trainable, {summary['param_bytes'] / 1e6:.2f} MB"))
+        children.append(
+            Node(
+                "model.params",
+                f"{summary['total_params']:,} parameters",
+                note=f"{summary['trainable_params']:,} trainable, {summary['param_bytes'] / 1e6:.2f} MB",
+            )
+        )
     if "matmul_macs" in summary:
         children.append(Node("model.cost", f"{summary['matmul_macs']:,} matmul mult-adds", note="FlopCounterMode's count / 2"))
         children.append(Node("model.sizes", "sizes (as torchinfo names them)", children=tuple(_size_nodes(summary))))
@@ -46,12 +51,18 @@ def build_model_tree(report) -> Node:
     return Node("model", title(report), children=tuple(children))
 
 
-SIZES = (("input_bytes", "input size"), ("forward_backward_bytes", "forward/backward pass size"),
-         ("param_bytes", "params size"), ("total_bytes", "estimated total size"))
+SIZES = (
+    ("input_bytes", "input size"),
+    ("forward_backward_bytes", "forward/backward pass size"),
+    ("param_bytes", "params size"),
+    ("total_bytes", "estimated total size"),
+)
 
 
-WHY = {"input_bytes": " (it counts each input's whole storage and Python's object)",
-       "forward_backward_bytes": " (it counts only the first tensor of each output)"}
+WHY = {
+    "input_bytes": " (it counts each input's whole storage and Python's object)",
+    "forward_backward_bytes": " (it counts only the first tensor of each output)",
+}
 
 
 def _size_nodes(summary) -> list[Node]:
@@ -83,8 +94,11 @@ def title(report) -> str:
 
 def failure_node(failure) -> Node:
     lines = failure.lines()
-    return Node("model.failure", f"{FAILED} {lines[0]}",
-                children=tuple(Node(f"model.failure.{i}", line.strip()) for i, line in enumerate(lines[1:])))
+    return Node(
+        "model.failure",
+        f"{FAILED} {lines[0]}",
+        children=tuple(Node(f"model.failure.{i}", line.strip()) for i, line in enumerate(lines[1:])),
+    )
 
 
 def call_text(call) -> str:
@@ -96,8 +110,12 @@ def _module_node(m, report, *, is_root: bool = False) -> Node:
     key = f"m:{m.path}"
     failure = report.failure
     label = m.type if is_root else f"{m.name} ({m.type})"
-    notes = [f"{m.params:,} params"] + ([f"{m.matmul_macs:,} matmul mult-adds"] if m.matmul_macs else []) + (
-        [f"shared with {', '.join(m.shared)}"] if m.shared else []) + ([m.note] if m.note else [])
+    notes = (
+        [f"{m.params:,} params"]
+        + ([f"{m.matmul_macs:,} matmul mult-adds"] if m.matmul_macs else [])
+        + ([f"shared with {', '.join(m.shared)}"] if m.shared else [])
+        + ([m.note] if m.note else [])
+    )
     if m.calls:
         label += f"  {call_text(m.calls[0])}"
     if m.error is not None:

@@ -23,7 +23,7 @@ class Value:
     shape: tuple[int, ...] | None = None  # a tensor's; a PackedSequence's data
     dtype: str | None = None
     device: str | None = None
-    items: tuple["Value", ...] = ()
+    items: tuple[Value, ...] = ()
     keys: tuple[str, ...] = ()  # a dict's or an object's, beside its items
     text: str = ""  # "other": its type (and a number's or a string's short repr); "object": its type
     batch_size_runs: tuple[tuple[int, int], ...] = ()  # a PackedSequence's batch_sizes, run-length
@@ -34,8 +34,15 @@ class Value:
         if self.kind == "tensor":
             return {"shape": list(self.shape), "dtype": self.dtype, "device": self.device}
         if self.kind == "packed":
-            return {"PackedSequence": {"data": list(self.shape), "batch_sizes": [list(r) for r in self.batch_size_runs],
-                                       "lengths": list(self.lengths), "dtype": self.dtype, "device": self.device}}
+            return {
+                "PackedSequence": {
+                    "data": list(self.shape),
+                    "batch_sizes": [list(r) for r in self.batch_size_runs],
+                    "lengths": list(self.lengths),
+                    "dtype": self.dtype,
+                    "device": self.device,
+                }
+            }
         if self.kind in ("tuple", "list"):
             return [item.to_dict() for item in self.items]
         if self.kind == "dict":
@@ -67,7 +74,7 @@ class Value:
             return [self.shape]
         return [shape for item in self.items for shape in item.tensors()]
 
-    def leaves(self) -> list["Value"]:
+    def leaves(self) -> list[Value]:
         """Every tensor (or PackedSequence) in it, in order."""
         if self.shape is not None:
             return [self]
@@ -99,8 +106,11 @@ class Call:
 
 def call_of(args, kwargs, output: Any = None, returned: bool = False) -> Call:
     """A call as plain data; one not ``returned`` was entered and not left (the forward failed inside it)."""
-    return Call(tuple(value_of(a) for a in args), tuple((k, value_of(v)) for k, v in kwargs.items()),
-                value_of(output) if returned else None)
+    return Call(
+        tuple(value_of(a) for a in args),
+        tuple((k, value_of(v)) for k, v in kwargs.items()),
+        value_of(output) if returned else None,
+    )
 
 
 def value_of(obj: Any, depth: int = 0) -> Value:
@@ -111,8 +121,14 @@ def value_of(obj: Any, depth: int = 0) -> Value:
     if isinstance(obj, PackedSequence):
         runs = batch_size_runs(obj.batch_sizes)
         unsorted = obj.unsorted_indices.tolist() if obj.unsorted_indices is not None else None
-        return Value("packed", tuple(obj.data.shape), dtype_name(obj.data), str(obj.data.device),
-                     batch_size_runs=runs, lengths=packed_lengths(runs, unsorted))
+        return Value(
+            "packed",
+            tuple(obj.data.shape),
+            dtype_name(obj.data),
+            str(obj.data.device),
+            batch_size_runs=runs,
+            lengths=packed_lengths(runs, unsorted),
+        )
     if isinstance(obj, torch.Tensor):
         return Value("tensor", tuple(obj.shape), dtype_name(obj), str(obj.device))
     if obj is None:
@@ -128,8 +144,12 @@ def value_of(obj: Any, depth: int = 0) -> Value:
         return Value("dict", items=tuple(value_of(v, depth + 1) for v in obj.values()), keys=tuple(str(k) for k in obj))
     fields = _fields(obj)
     if fields is not None:  # a namespace, a dataclass, a dict-like batch: the shapes inside, never the values
-        held = Value("object", items=tuple(value_of(v, depth + 1) for v in fields.values()), keys=tuple(map(str, fields)),
-                     text=type(obj).__name__)
+        held = Value(
+            "object",
+            items=tuple(value_of(v, depth + 1) for v in fields.values()),
+            keys=tuple(map(str, fields)),
+            text=type(obj).__name__,
+        )
         if held.leaves():  # an object holding no tensor (a tokenizer, a config) is named, not listed
             return held
     return Value("other", text=type(obj).__name__)

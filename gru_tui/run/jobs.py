@@ -5,8 +5,8 @@ No torch and no Textual here: the app, the pool and the workers all import it.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Hashable
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,16 @@ class JobError(Exception):
     worker process ended during the job: killed, crashed, out of memory).
     """
 
-    def __init__(self, kind: str, text: str, *, field: str | None = None, needed: int | None = None,
-                 free: int | None = None, device: str | None = None):
+    def __init__(
+        self,
+        kind: str,
+        text: str,
+        *,
+        field: str | None = None,
+        needed: int | None = None,
+        free: int | None = None,
+        device: str | None = None,
+    ):
         super().__init__(text)
         self.kind, self.text, self.field = kind, text, field
         self.needed, self.free, self.device = needed, free, device

@@ -72,14 +72,14 @@ class _Worker:
     conn: Connection
     stderr: Any  # an unlinked temporary file: what the process printed, read when it dies (None: it prints to ours)
     lane: str | None = None  # None: the spare
-    task: "_Task | None" = None
+    task: _Task | None = None
     ready: bool = False
 
 
 @dataclass(eq=False)
 class _Client:
     conn: Connection
-    slots: dict[str, tuple[int, "_Task"]] = field(default_factory=dict)
+    slots: dict[str, tuple[int, _Task]] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -98,8 +98,16 @@ def lane_of(device: str) -> str:
 class Pool:
     """Device workers for one or more clients; ``start()`` it, ``close()`` it (also at exit and on signals)."""
 
-    def __init__(self, *, cpu_workers: int = 1, spare: bool = True, worker_env: dict[str, str] | None = None,
-                 run_limit: float | None = None, aside_after: float | None = None, share_stderr: bool = False):
+    def __init__(
+        self,
+        *,
+        cpu_workers: int = 1,
+        spare: bool = True,
+        worker_env: dict[str, str] | None = None,
+        run_limit: float | None = None,
+        aside_after: float | None = None,
+        share_stderr: bool = False,
+    ):
         """``run_limit``: a run longer than this many seconds is stopped (None: no limit). ``aside_after``: a run
         this old no longer holds its lane's place: a job queued behind it gets a worker of its own, up to
         ASIDE_WORKERS more in the lane (None: never), so a long run cannot hold short ones back. ``share_stderr``:
@@ -128,7 +136,7 @@ class Pool:
         self._socket_dir: str | None = None
 
     # -- life ---------------------------------------------------------------------------
-    def start(self) -> "Pool":
+    def start(self) -> Pool:
         if self.spare:
             self._spawn(lane=None)  # torch starts loading now
         self._thread = threading.Thread(target=self._loop, name="gru-tui worker pool", daemon=True)
@@ -389,8 +397,10 @@ class Pool:
             if task is not None and now - task.started >= self.run_limit:
                 self._kill(worker)
                 self._tasks.pop(task.job, None)
-                text = (f"stopped after {self.run_limit:g} s: a run here may take at most {self.run_limit:g} s "
-                        "(gru-tui serve --run-limit); make it smaller")
+                text = (
+                    f"stopped after {self.run_limit:g} s: a run here may take at most {self.run_limit:g} s "
+                    "(gru-tui serve --run-limit); make it smaller"
+                )
                 self._finish(task, ("failed", JobError("failed", text)))
 
     def _reserved(self, task: _Task) -> int:
@@ -400,7 +410,9 @@ class Pool:
         return sum(
             estimate_run_bytes(other.job.args[0])
             for other in self._tasks.values()
-            if other is not task and other.worker is not None and other.job.kind == "trace"
+            if other is not task
+            and other.worker is not None
+            and other.job.kind == "trace"
             and other.job.device == task.job.device
         )
 
@@ -408,13 +420,20 @@ class Pool:
     def _spawn(self, lane: str | None) -> _Worker:
         ours, theirs = socket.socketpair()
         package_parent = str(Path(__file__).resolve().parents[2])  # gru_tui/run/pool.py
-        env = {**self.worker_env, **os.environ,
-               "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
+        env = {
+            **self.worker_env,
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")])),
+        }
         stderr = None if self.share_stderr else tempfile.TemporaryFile()
         process = subprocess.Popen(
             [sys.executable, "-m", "gru_tui.run.worker", str(theirs.fileno())],
-            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-            env=env, start_new_session=True,  # the terminal's signals are the app's to handle, not the worker's
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=env,
+            start_new_session=True,  # the terminal's signals are the app's to handle, not the worker's
             preexec_fn=dies_with_this_process(),  # SIGKILLed with the pool's process, whatever ends that
         )
         theirs.close()

@@ -17,8 +17,9 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any, Callable
+from typing import Any
 
 from ..core.config import ConfigError
 from .jobs import Job, JobError, WorkerInfo
@@ -84,7 +85,9 @@ def _load_torch() -> WorkerInfo:
         devices = tuple((d.description, d.name) for d in available_devices())
     except Exception as error:  # a broken torch install is a message in the app, not a crash
         return WorkerInfo(os.getpid(), (), "", 0.0, f"torch could not be loaded: {type(error).__name__}: {error}")
-    return WorkerInfo(os.getpid(), devices, str(torch.__version__), time.perf_counter() - started)  # a plain str: TorchVersion would import torch to unpickle
+    return WorkerInfo(
+        os.getpid(), devices, str(torch.__version__), time.perf_counter() - started
+    )  # a plain str: TorchVersion would import torch to unpickle
 
 
 def run_job(job: Job, reserved: int, progress: Callable[..., None]) -> Any:

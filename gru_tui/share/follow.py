@@ -105,7 +105,11 @@ class Follower:
             if (presenter, seq) == self._seen:
                 return None
             config = GRUConfig.from_dict(config)
-        except (ValueError, TypeError, RecursionError) as error:  # ConfigError is a ValueError; TypeError: a value of the wrong kind
+        except (
+            ValueError,
+            TypeError,
+            RecursionError,
+        ) as error:  # ConfigError is a ValueError; TypeError: a value of the wrong kind
             self._skip(f"{self.path}: {error}")
             return None
         self._seen = (presenter, seq)

@@ -34,8 +34,9 @@ import shlex
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..core.config import ConfigError
@@ -99,22 +100,31 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve the app to web browsers. Loopback only by default: reach it from elsewhere with ssh -L.",
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}, this machine only)")
-    parser.add_argument("--port", type=whole_number(1, 65535), default=DEFAULT_PORT,
-                        help=f"port to listen on (default {DEFAULT_PORT})")
+    parser.add_argument(
+        "--port", type=whole_number(1, 65535), default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})"
+    )
     parser.add_argument(
         "--follow", action="store_true", help="every served copy follows the configuration of `gru-tui --present`, read-only"
     )
     parser.add_argument(
-        "--max-copies", type=whole_number(1), default=DEFAULT_MAX_COPIES, metavar="N",
+        "--max-copies",
+        type=whole_number(1),
+        default=DEFAULT_MAX_COPIES,
+        metavar="N",
         help=f"at most N browser tabs at once, each its own copy of the app; device runs go to one shared pool (default {DEFAULT_MAX_COPIES})",
     )
     parser.add_argument(
-        "--run-limit", type=seconds, default=DEFAULT_RUN_LIMIT, metavar="SECONDS",
+        "--run-limit",
+        type=seconds,
+        default=DEFAULT_RUN_LIMIT,
+        metavar="SECONDS",
         help=f"stop a device run of a tab after this many seconds, so one tab cannot hold the class's workers "
-             f"(default {DEFAULT_RUN_LIMIT})",
+        f"(default {DEFAULT_RUN_LIMIT})",
     )
     parser.add_argument(
-        "--token", default=None, help="the access token (default: a new random one each start; a token given here shows in `ps`)",
+        "--token",
+        default=None,
+        help="the access token (default: a new random one each start; a token given here shows in `ps`)",
     )
     from ..model.flags import add_model_flags
 
@@ -235,8 +245,9 @@ def start_pool(run_limit: float | None = DEFAULT_RUN_LIMIT):
     """
     from ..run.pool import ENV_ADDRESS, ENV_KEY, Pool
 
-    pool = Pool(cpu_workers=SERVE_CPU_WORKERS, worker_env=SERVE_WORKER_ENV, run_limit=run_limit,
-                aside_after=ASIDE_SECONDS).start()
+    pool = Pool(
+        cpu_workers=SERVE_CPU_WORKERS, worker_env=SERVE_WORKER_ENV, run_limit=run_limit, aside_after=ASIDE_SECONDS
+    ).start()
     address, key = pool.listen()
     os.environ[ENV_ADDRESS], os.environ[ENV_KEY] = address, key.hex()  # textual-serve passes its environment on
     return pool
@@ -257,9 +268,13 @@ def _server_class():
 
         async def _open_app_process(self, width: int = 80, height: int = 24):
             self._process = process = await asyncio.create_subprocess_shell(
-                f"exec {self.command}", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, env=self._build_environment(width=width, height=height),
-                start_new_session=True, preexec_fn=dies_with_this_process(),
+                f"exec {self.command}",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=self._build_environment(width=width, height=height),
+                start_new_session=True,
+                preexec_fn=dies_with_this_process(),
             )
             self._stdin = process.stdin
             return process
@@ -302,12 +317,14 @@ def _server_class():
             """textual-serve's routes, without a directory listing under /static/, behind the guard."""
             app = web.Application(middlewares=[self._guard])
             aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(self.templates_path))
-            app.add_routes([
-                web.get("/", self.handle_index, name="index"),
-                web.get("/ws", self.handle_websocket, name="websocket"),
-                web.get("/download/{key}", self.handle_download, name="download"),
-                web.static("/static", self.statics_path, show_index=False, name="static"),
-            ])
+            app.add_routes(
+                [
+                    web.get("/", self.handle_index, name="index"),
+                    web.get("/ws", self.handle_websocket, name="websocket"),
+                    web.get("/download/{key}", self.handle_download, name="download"),
+                    web.static("/static", self.statics_path, show_index=False, name="static"),
+                ]
+            )
             return app
 
         @web.middleware
@@ -341,8 +358,9 @@ def _server_class():
                 attribute = html.escape(location, quote=True)
                 response = web.Response(
                     text=f'<!doctype html><meta http-equiv="refresh" content="0; url={attribute}">'
-                         f'<title>gru-tui</title><a href="{attribute}">Open gru-tui</a>',
-                    content_type="text/html", headers=SECURITY_HEADERS,
+                    f'<title>gru-tui</title><a href="{attribute}">Open gru-tui</a>',
+                    content_type="text/html",
+                    headers=SECURITY_HEADERS,
                 )
             response.set_cookie(self.cookie, self.token, httponly=True, samesite="Strict", path="/", secure=request.secure)
             return response
@@ -381,8 +399,12 @@ def _server_class():
             try:
                 await websocket.prepare(request)
                 copy = _Copy(
-                    self.command, write_bytes=websocket.send_bytes, write_str=websocket.send_str, close=websocket.close,
-                    download_manager=self.download_manager, debug=self.debug,
+                    self.command,
+                    write_bytes=websocket.send_bytes,
+                    write_str=websocket.send_str,
+                    close=websocket.close,
+                    download_manager=self.download_manager,
+                    debug=self.debug,
                 )
                 await copy.start(width, height)
                 self._copies.add(copy)
@@ -471,7 +493,10 @@ def _server_class():
 
         async def _serve(self) -> None:
             runner = web.AppRunner(
-                await self._make_app(), access_log_class=_AccessLog, keepalive_timeout=IDLE_SECONDS, shutdown_timeout=1,
+                await self._make_app(),
+                access_log_class=_AccessLog,
+                keepalive_timeout=IDLE_SECONDS,
+                shutdown_timeout=1,
             )
             await runner.setup()
             server = runner.server
@@ -618,8 +643,6 @@ def _hostname(host_header: str) -> str:
     return urlsplit(f"//{host_header}").hostname or ""
 
 
-def make_server(
-    command: str, host: str, port: int, token: str, notes: Sequence[str] = (), max_copies: int = DEFAULT_MAX_COPIES
-):
+def make_server(command: str, host: str, port: int, token: str, notes: Sequence[str] = (), max_copies: int = DEFAULT_MAX_COPIES):
     """A textual-serve Server for ``command`` with the guards above; ``notes`` are printed with its address."""
     return _server_class()(command, host=host, port=port, token=token, notes=notes, max_copies=max_copies)

@@ -16,13 +16,13 @@ from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from ...core.config import GRUConfig
-from ...lessons import compare, config_differences, describe_figure, summary_differences
 from ...core.report import Node, Report
 from ...core.tree import gru_call
+from ...lessons import compare, config_differences, describe_figure, summary_differences
 from ..messages import LessonTraced
-from ..widgets.trace_tree import FittedTree, node_label
-from ..widgets.title_bar import TitleBar
 from ..widgets.keys_footer import KeysFooter
+from ..widgets.title_bar import TitleBar
+from ..widgets.trace_tree import FittedTree, node_label
 
 MARK = "≠ "
 
@@ -49,7 +49,9 @@ class CompareScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # narrow: A above B, each the full width
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="compare.back", tooltip="Back to the form (A stays pinned)"),
-        Binding("a", "pin_b", "Pin B as A", id="compare.pin", tooltip="Make the form's configuration the new A, back to the form"),
+        Binding(
+            "a", "pin_b", "Pin B as A", id="compare.pin", tooltip="Make the form's configuration the new A, back to the form"
+        ),
     ]
 
     def __init__(self, a: GRUConfig, b: GRUConfig) -> None:
@@ -97,7 +99,9 @@ class CompareScreen(Screen[None]):
         changed = config_differences(*self.configs)
         fields = ", ".join(f"{name}: {a} → {b}" for name, a, b in changed) or "the same configuration"
         self._say(fields)
-        lines = [f"{len(differences)} shape{'s' if len(differences) != 1 else ''} differ:" if differences else "No shape differs."]
+        lines = [
+            f"{len(differences)} shape{'s' if len(differences) != 1 else ''} differ:" if differences else "No shape differs."
+        ]
         lines += [f"{MARK}{d.describe()}" for d in differences]
         lines += [f"{MARK}{describe_figure(*figure)}" for figure in summary_differences(report_a, report_b)]
         self.query_one("#compare-differences", Static).update(Text("\n".join(lines)))

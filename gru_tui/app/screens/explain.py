@@ -11,13 +11,13 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
 
 from ...core.config import ConfigError, GRUConfig
-from ...lessons import parse_shape
 from ...core.report import format_shape
 from ...core.shapes import derive
 from ...core.tree import gru_call
+from ...lessons import parse_shape
 from ..messages import Explained
-from ..widgets.title_bar import TitleBar
 from ..widgets.keys_footer import KeysFooter
+from ..widgets.title_bar import TitleBar
 
 FIELDS = {"input_shape": "#explain-input", "h0_shape": "#explain-h0", "c0_shape": "#explain-c0"}
 
@@ -35,23 +35,34 @@ class ExplainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
-        yield Static(Text(f"{gru_call(self.config)}: type the shapes you would pass; enter runs them", style="bold"),
-                     id="explain-config")
+        yield Static(
+            Text(f"{gru_call(self.config)}: type the shapes you would pass; enter runs them", style="bold"), id="explain-config"
+        )
         with Horizontal(id="explain-fields"):
             yield Label("input", classes="quiz-label")
             # The right shape to start from (a packed batch is explained on its padded tensor, as explain() runs it).
             right = derive(self.config.replace(lengths=None)).input.shape
-            yield Input(format_shape(right), id="explain-input", compact=True, tooltip="The input tensor's shape, e.g. [35, 1, 10]")
+            yield Input(
+                format_shape(right), id="explain-input", compact=True, tooltip="The input tensor's shape, e.g. [35, 1, 10]"
+            )
             yield Label("h0", classes="quiz-label")
             yield Input(placeholder="none", id="explain-h0", compact=True, tooltip="h0's shape; empty: no h0")
             # An LSTM's state is the pair (h0, c0): leave c0 empty to pass h0 alone, the mistake torch names hidden[1] for.
-            c0 = (Label("c0", classes="quiz-label"),
-                  Input(placeholder="none: h0 alone", id="explain-c0", compact=True,
-                        tooltip="c0's shape: h0 and c0 are passed as the pair (h0, c0); empty: h0 alone"))
+            c0 = (
+                Label("c0", classes="quiz-label"),
+                Input(
+                    placeholder="none: h0 alone",
+                    id="explain-c0",
+                    compact=True,
+                    tooltip="c0's shape: h0 and c0 are passed as the pair (h0, c0); empty: h0 alone",
+                ),
+            )
             for widget in c0:
                 widget.display = self.config.kind.has_cell
                 yield widget
-            yield Button("Run (enter)", id="explain-run", compact=True, tooltip=f"Run nn.{self.config.kind.module} on these shapes")
+            yield Button(
+                "Run (enter)", id="explain-run", compact=True, tooltip=f"Run nn.{self.config.kind.module} on these shapes"
+            )
         with VerticalScroll(id="explain-body"):
             yield Static("", id="explain-result")
         yield KeysFooter()

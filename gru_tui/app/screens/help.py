@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from importlib import resources
-from typing import Callable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -28,8 +28,12 @@ def help_markdown(bindings: list[Binding], key_display: Callable[[Binding], str]
     rows += [f"| `{keys(binding)}` | {binding.description}: {binding.tooltip} |" for binding in bindings]
     screens = {"quiz": QuizScreen, "compare": CompareScreen, "why error?": ExplainScreen, "this help": HelpScreen}
     screen_rows = ["| screen | key | action |", "| --- | --- | --- |"]
-    screen_rows += [f"| {name} | `{keys(binding)}` | {binding.description}: {binding.tooltip} |"
-                    for name, screen in screens.items() for binding in screen.BINDINGS if isinstance(binding, Binding)]
+    screen_rows += [
+        f"| {name} | `{keys(binding)}` | {binding.description}: {binding.tooltip} |"
+        for name, screen in screens.items()
+        for binding in screen.BINDINGS
+        if isinstance(binding, Binding)
+    ]
     return text.replace("{keys}", "\n".join(rows)).replace("{screen_keys}", "\n".join(screen_rows))
 
 

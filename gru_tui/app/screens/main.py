@@ -21,13 +21,13 @@ from textual.widgets import Static
 
 from ...core.config import GRUConfig
 from ..widgets.form import ConfigForm
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.note_line import NoteLine
 from ..widgets.pane_tabs import PANES, PaneTabs
 from ..widgets.panes import CodePane, LogPane, TorchinfoPane
 from ..widgets.summary_strip import SummaryStrip
-from ..widgets.trace_tree import TraceTree
 from ..widgets.title_bar import TitleBar
-from ..widgets.keys_footer import KeysFooter
+from ..widgets.trace_tree import TraceTree
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
 WIDE = 120  # from here the form and the tree are side by side

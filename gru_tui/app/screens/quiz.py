@@ -16,14 +16,14 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
 
 from ...core.config import ConfigError, GRUConfig
-from ...lessons import QuizSession, grade_slices, quiz_tree, slice_question
-from ...lessons.quiz import NEXT, SLICE_TARGET, SliceQuestion, questions, verdict
 from ...core.report import Report
 from ...core.tree import gru_call
+from ...lessons import QuizSession, grade_slices, quiz_tree, slice_question
+from ...lessons.quiz import NEXT, SLICE_TARGET, SliceQuestion, questions, verdict
 from ..messages import LessonTraced
-from ..widgets.trace_tree import TraceTree
-from ..widgets.title_bar import TitleBar
 from ..widgets.keys_footer import KeysFooter
+from ..widgets.title_bar import TitleBar
+from ..widgets.trace_tree import TraceTree
 
 
 class QuizScreen(Screen[None]):
@@ -46,8 +46,12 @@ class QuizScreen(Screen[None]):
         yield TraceTree(id="quiz-tree")
         with Horizontal(id="quiz-answers"):
             yield Label("output", classes="quiz-label")
-            yield Input(placeholder="a shape, e.g. 3, 7, 16", id="predict-output", compact=True,
-                        tooltip="The output's shape (a PackedSequence's .data when packed)")
+            yield Input(
+                placeholder="a shape, e.g. 3, 7, 16",
+                id="predict-output",
+                compact=True,
+                tooltip="The output's shape (a PackedSequence's .data when packed)",
+            )
             yield Label("h_n", classes="quiz-label")
             yield Input(placeholder="a shape", id="predict-h_n", compact=True, tooltip="h_n's shape")
             yield Label("c_n", classes="quiz-label", id="label-c_n")
@@ -55,8 +59,12 @@ class QuizScreen(Screen[None]):
             yield Button("Next (ctrl+n)", id="quiz-next", compact=True, tooltip="Ask about the next configuration")
         with Horizontal(id="quiz-slices"):
             yield Label(f"which equal {SLICE_TARGET}?", classes="quiz-label")
-            yield Input(placeholder="numbers, e.g. 2 or 1, 3; 0 for none", id="predict-slices", compact=True,
-                        tooltip="The numbers of the slices of output that torch.equal found equal to h_n[-1] on the run")
+            yield Input(
+                placeholder="numbers, e.g. 2 or 1, 3; 0 for none",
+                id="predict-slices",
+                compact=True,
+                tooltip="The numbers of the slices of output that torch.equal found equal to h_n[-1] on the run",
+            )
         yield Static("", id="quiz-feedback")
         yield KeysFooter()
 
@@ -114,7 +122,7 @@ class QuizScreen(Screen[None]):
             self.check_slices()
             return
         fields = [self.query_one(f"#predict-{name}", Input) for name in questions(self.session.current)]
-        later = fields[fields.index(event.input) + 1:] if event.input in fields else []
+        later = fields[fields.index(event.input) + 1 :] if event.input in fields else []
         empty = next((field for field in later if not field.value.strip()), None)
         if empty is not None:
             empty.focus()  # the next empty field, as a form would

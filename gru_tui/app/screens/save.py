@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -46,8 +46,9 @@ class SaveDialog(ModalScreen[str | None]):
         Binding("escape", "dismiss(None)", "Cancel", id="save.cancel", tooltip="Close without writing"),
     ]
 
-    def __init__(self, title: str, default_name: str, render: Render, formats: tuple[str, ...] = (),
-                 download: bool = False) -> None:
+    def __init__(
+        self, title: str, default_name: str, render: Render, formats: tuple[str, ...] = (), download: bool = False
+    ) -> None:
         super().__init__()
         self._title = title
         self._default = default_name
@@ -62,8 +63,11 @@ class SaveDialog(ModalScreen[str | None]):
             yield Static(Text(self._title, style="bold"))
             with Horizontal(classes="save-row"):
                 yield Label("name" if self.download else "file", classes="quiz-label")
-                tooltip = ("The file's name: it goes to your browser's downloads; nothing is written on the server"
-                           if self.download else "Where to write; relative to where gru-tui started")
+                tooltip = (
+                    "The file's name: it goes to your browser's downloads; nothing is written on the server"
+                    if self.download
+                    else "Where to write; relative to where gru-tui started"
+                )
                 yield Input(self._default, id="save-path", compact=True, tooltip=tooltip)
             if self._formats:
                 with Horizontal(classes="save-row"):
@@ -72,11 +76,11 @@ class SaveDialog(ModalScreen[str | None]):
                     yield Select([(f, f) for f in self._formats], value=fmt, allow_blank=False, id="save-format", compact=True)
             yield Static("", id="save-message")
             with Horizontal(classes="save-row"):
-                yield Button("Download (enter)" if self.download else "Save (enter)", id="save", compact=True,
-                             variant="primary")
+                yield Button("Download (enter)" if self.download else "Save (enter)", id="save", compact=True, variant="primary")
                 if not self.download:
-                    yield Button("Overwrite", id="overwrite", compact=True, variant="warning",
-                                 tooltip="Replace the existing file")
+                    yield Button(
+                        "Overwrite", id="overwrite", compact=True, variant="warning", tooltip="Replace the existing file"
+                    )
                 yield Button("Cancel (esc)", id="cancel", compact=True)
 
     def on_mount(self) -> None:
@@ -125,8 +129,9 @@ class SaveDialog(ModalScreen[str | None]):
             self._say(f"file: at most {MAX_PATH:,} characters, got {len(text):,}", error=True)
             return
         if self.download and not DOWNLOAD_NAME.fullmatch(text):
-            self._say("name: a file name only, of letters, digits, '.', '-' and '_' "
-                      "(it goes to your browser's downloads)", error=True)
+            self._say(
+                "name: a file name only, of letters, digits, '.', '-' and '_' (it goes to your browser's downloads)", error=True
+            )
             return
         path = Path(text).expanduser()
         try:

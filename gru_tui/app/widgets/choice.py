@@ -92,11 +92,11 @@ class Choice(Static, can_focus=True):
     class Changed(Message):
         """The user picked another option."""
 
-        choice: "Choice"
+        choice: Choice
         value: str
 
         @property
-        def control(self) -> "Choice":
+        def control(self) -> Choice:
             return self.choice
 
     def __init__(self, options: list[tuple[str, str]], value: str, *, id: str | None = None, tooltip: str | None = None) -> None:

@@ -100,7 +100,7 @@ class ConfigForm(VerticalScroll):
     class Edited(Message):
         """A field changed: ``config`` is the new configuration, or None when ``errors`` name bad fields."""
 
-        form: "ConfigForm"
+        form: ConfigForm
         config: GRUConfig | None
         errors: dict[str, str]
 
@@ -112,7 +112,9 @@ class ConfigForm(VerticalScroll):
         self._reported: tuple[GRUConfig | None, dict[str, str]] = (config, {})
         self._cursor_blink = cursor_blink
         self._fields: dict[str, Input | Switch | Choice] = {}  # by config key, as composed
-        self._messages: dict[str, tuple[Static, Static]] = {}  # (blank label cell, message), mounted under a field when first needed
+        self._messages: dict[
+            str, tuple[Static, Static]
+        ] = {}  # (blank label cell, message), mounted under a field when first needed
         self._shown_errors: dict[str, str] = {}
         self._labels: dict[str, tuple[Label, str]] = {}  # by config key: the label and its text
         self._focused: str | None = None  # the field with the focus mark
@@ -121,10 +123,18 @@ class ConfigForm(VerticalScroll):
     def compose(self) -> ComposeResult:
         c = self._initial
         kinds = [(f"nn.{kind.module}", mode) for mode, kind in KINDS.items()]
-        yield from self._row("mode", Choice(kinds, c.mode, id="mode", tooltip="the module: GRU (3 gates), LSTM (4, and a cell state c), RNN (none)"))
+        yield from self._row(
+            "mode",
+            Choice(kinds, c.mode, id="mode", tooltip="the module: GRU (3 gates), LSTM (4, and a cell state c), RNN (none)"),
+        )
         yield from self._row(
             "nonlinearity",
-            Choice([(n, n) for n in NONLINEARITIES], c.nonlinearity, id="nonlinearity", tooltip="RNN only: h_t = tanh(...) or relu(...)"),
+            Choice(
+                [(n, n) for n in NONLINEARITIES],
+                c.nonlinearity,
+                id="nonlinearity",
+                tooltip="RNN only: h_t = tanh(...) or relu(...)",
+            ),
         )
         for name, label, tooltip in NUMBER_FIELDS:
             value = f"{getattr(c, name):g}" if name in FLOAT_FIELDS else str(getattr(c, name))
@@ -139,11 +149,17 @@ class ConfigForm(VerticalScroll):
             tooltip="one length per batch item (batch_size follows their count): the batch becomes a PackedSequence; empty: not packed",
         )
         yield from self._row("lengths", lengths)
-        yield from self._row("dtype", Choice([(d, d) for d in DTYPES], c.dtype, id="dtype", tooltip="the dtype of the weights and the input"))
+        yield from self._row(
+            "dtype", Choice([(d, d) for d in DTYPES], c.dtype, id="dtype", tooltip="the dtype of the weights and the input")
+        )
         yield from self._row(
             "device",
-            Choice(device_options(self._devices, c.device, "checking…"), c.device, id="device",
-                   tooltip="where the real forward runs; cuda:N and mps appear once torch has loaded"),
+            Choice(
+                device_options(self._devices, c.device, "checking…"),
+                c.device,
+                id="device",
+                tooltip="where the real forward runs; cuda:N and mps appear once torch has loaded",
+            ),
         )
 
     def _row(self, label: str, widget: Input | Switch | Choice) -> ComposeResult:
@@ -315,4 +331,3 @@ class ConfigForm(VerticalScroll):
             # The form is the sender, whoever called: a message made while an ancestor's loop runs (a timer the
             # screen started) would name that ancestor, and Textual stops it there, short of the app.
             self.post_message(self.Edited(self, config, errors).set_sender(self))
-

@@ -31,8 +31,10 @@ class KeysFooter(Footer):
 
     async def _rebuild_if_changed(self) -> None:
         self._rebuild_pending = False
-        keys = tuple((binding.key, binding.description, binding.action, enabled, tooltip)
-                     for _, binding, enabled, tooltip in self.screen.active_bindings.values())
+        keys = tuple(
+            (binding.key, binding.description, binding.action, enabled, tooltip)
+            for _, binding, enabled, tooltip in self.screen.active_bindings.values()
+        )
         if keys != self._keys_shown:
             self._keys_shown = keys
             await self.recompose()

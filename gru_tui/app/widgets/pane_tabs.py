@@ -11,7 +11,13 @@ from collections.abc import Iterable
 from textual.content import Content
 from textual.widgets import Static
 
-PANES = {"form": ("Form", "f2"), "tree": ("Tree", "f3"), "summary": ("Summary", "f4"), "code": ("Code", "f5"), "log": ("Log", "f6")}
+PANES = {
+    "form": ("Form", "f2"),
+    "tree": ("Tree", "f3"),
+    "summary": ("Summary", "f4"),
+    "code": ("Code", "f5"),
+    "log": ("Log", "f6"),
+}
 
 
 def tabs_markup(active: str, panes: Iterable[str]) -> str:

@@ -12,7 +12,6 @@ from textual.widgets import Log, Static
 
 from ...core.report import Report
 
-
 COPY_CODE_TOOLTIP = "Copy the PyTorch code to your clipboard (through the terminal: works over SSH)"
 
 
@@ -106,5 +105,5 @@ class LogPane(Log):
         """Write the app's log lines the pane does not hold yet; none while hidden: a write lays the screen out again."""
         lines = self.app.log_lines
         if self._written < len(lines) and (hidden_too or self.is_on_screen):
-            new, self._written = lines[self._written:], len(lines)
+            new, self._written = lines[self._written :], len(lines)
             self.write_lines(new)

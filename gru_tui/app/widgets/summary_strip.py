@@ -42,8 +42,9 @@ STRIP_GUTTER = 3  # the strip's border and padding, in cells
 
 def shape_items(report: Report) -> list[str]:
     """``output [1, 35, 64]``, ``h_n [4, 1, 32]``, and an LSTM's ``c_n [4, 1, 32]``: each one item on the strip."""
-    return [output_text(report)] + [f"{name} {format_shape(t.shape)}" for name, t in (("h_n", report.h_n), ("c_n", report.c_n))
-                                    if t is not None]
+    return [output_text(report)] + [
+        f"{name} {format_shape(t.shape)}" for name, t in (("h_n", report.h_n), ("c_n", report.c_n)) if t is not None
+    ]
 
 
 def lay_out(items: list[str], width: int) -> str:
@@ -75,8 +76,9 @@ class SummaryStrip(Vertical):
             yield Static("", id="status-text")
             yield Static("", id="progress")
 
-    def show(self, report: Report, state: str, *, kind: str = "info", progress: float | None = None,
-             offer_force: bool = False) -> None:
+    def show(
+        self, report: Report, state: str, *, kind: str = "info", progress: float | None = None, offer_force: bool = False
+    ) -> None:
         """The report's output, h_n and c_n; ``state`` below, in the style of ``kind`` (info, traced, warning, error)."""
         self._items = shape_items(report)
         self._lay_out_shapes()
@@ -101,8 +103,14 @@ class SummaryStrip(Vertical):
             from textual.widgets import Button  # offered rarely: not loaded for the first frame
 
             self.query_one("#status").mount(
-                Button("Run anyway (ctrl+g)", id="run-anyway", compact=True, variant="warning",
-                       tooltip="Run on the device although the memory estimate exceeds what is free"))
+                Button(
+                    "Run anyway (ctrl+g)",
+                    id="run-anyway",
+                    compact=True,
+                    variant="warning",
+                    tooltip="Run on the device although the memory estimate exceeds what is free",
+                )
+            )
 
     def on_resize(self) -> None:
         self._lay_out_shapes()

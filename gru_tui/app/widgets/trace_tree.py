@@ -77,7 +77,9 @@ class TraceTree(FittedTree):
 
     BINDINGS = [
         Binding("e", "expand_all", "Expand all", id="tree.expand_all", tooltip="In the tree: open every node"),
-        Binding("c", "collapse_all", "Collapse all", id="tree.collapse_all", tooltip="In the tree: close every node but the root"),
+        Binding(
+            "c", "collapse_all", "Collapse all", id="tree.collapse_all", tooltip="In the tree: close every node but the root"
+        ),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
