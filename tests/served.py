@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,6 +65,8 @@ def serve(
         else:
             raise AssertionError("gru-tui serve exited before printing its URL:\n" + "".join(printed))
         assert line.strip() == f"http://127.0.0.1:{port}/?token={token}"
+        # Read the rest of what it prints: a pipe nobody reads fills up and blocks its log, and then its exit.
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
         yield f"http://127.0.0.1:{port}", token, "".join(printed)
     finally:
         stop_group(proc)

@@ -14,6 +14,7 @@ import sys
 import pytest
 import torch
 from app_helpers import settle, torch_shapes, type_into
+from textual import events
 from textual.command import CommandPalette
 from textual.widgets import Input, Static, Switch
 from torch import nn
@@ -46,11 +47,13 @@ def shape(text: str) -> tuple[int, ...]:
 
 
 async def type_path(pilot, text: str) -> None:
-    """Type over the save dialog's file name (type_into reads the main screen; the dialog is over it)."""
+    """Paste over the save dialog's file name, as a person pastes a path (type_into reads the main screen; the
+    dialog is over it). A paste, not a key per character: a long temporary path typed key by key took seconds."""
     field = pilot.app.screen.query_one("#save-path", Input)
     field.focus()
     field.select_all()
-    await pilot.press(*text)
+    field.post_message(events.Paste(text))
+    await pilot.pause()
 
 
 async def screen_settled(pilot) -> None:
