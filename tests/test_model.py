@@ -538,3 +538,16 @@ def test_a_result_nested_10000_deep_is_not_the_model_failing(tmp_path):
     report = trace_file(model_spec(f"{tmp_path / 'deep.py'}:Deep", ["2x3"]))
     assert report.failure is None
     assert "nested deeper than" in report.output.show()
+
+
+def test_a_handout_that_cannot_be_written_is_refused_before_the_forward(tmp_path):
+    """An existing --handout (without --overwrite) or a bad suffix is said at once, not after a long forward."""
+    (tmp_path / "slow.py").write_text(
+        "import time\nfrom torch import nn\nclass Slow(nn.Module):\n    def forward(self, x):\n        time.sleep(120)\n        return x\n"
+    )
+    (tmp_path / "lesson.md").write_text("kept")
+    for handout, said in (("lesson.md", "exists; add --overwrite"), ("lesson.txt", "give a file name ending in .md")):
+        command = [sys.executable, "-m", "gru_tui", "trace", "--model", "slow.py:Slow", "--input", "2x3", "--handout", handout]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=tmp_path)  # the forward takes 120 s
+        assert result.returncode == 2 and said in result.stderr and len(result.stderr.splitlines()) == 1
+    assert (tmp_path / "lesson.md").read_text() == "kept"

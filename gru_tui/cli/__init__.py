@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from ..core.config import DTYPES, FIRST_EXAMPLE, ConfigError, GRUConfig, parse_lengths, parse_number
 from ..core.kinds import MODES, NONLINEARITIES
 from ..share.served import served_to_browser as _served_to_browser
-from .common import fail, write_handout
+from .common import fail, refuse_handout, write_handout
 from .model_cli import add_model_flags, model_flags_used, run_model_trace, spec_from_args, timeout_seconds
 
 CONFIG_FLAGS = (
@@ -225,8 +225,9 @@ def run_trace(args: argparse.Namespace) -> int:
     if model_flags_used(args):
         return run_model_trace(args, CONFIG_DESTS, fail, _utf8_stdout())
     config = config_from_args(args)
-    if args.handout is not None and not args.handout.strip():
-        return fail("handout: give a file name ending in .md, .json or .svg")
+    refused = refuse_handout(args)
+    if refused:
+        return refused
     try:
         report = derive(config.validate()) if args.derived else trace(config, force=args.force)
     except TraceError as error:

@@ -17,13 +17,15 @@ import sys
 import time
 
 from ..model.flags import MODEL_FLAGS, add_model_flags, model_flags_used, spec_from_args, timeout_seconds  # noqa: F401 (model/flags.py's, imported from here too)
+from .common import refuse_handout
 
 
 def run_model_trace(args: argparse.Namespace, config_dests: tuple[str, ...], fail, utf8: bool) -> int:
     spec = spec_from_args(args, config_dests)
     limit = timeout_seconds(args)
-    if args.handout is not None and not args.handout.strip():
-        return fail("handout: give a file name ending in .md, .json or .svg")
+    refused = refuse_handout(args)
+    if refused:
+        return refused
     report = run_in_worker(spec, limit, fail)
     if isinstance(report, int):
         return report
