@@ -24,24 +24,13 @@ def run_process(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "gru_tui", *args], capture_output=True, text=True, timeout=120)
 
 
+# The write-up's third worked example: input (1, 35, 10), hidden 32, 2 layers, bidirectional, batch_first.
+WORKED_TWO_LAYERS_BIDIRECTIONAL = ("--input-size", "10", "--hidden-size", "32", "--num-layers", "2", "--bidirectional",
+                                   "--batch-first", "--batch-size", "1", "--seq-len", "35")  # fmt: skip
+
+
 def test_json_equals_trace_to_dict():
-    result = run_process(
-        "trace",
-        "--input-size",
-        "10",
-        "--hidden-size",
-        "32",
-        "--num-layers",
-        "2",
-        "--bidirectional",
-        "--batch-first",
-        "--batch-size",
-        "1",
-        "--seq-len",
-        "35",
-        "--h0",
-        "--json",
-    )
+    result = run_process("trace", *WORKED_TWO_LAYERS_BIDIRECTIONAL, "--h0", "--json")
     assert result.returncode == 0, result.stderr
     config = GRUConfig(
         input_size=10, hidden_size=32, num_layers=2, bidirectional=True, batch_first=True, batch_size=1, seq_len=35, with_h0=True
@@ -61,21 +50,7 @@ def test_packed_json():
 
 
 def test_text_tree_writes_shapes_like_the_write_up():
-    result = run(
-        "trace",
-        "--input-size",
-        "10",
-        "--hidden-size",
-        "32",
-        "--num-layers",
-        "2",
-        "--bidirectional",
-        "--batch-first",
-        "--batch-size",
-        "1",
-        "--seq-len",
-        "35",
-    )
+    result = run("trace", *WORKED_TWO_LAYERS_BIDIRECTIONAL)
     assert result.returncode == 0, result.stderr
     assert "output  [1, 35, 64]" in result.stdout
     assert "h_n  [4, 1, 32]" in result.stdout
