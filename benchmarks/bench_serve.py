@@ -50,7 +50,7 @@ def measure_memory(tag: str) -> dict[str, float]:
     for pid, command in tagged(tag):
         if command.startswith("/bin/sh"):
             continue
-        (workers if "gru_tui.run.worker" in command else server if " serve " in command else copies).append(pid)
+        (workers if "gru_tui.run." in command else server if " serve " in command else copies).append(pid)
 
     def info(pids):
         out = []

@@ -149,7 +149,7 @@ def quit_once(how: str) -> float:
             if time.monotonic() > deadline:
                 raise RuntimeError("the run never started")
             time.sleep(0.05)
-        app = [pid for pid, command in tagged(tag) if "gru_tui.run.worker" not in command][0]
+        app = [pid for pid, command in tagged(tag) if "gru_tui.run." not in command][0]
         start = time.perf_counter()
         if how == "ctrl+q":
             subprocess.run([*server, "send-keys", "-t", "app", "C-q"], check=True)

@@ -31,6 +31,19 @@ def tagged(tag: str) -> list[tuple[int, str]]:
     return found
 
 
+def is_worker(pid: int) -> bool:
+    """Whether the process is a device worker (started on its own or forked by the zygote): its name in top and ps."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "gru-tui worker"
+    except OSError:
+        return False
+
+
+def is_gru_tui_run(command: str) -> bool:
+    """Whether the command line is one of the pool's processes: a worker, or the zygote and the workers it forked."""
+    return "gru_tui.run." in command
+
+
 def loaded_torch(pid: int) -> bool:
     """Whether the process has torch's native library mapped (it imported torch)."""
     try:

@@ -11,7 +11,7 @@ import textwrap
 import time
 
 import pytest
-from processes import tagged
+from processes import is_worker, tagged
 
 APP = textwrap.dedent("""
     import sys, time
@@ -50,7 +50,7 @@ def test_a_killed_app_takes_a_worker_holding_the_gil_and_a_stopped_one_with_it(t
             if "running the forward" in line:
                 break
         deadline = time.monotonic() + 60
-        while len(workers := [pid for pid, command in tagged(tag) if "gru_tui.run.worker" in command]) < 2:
+        while len(workers := [pid for pid, _ in tagged(tag) if is_worker(pid)]) < 2:
             assert time.monotonic() < deadline, "the spare never started"
             time.sleep(0.05)
         time.sleep(0.2)  # inside the C call by now

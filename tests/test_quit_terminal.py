@@ -14,7 +14,7 @@ import sys
 import time
 
 import pytest
-from processes import tagged
+from processes import is_gru_tui_run, is_worker, tagged
 from test_app_terminal import Terminal
 
 PATIENCE = 120
@@ -27,8 +27,8 @@ def start_long_run(terminal: Terminal, tag: str) -> tuple[int, list[int]]:
     terminal.start(f"GRU_TUI_TEST_TAG={tag} {shlex.quote(sys.executable)} -m gru_tui {LONG_RUN}")
     terminal.wait_for("layer 0")
     processes = tagged(tag)
-    app = [pid for pid, command in processes if "gru_tui.run.worker" not in command]
-    workers = [pid for pid, command in processes if "gru_tui.run.worker" in command]
+    app = [pid for pid, command in processes if not is_gru_tui_run(command)]
+    workers = [pid for pid, _ in processes if is_worker(pid)]
     assert len(app) == 1 and workers, processes
     return app[0], workers
 
@@ -106,7 +106,7 @@ def test_the_model_view_quits_cleanly_on_a_signal_during_a_hung_forward(tmp_path
             f"--model {shlex.quote(str(tmp_path / 'hang.py'))}:Hang --input 2"
         )
         terminal.wait_for("running the forward")
-        app = [pid for pid, command in tagged(tag) if "gru_tui.run.worker" not in command]
+        app = [pid for pid, command in tagged(tag) if not is_gru_tui_run(command)]
         assert len(app) == 1
         os.kill(app[0], signum)
         assert_left_cleanly(terminal, tag, 128 + signum)

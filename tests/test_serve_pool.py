@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 
-from processes import environ_of, loaded_torch, tagged
+from processes import environ_of, is_worker, loaded_torch, tagged
 from served import serve
 from test_serve import tab
 
@@ -28,7 +29,7 @@ async def test_tabs_share_one_pool_and_their_copies_never_load_torch():
                 for pid, command in processes  # textual-serve starts each through /bin/sh -c
                 if command.rstrip().endswith("-m gru_tui") and not command.startswith("/bin/sh")
             ]
-            workers = [pid for pid, command in processes if "gru_tui.run.worker" in command]
+            workers = [pid for pid, _ in processes if is_worker(pid)]
             assert len(copies) == TABS, processes
             assert not any(loaded_torch(pid) for pid in copies)  # the tabs' copies: no torch
             assert 1 <= len(workers) <= SERVE_CPU_WORKERS + 1  # the pool's cpu lane and its spare, not one per tab
@@ -60,6 +61,10 @@ def test_a_pool_s_worker_env_gives_way_to_the_caller_s_own(monkeypatch):
     monkeypatch.delenv("GRU_TUI_POOL_TEST_DEFAULT", raising=False)
     pool = Pool(worker_env={"OMP_WAIT_POLICY": "PASSIVE", "GRU_TUI_POOL_TEST_DEFAULT": "yes"}).start()
     try:
+        deadline = time.monotonic() + 120
+        while not pool.worker_pids():  # forked by the zygote once it has loaded torch
+            assert time.monotonic() < deadline, "no worker started"
+            time.sleep(0.05)
         environ = environ_of(pool.worker_pids()[0])
         assert environ[b"OMP_WAIT_POLICY"] == b"ACTIVE"
         assert environ[b"GRU_TUI_POOL_TEST_DEFAULT"] == b"yes"

@@ -6,7 +6,8 @@ thread without torch, keeps child processes that hold it:
 - **lanes**: each CUDA device has one lane of one worker (one CUDA context per GPU,
   however many clients); cpu, meta and mps share the ``cpu`` lane of ``cpu_workers``;
 - **a spare**: one more worker with torch already loaded, so a cancelled run's
-  replacement does not wait for ``import torch``;
+  replacement does not wait for ``import torch``; on Linux every worker is forked from
+  a ``zygote`` that imported torch once, so a new worker costs milliseconds, not seconds;
 - **cancel is a kill**: a forward in native code cannot be interrupted, so a job
   nobody waits for any more ends with its process (SIGKILL), and the spare takes over;
 - **one run for equal jobs**: clients asking the same job (every follower of a
@@ -53,6 +54,8 @@ from typing import Any
 
 from .jobs import Job, JobError, WorkerInfo, death_text
 from .lifetime import dies_with_this_process
+from .zygote import SUPPORTED as ZYGOTE_SUPPORTED
+from .zygote import Forked, Zygote
 
 ENV_ADDRESS = "GRU_TUI_POOL"  # a served app copy finds the server's pool here...
 ENV_KEY = "GRU_TUI_POOL_KEY"  # ...and proves it was started by the server with this secret (hex)
@@ -68,7 +71,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(eq=False)
 class _Worker:
-    process: subprocess.Popen
+    process: subprocess.Popen | Forked
     conn: Connection
     stderr: Any  # an unlinked temporary file: what the process printed, read when it dies (None: it prints to ours)
     lane: str | None = None  # None: the spare
@@ -134,11 +137,14 @@ class Pool:
         self._thread: threading.Thread | None = None
         self._listener: socket.socket | None = None
         self._socket_dir: str | None = None
+        self._zygote: Zygote | None = None
 
     # -- life ---------------------------------------------------------------------------
     def start(self) -> Pool:
-        if self.spare:
-            self._spawn(lane=None)  # torch starts loading now
+        if self.spare:  # torch starts loading now
+            if ZYGOTE_SUPPORTED:
+                self._zygote = Zygote(self._popen)
+            self._spawn(lane=None)
         self._thread = threading.Thread(target=self._loop, name="gru-tui worker pool", daemon=True)
         self._thread.start()
         return self
@@ -152,6 +158,8 @@ class Pool:
             self._signal(worker)
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=REAP_SECONDS)
+        if self._zygote is not None:
+            self._zygote.close()  # first: the workers it forked end with it, one not yet forked never starts
         for worker in workers:
             self._kill(worker)
         if self._listener is not None:
@@ -164,11 +172,11 @@ class Pool:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
 
     def worker_pids(self) -> list[int]:
-        return [worker.process.pid for worker in list(self._workers)]
+        return [w.process.pid for w in list(self._workers) if w.process.pid is not None]
 
     def busy_pids(self) -> list[int]:
         """The workers running a job now."""
-        return [worker.process.pid for worker in list(self._workers) if worker.task is not None]
+        return [w.process.pid for w in list(self._workers) if w.task is not None and w.process.pid is not None]
 
     # -- clients ------------------------------------------------------------------------
     def connect(self) -> Connection:
@@ -419,15 +427,25 @@ class Pool:
     # -- workers ------------------------------------------------------------------------
     def _spawn(self, lane: str | None) -> _Worker:
         ours, theirs = socket.socketpair()
+        stderr = None if self.share_stderr else tempfile.TemporaryFile()
+        process = self._zygote.fork(theirs, stderr) if self._zygote is not None else None
+        if process is None:  # no zygote here, or it has gone
+            process = self._popen("gru_tui.run.worker", theirs, stderr)
+        theirs.close()
+        worker = _Worker(process, Connection(ours.detach()), stderr, lane=lane)
+        self._workers.append(worker)
+        return worker
+
+    def _popen(self, module: str, theirs: socket.socket, stderr) -> subprocess.Popen:
+        """``python -m module FD``, FD its end of a socket pair, in the workers' environment."""
         package_parent = str(Path(__file__).resolve().parents[2])  # gru_tui/run/pool.py
         env = {
             **self.worker_env,
             **os.environ,
             "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")])),
         }
-        stderr = None if self.share_stderr else tempfile.TemporaryFile()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gru_tui.run.worker", str(theirs.fileno())],
+        return subprocess.Popen(
+            [sys.executable, "-m", module, str(theirs.fileno())],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -436,16 +454,14 @@ class Pool:
             start_new_session=True,  # the terminal's signals are the app's to handle, not the worker's
             preexec_fn=dies_with_this_process(),  # SIGKILLed with the pool's process, whatever ends that
         )
-        theirs.close()
-        worker = _Worker(process, Connection(ours.detach()), stderr, lane=lane)
-        self._workers.append(worker)
-        return worker
 
     def _on_worker(self, worker: _Worker, message: tuple) -> None:
         kind = message[0]
         if kind == "ready":
             info: WorkerInfo = message[1]
             worker.ready = True
+            if worker.process.pid is None:  # forked: it may say so before the zygote does
+                worker.process.pid = info.pid
             if worker.task is not None:  # given its job while loading torch: the job's time starts now
                 worker.task.started = time.monotonic()
             if info.error is not None:  # torch cannot load here: say so once, and fail what waits
@@ -516,7 +532,7 @@ class Pool:
     def _signal(worker: _Worker) -> None:
         """SIGKILL to the worker's process group (its own session): any process its job started goes too.
         Also after the worker itself has ended: not yet reaped, its number still names its group."""
-        if worker.process.returncode is None:
+        if worker.process.returncode is None and worker.process.pid is not None:
             try:
                 os.killpg(worker.process.pid, signal.SIGKILL)
             except OSError:

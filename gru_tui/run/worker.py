@@ -1,8 +1,9 @@
 """The device worker: a child process that holds torch and runs one job at a time.
 
 The app never imports torch (the Jupyter kernel model, see ``pool``): a pool starts
-this module as ``python -m gru_tui.run.worker FD``, FD being its end of a socket pair.
-The worker imports torch, says ``ready`` with the devices it found, then runs the
+this module as ``python -m gru_tui.run.worker FD``, FD being its end of a socket pair, or
+forks it from its ``zygote``, which has torch imported already (``serve``). The worker
+imports torch, says ``ready`` with the devices it found, then runs the
 jobs it is sent, one at a time, answering each with ``progress`` events and one
 ``done`` or ``failed``. To stop a job the pool kills the process: a forward in
 native code cannot be interrupted from inside, a process can be ended from outside.
@@ -23,6 +24,9 @@ from typing import Any
 
 from ..core.config import ConfigError
 from .jobs import Job, JobError, WorkerInfo
+from .lifetime import name_this_process
+
+WORKER_NAME = "gru-tui worker"  # its name in top and ps, however it was started
 
 # A lower priority for the worker, so a long CPU run leaves the interface its share of the cores
 # (benchmarks/bench_worker.py measures it; GRU_TUI_WORKER_NICE overrides it for that).
@@ -32,13 +36,23 @@ PARENT_POLL_SECONDS = 0.1
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    conn = Connection(int(argv[0]))
-    _exit_with_parent()
+    lower_priority()
+    name_this_process(WORKER_NAME)
+    return serve(Connection(int(argv[0])))
+
+
+def lower_priority() -> None:
     try:
         os.nice(int(os.environ.get("GRU_TUI_WORKER_NICE", NICENESS)))
     except (OSError, ValueError):
         pass
-    info = _load_torch()
+
+
+def serve(conn: Connection, torch_seconds: float = 0.0) -> int:
+    """Say ``ready``, then run the jobs sent on ``conn`` until the pool closes it. ``torch_seconds``: how long
+    importing torch took where it was imported before (a worker forked by the ``zygote``)."""
+    _exit_with_parent()
+    info = _load_torch(torch_seconds)
     conn.send(("ready", info))
     if info.error is not None:
         return 1
@@ -72,8 +86,8 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="gru-tui parent watch", daemon=True).start()
 
 
-def _load_torch() -> WorkerInfo:
-    started = time.perf_counter()
+def _load_torch(torch_seconds: float = 0.0) -> WorkerInfo:
+    started = time.perf_counter() - torch_seconds
     try:
         import torch
 
