@@ -209,11 +209,11 @@ def run(
         guarded(inproc, name, measure)
     tables = [inproc]
     if subprocesses:
-        tables.append(run_subprocesses(cases, device))
+        tables.append(run_subprocesses(cases, device, quick))
     return tables
 
 
-def run_subprocesses(cases, device: str) -> Table:
+def run_subprocesses(cases, device: str, quick: bool = False) -> Table:
     """Fresh processes, so import time counts as a user feels it."""
     from gru_tui.core.code import pytorch_code
 
@@ -228,7 +228,7 @@ def run_subprocesses(cases, device: str) -> Table:
     cli = [sys.executable, "-m", "gru_tui", "trace", "--json", "--force"]
     empty = [sys.executable, "-c", "import torch"]
     with tempfile.TemporaryDirectory() as tmp:
-        table.notes.append(f"`python -c 'import torch'` alone: {seconds(wall(empty, 3))}")
+        table.notes.append(f"`python -c 'import torch'` alone: {seconds(wall(empty, 1 if quick else 3))}")
         for name, c, _, repeats in cases:
 
             def measure(name=name, c=c, repeats=repeats):

@@ -215,9 +215,9 @@ async def test_editing_during_a_run_cancels_it_and_the_final_tree_matches_the_fi
             await pilot.pause(0.02)
         else:
             pytest.fail(f"the run never started: {app.query_one('#summary-strip').plain!r}")
-        await type_into(pilot, "num_layers", "1")
+        await type_into(pilot, "seq_len", "35")  # a small final configuration: its own run takes milliseconds
         await settle(pilot)
-        final = slow.replace(num_layers=1)
+        final = slow.replace(seq_len=35)
         assert app.config == final and not app.report.derived
         assert app.report.shapes() == trace(final).shapes()
         assert any("run cancelled" in line for line in app.query_one("#log").lines)

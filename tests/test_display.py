@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_runs import run_in_process as run
 from rich.console import Console
 from torch_reference import run_module
 
@@ -32,10 +33,6 @@ CONFIGS = {
 MODELS = {"classifier": "classifier.py:make_model", "classifier_bug": "classifier_bug.py:make_model"}
 TOKENS = ["4x35:int64"]
 VOID = {"br", "hr", "img", "input", "meta", "link", "wbr"}
-
-
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gru_tui", *args], capture_output=True, text=True, timeout=180)
 
 
 @pytest.fixture(scope="module")

@@ -427,13 +427,32 @@ def test_bad_requests_get_400_and_one_line_each(tmp_path):
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="sets the server's open-file limit (Linux)")
+def count_open(sockets: list[socket.socket]) -> int:
+    """How many of the sockets the server has not closed (a read would still wait)."""
+    still_open = 0
+    for sock in sockets:
+        if sock.fileno() < 0:
+            continue
+        sock.settimeout(0.001)
+        try:
+            if sock.recv(1) != b"":
+                still_open += 1
+            else:
+                sock.close()  # closed by the server: not asked again
+        except TimeoutError:
+            still_open += 1
+        except OSError:
+            sock.close()  # reset: closed
+    return still_open
+
+
 def test_a_flood_of_half_open_connections_leaves_room_for_a_new_tab(tmp_path):
-    """3000 half-sent requests against a server allowed 1024 open files: a new tab still connects at once,
+    """1500 half-sent requests against a server allowed 1024 open files: a new tab still connects at once,
     the flood's sockets are closed within seconds, the log stays short and has no traceback."""
     import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < 3500:
+    if soft < 2000:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
     log = tmp_path / "serve.log"
     with serve(log=log, open_files=1024) as (base, token, _printed):
@@ -441,7 +460,7 @@ def test_a_flood_of_half_open_connections_leaves_room_for_a_new_tab(tmp_path):
         flood = []
         try:
             started = time.monotonic()
-            for _ in range(3000):
+            for _ in range(1500):
                 sock = socket.create_connection(("127.0.0.1", port), timeout=10)
                 sock.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Half: sent".encode())  # never finished
                 flood.append(sock)
@@ -450,19 +469,13 @@ def test_a_flood_of_half_open_connections_leaves_room_for_a_new_tab(tmp_path):
             status, page, _ = get(f"{base}/", {"Cookie": f"{cookie_name(base)}={token}"})
             answered = time.monotonic() - asked
             assert status == 200 and "data-session-websocket-url" in page
-            time.sleep(7)  # IDLE_SECONDS is 5: every half-sent request is closed by now
-            still_open = 0
-            for sock in flood:
-                sock.settimeout(0.01)
-                try:
-                    still_open += sock.recv(1) != b""
-                except TimeoutError:
-                    still_open += 1
-                except OSError:
-                    pass  # reset: closed
+            # IDLE_SECONDS is 5: every half-sent request is closed within 7 s; looked at until they are.
+            deadline = time.monotonic() + 7
+            while (still_open := count_open(flood)) and time.monotonic() < deadline:
+                time.sleep(0.25)
             print(
-                f"3000 half-open sockets opened in {opened:.1f} s; a new request answered in {answered * 1000:.0f} ms; "
-                f"{still_open} still open after 7 s"
+                f"{len(flood)} half-open sockets opened in {opened:.1f} s; a new request answered in {answered * 1000:.0f} ms; "
+                f"{still_open} still open {time.monotonic() - started:.1f} s after the first"
             )
             assert still_open == 0
         finally:

@@ -281,17 +281,27 @@ def _server_class():
 
         async def stop_within(self, seconds: float) -> None:
             """Ask the copy to quit; kill it (and what it started) if it has not within ``seconds``."""
-            stopping = asyncio.ensure_future(self.stop())
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + seconds
+            stopping = asyncio.ensure_future(self.stop())  # done once the copy's output has closed
             done, _ = await asyncio.wait([stopping], timeout=seconds)
-            if not done:
+            process = self._process
+            if process is None:  # never started
+                await stopping
+                return
+            try:
+                if not done:
+                    raise asyncio.TimeoutError
+                # Its output closed is not its exit: a copy that stalls on its way out is killed all the same.
+                await asyncio.wait_for(process.wait(), timeout=max(0.0, deadline - loop.time()))
+            except asyncio.TimeoutError:
                 try:
-                    os.killpg(self._process.pid, signal.SIGKILL)
-                except (OSError, AttributeError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                except OSError:
                     pass
-                await stopping  # ends once the killed copy's output closes
-            if self._process is not None:
-                self._process.stdin.close()  # now, not when collected after the loop has closed (a logged error)
-                await self._process.wait()
+            await stopping  # ends once the killed copy's output closes
+            process.stdin.close()  # now, not when collected after the loop has closed (a logged error)
+            await process.wait()
 
     class _AccessLog(web.AbstractAccessLogger):
         """One line a request: who, the method and the path without its query (where the token would be), the status."""
