@@ -95,3 +95,27 @@ async def test_sigterm_with_tabs_open_ends_the_server_within_a_second_or_so():
         await until(lambda: not tagged(tag), "nothing of the server left", timeout=10)
     finally:
         stop_group(proc)
+
+
+async def test_a_copy_that_stalls_after_closing_its_output_is_killed_and_sigterm_still_ends_the_server(tmp_path):
+    """A copy asked to quit closed its output and then never exited: the server waited on it for good, after its
+    tab closed and again when SIGTERMed (it had to be SIGKILLed). Its output closed is not its exit."""
+    from gru_tui.share.serve import COPY_STOP_SECONDS, ENV_COMMAND
+
+    stalls = tmp_path / "stalls.py"  # reads the first byte it is sent (the quit, or a key), then stalls on its way out
+    stalls.write_text("import os, sys, time\nsys.stdin.buffer.read(1)\nos.close(1)\nos.close(2)\ntime.sleep(600)\n")
+    tag = os.urandom(6).hex()
+
+    def stalled() -> list[int]:
+        return [pid for pid, command in tagged(tag) if "stalls.py" in command]
+
+    with serve(env={"GRU_TUI_TEST_TAG": tag, ENV_COMMAND: f"{sys.executable} {stalls}"}) as (base, token, _printed):
+        async with tab(base, token):
+            await until(stalled, "the copy started")
+        took = await until(lambda: not stalled(), "the stalled copy was killed", timeout=COPY_STOP_SECONDS + 10)
+        assert took < COPY_STOP_SECONDS + 3
+        async with tab(base, token):  # a second copy, open as the server is stopped
+            await until(stalled, "the second copy started")
+        ending = time.monotonic()
+    assert time.monotonic() - ending < 5  # SIGTERM: the server ended, not SIGKILLed after 20 s
+    await until(lambda: not tagged(tag), "nothing of the server left", timeout=10)
