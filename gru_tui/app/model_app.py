@@ -35,7 +35,6 @@ WATCH_STOP_MS = 500  # how often the watcher's thread looks whether the app is c
 
 class ModelApp(App[None]):
     TITLE = "gru-tui"
-    CSS_PATH = Path(__file__).with_name("app.tcss")  # the save dialog's styles
     CSS = """
     #model-title { height: 1; background: $primary; color: $text; padding: 0 1; }
     #model-tree { height: 1fr; }

@@ -15,9 +15,37 @@ The package by role (each imports only those before it; none imports torch at im
 - ``trace``: ``trace_model`` (a live module) and ``trace_file`` (``--model``), one core.
 """
 
-from .failure import Failure, ModelTraceError
-from .report import ModelNode, ModelReport
-from .spec import InputSpec, ModelSpec, model_spec, parse_input
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .failure import Failure, ModelTraceError
+    from .report import ModelNode, ModelReport
+    from .spec import InputSpec, ModelSpec, model_spec, parse_input
+
+# Loaded when first asked for: the command line imports ``flags`` from here for every start, the app's
+# first frame included, and needs none of these.
+_LAZY = {
+    "Failure": "failure",
+    "ModelTraceError": "failure",
+    "ModelNode": "report",
+    "ModelReport": "report",
+    "InputSpec": "spec",
+    "ModelSpec": "spec",
+    "model_spec": "spec",
+    "parse_input": "spec",
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Failure",

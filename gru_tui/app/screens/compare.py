@@ -23,6 +23,7 @@ from ..messages import LessonTraced
 from ..widgets.keys_footer import KeysFooter
 from ..widgets.title_bar import TitleBar
 from ..widgets.trace_tree import FittedTree, node_label
+from . import SCREENS_CSS
 
 MARK = "≠ "
 
@@ -46,6 +47,7 @@ class CompareTree(FittedTree):
 
 
 class CompareScreen(Screen[None]):
+    CSS_PATH = SCREENS_CSS
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # narrow: A above B, each the full width
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="compare.back", tooltip="Back to the form (A stays pinned)"),

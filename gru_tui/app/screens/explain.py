@@ -18,11 +18,13 @@ from ...lessons import parse_shape
 from ..messages import Explained
 from ..widgets.keys_footer import KeysFooter
 from ..widgets.title_bar import TitleBar
+from . import SCREENS_CSS
 
 FIELDS = {"input_shape": "#explain-input", "h0_shape": "#explain-h0", "c0_shape": "#explain-c0"}
 
 
 class ExplainScreen(Screen[None]):
+    CSS_PATH = SCREENS_CSS
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="explain.back", tooltip="Back to the form"),
     ]

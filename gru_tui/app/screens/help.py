@@ -12,6 +12,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
+from . import SCREENS_CSS
+
 
 def help_markdown(bindings: list[Binding], key_display: Callable[[Binding], str]) -> str:
     """help.md with its {keys} replaced by a table of the bindings, and {screen_keys} by one of each other
@@ -38,6 +40,7 @@ def help_markdown(bindings: list[Binding], key_display: Callable[[Binding], str]
 
 
 class HelpScreen(ModalScreen[None]):
+    CSS_PATH = SCREENS_CSS
     BINDINGS = [
         Binding("escape,q,f1,question_mark", "dismiss", "Close help", id="help.close", tooltip="Back to the app"),
     ]

@@ -24,9 +24,11 @@ from ..messages import LessonTraced
 from ..widgets.keys_footer import KeysFooter
 from ..widgets.title_bar import TitleBar
 from ..widgets.trace_tree import TraceTree
+from . import SCREENS_CSS
 
 
 class QuizScreen(Screen[None]):
+    CSS_PATH = SCREENS_CSS
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="quiz.back", tooltip="Back to the form; the score is kept"),
         Binding("ctrl+n", "next_question", "Next question", id="quiz.next", tooltip="Ask about the next configuration"),

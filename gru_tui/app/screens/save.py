@@ -30,6 +30,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from ...core.files import FileExistsRefused, write_atomic
 from ...lessons.handout import FORMATS, handout_format
+from . import SCREENS_CSS
 
 # render(fmt) -> the file's text in that format (fmt is "" when the dialog offers no formats).
 Render = Callable[[str], str]
@@ -41,6 +42,8 @@ DOWNLOAD_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
 
 class SaveDialog(ModalScreen[str | None]):
     """Dismissed with what was done (the file's absolute path, or "name.md: sent to your browser"), or None."""
+
+    CSS_PATH = SCREENS_CSS
 
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Cancel", id="save.cancel", tooltip="Close without writing"),
