@@ -262,12 +262,13 @@ def test_each_run_reports_its_own_peak_memory_not_the_workers_highest_so_far(poo
     me = client(pool)
     big, small = Events(), Events()
     # Many small steps: memory glibc keeps after the run unless it is handed back before the next one's reset.
-    me.submit("main", Job("trace", (GRUConfig(input_size=10, hidden_size=32, batch_size=1, seq_len=300_000), False)), big)
+    me.submit("main", Job("trace", (GRUConfig(input_size=10, hidden_size=32, batch_size=1, seq_len=150_000), False)), big)
     big_peak = big.outcome()[1].run.peak_memory_bytes
     me.submit("main", Job("trace", (FIRST_EXAMPLE, False)), small)  # the same worker, after the big run
     small_peak = small.outcome()[1].run.peak_memory_bytes
     assert pool.jobs_run == 2 and len(pool.worker_pids()) <= 2
-    assert small_peak < big_peak - 200 * 2**20  # the big run's 400 MiB and more of activations are not the small one's
+    print(f"peaks: {big_peak / 2**20:.0f} MiB, then {small_peak / 2**20:.0f} MiB")
+    assert small_peak < big_peak - 100 * 2**20  # the big run's 200 MiB and more of activations are not the small one's
 
 
 def test_a_long_run_moves_aside_for_another_client_s_short_one_and_is_stopped_at_the_run_limit():
