@@ -26,11 +26,26 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def _session_pool():
+def session_zygote():
+    """One zygote per test process (per xdist worker): the pools of the tests fork their workers from it, so torch
+    is imported once, not once a pool. None where there are no zygotes (not Linux)."""
+    from gru_tui.run.pool import Pool
+    from gru_tui.run.zygote import SUPPORTED, Zygote
+
+    if not SUPPORTED:
+        yield None
+        return
+    zygote = Zygote(Pool()._popen)  # the environment a pool gives its workers
+    yield zygote
+    zygote.close()
+
+
+@pytest.fixture(scope="session")
+def _session_pool(session_zygote):
     """One worker pool per test process (per xdist worker), torch loaded once, for the apps of the tests that use it."""
     from gru_tui.run.pool import Pool
 
-    pool = Pool(cpu_workers=1).start()
+    pool = Pool(cpu_workers=1, zygote=session_zygote).start()
     address, key = pool.listen()
     yield address, key
     pool.close()

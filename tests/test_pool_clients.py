@@ -19,8 +19,8 @@ PATIENCE = 120
 
 
 @pytest.fixture
-def listening():
-    pool = Pool(cpu_workers=1).start()
+def listening(session_zygote):
+    pool = Pool(cpu_workers=1, zygote=session_zygote).start()
     address, key = pool.listen()
     yield pool, address, key
     pids = pool.worker_pids()

@@ -58,8 +58,8 @@ class Events:
 
 
 @pytest.fixture
-def pool():
-    pool = Pool(cpu_workers=1).start()
+def pool(session_zygote):
+    pool = Pool(cpu_workers=1, zygote=session_zygote).start()
     yield pool
     pids = pool.worker_pids()
     pool.close()
@@ -271,9 +271,9 @@ def test_each_run_reports_its_own_peak_memory_not_the_workers_highest_so_far(poo
     assert small_peak < big_peak - 100 * 2**20  # the big run's 200 MiB and more of activations are not the small one's
 
 
-def test_a_long_run_moves_aside_for_another_client_s_short_one_and_is_stopped_at_the_run_limit():
+def test_a_long_run_moves_aside_for_another_client_s_short_one_and_is_stopped_at_the_run_limit(session_zygote):
     """A class on 2 cores: a tab's long run must not hold another tab's 4 ms trace back for tens of seconds."""
-    pool = Pool(cpu_workers=1, aside_after=1.0, run_limit=PATIENCE).start()
+    pool = Pool(cpu_workers=1, aside_after=1.0, run_limit=PATIENCE, zygote=session_zygote).start()
     try:
         long_run, short_run = Events(), Events()
         client(pool).submit("main", Job("trace", (LONG, False)), long_run)

@@ -110,11 +110,14 @@ class Pool:
         run_limit: float | None = None,
         aside_after: float | None = None,
         share_stderr: bool = False,
+        zygote: Zygote | None = None,
     ):
         """``run_limit``: a run longer than this many seconds is stopped (None: no limit). ``aside_after``: a run
         this old no longer holds its lane's place: a job queued behind it gets a worker of its own, up to
         ASIDE_WORKERS more in the lane (None: never), so a long run cannot hold short ones back. ``share_stderr``:
-        the workers print to this process's stderr (the CLI: a model's own prints), not to a file read when one dies."""
+        the workers print to this process's stderr (the CLI: a model's own prints), not to a file read when one dies.
+        ``zygote``: one to fork the workers from, the caller's to close (the tests share one among their pools);
+        None: with ``spare``, the pool starts its own where supported."""
         self.share_stderr = share_stderr
         self.cpu_workers = cpu_workers
         self.run_limit = run_limit
@@ -137,13 +140,14 @@ class Pool:
         self._thread: threading.Thread | None = None
         self._listener: socket.socket | None = None
         self._socket_dir: str | None = None
-        self._zygote: Zygote | None = None
+        self._zygote = zygote
+        self._owns_zygote = False
 
     # -- life ---------------------------------------------------------------------------
     def start(self) -> Pool:
-        if self.spare:  # torch starts loading now
-            if ZYGOTE_SUPPORTED:
-                self._zygote = Zygote(self._popen)
+        if self.spare and self._zygote is None and ZYGOTE_SUPPORTED:  # torch starts loading now
+            self._zygote, self._owns_zygote = Zygote(self._popen), True
+        if self.spare:
             self._spawn(lane=None)
         self._thread = threading.Thread(target=self._loop, name="gru-tui worker pool", daemon=True)
         self._thread.start()
@@ -158,7 +162,7 @@ class Pool:
             self._signal(worker)
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=REAP_SECONDS)
-        if self._zygote is not None:
+        if self._owns_zygote:
             self._zygote.close()  # first: the workers it forked end with it, one not yet forked never starts
         for worker in workers:
             self._kill(worker)
