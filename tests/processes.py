@@ -39,6 +39,11 @@ def is_worker(pid: int) -> bool:
         return False
 
 
+def parent_of(pid: int) -> int:
+    """The parent's pid (field 4 of /proc/PID/stat)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].split()[1])
+
+
 def is_gru_tui_run(command: str) -> bool:
     """Whether the command line is one of the pool's processes: a worker, or the zygote and the workers it forked."""
     return "gru_tui.run." in command

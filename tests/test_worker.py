@@ -15,13 +15,13 @@ import time
 
 import pytest
 from app_helpers import settle, type_into
-from processes import gone, total_memory_bytes, user_cpu_seconds
+from processes import gone, is_worker, loaded_torch, parent_of, total_memory_bytes, user_cpu_seconds
 
 from gru_tui import trace
 from gru_tui.app import make_app
 from gru_tui.core.config import FIRST_EXAMPLE, GRUConfig
 from gru_tui.run.jobs import Job, JobError
-from gru_tui.run.pool import Pool, PoolClient
+from gru_tui.run.pool import ZYGOTE_SUPPORTED, Pool, PoolClient
 from gru_tui.run.worker import run_job
 
 PATIENCE = 300  # seconds to wait for something to happen; not a speed check (torch loads slowly on a busy machine)
@@ -292,3 +292,21 @@ def test_a_long_run_moves_aside_for_another_client_s_short_one_and_is_stopped_at
         pids = pool.worker_pids()
         pool.close()
     assert all(gone(pid) for pid in pids)
+
+
+@pytest.mark.skipif(not ZYGOTE_SUPPORTED, reason="the zygote is Linux's")
+def test_workers_are_forked_from_the_zygote_and_named_for_top(pool):
+    """torch is imported once, by the zygote: each worker (a replacement after a kill included) is its child,
+    shows as `gru-tui worker` in top and ps, and has torch already (its pages, shared)."""
+    me = client(pool)
+    first = Events()
+    me.submit("main", Job("trace", (LONG, False)), first)
+    wait_until(lambda: "progress" in first.kinds(), "the long run started")
+    os.kill(pool.busy_pids()[0], signal.SIGKILL)
+    assert first.outcome()[1].text.startswith("the device run was killed (signal 9, SIGKILL)")  # the zygote's word for it
+    after = Events()
+    me.submit("main", Job("trace", (FIRST_EXAMPLE, False)), after)
+    assert after.outcome()[0] == "done"
+    zygote = pool._zygote.process.pid
+    for pid in pool.worker_pids():
+        assert parent_of(pid) == zygote and is_worker(pid) and loaded_torch(pid)
