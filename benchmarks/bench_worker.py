@@ -27,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from _common import REPO, Table, child_env, guarded, percentile, run_script, seconds
+from _common import REPO, Table, child_env, guarded, percentile, ratio, run_script, seconds
 
 from gru_tui.core.config import GRUConfig
 
@@ -124,6 +124,44 @@ def cancel_once() -> tuple[float, float, float]:
         return time.perf_counter() - start, last[0] - at_cancel[0], last[1] - at_cancel[1]
     finally:
         pool.close()
+
+
+def edits_in_a_row(zygote: bool, edits: int) -> list[float]:
+    """Seconds from each edit to its run computing, edits made one after another while the previous run computes
+    (each kills that run's worker): forked from the zygote, or (``zygote`` False) workers that import torch."""
+    import gru_tui.run.pool as pool_module
+    from gru_tui.run.jobs import Job
+    from gru_tui.run.pool import Pool, PoolClient
+
+    supported = pool_module.ZYGOTE_SUPPORTED
+    pool_module.ZYGOTE_SUPPORTED = supported and zygote  # the plain path, as on platforms without a zygote
+    pool = Pool().start()
+    try:
+        client = PoolClient(pool.connect(), lambda kind, payload: None)
+        ready = threading.Event()
+        client.submit(
+            "main", Job("trace", (LONG.replace(seq_len=2), False)), lambda kind, _: ready.set() if kind == "done" else None
+        )
+        if not ready.wait(180):
+            raise RuntimeError("the first run never finished")
+        times = []
+        for edit in range(edits):
+            computing = threading.Event()
+            start = time.perf_counter()
+            client.submit(  # supersedes the run under way: its worker is killed, the next takes this one
+                "main",
+                Job("trace", (LONG.replace(hidden_size=1024 - edit), False)),
+                lambda kind, payload, computing=computing: (
+                    computing.set() if kind == "progress" and "layer 0" in payload[1] else None
+                ),
+            )
+            if not computing.wait(180):
+                raise RuntimeError("a run never started")
+            times.append(time.perf_counter() - start)
+        return times
+    finally:
+        pool.close()
+        pool_module.ZYGOTE_SUPPORTED = supported
 
 
 def quit_once(how: str) -> float:
@@ -225,6 +263,31 @@ def run(quick: bool = False, device: str = "cpu") -> list[Table]:
     )
     cancel.notes.append("before: the thread went on to the end of its layer (tens of seconds), and runs piled up")
 
+    in_a_row = Table(
+        f"Edits one after another while the previous run computes ({LONG.hidden_size} hidden, seq {LONG.seq_len:,}): "
+        "from each edit to its run computing",
+        ["workers", "edits", "p50", "max", "ratio of p50 to the zygote's"],
+    )
+    in_a_row.notes.append(
+        "each edit kills the run under way; the spare takes the new run and a new spare starts: forked from the "
+        "zygote (Linux), or a process that imports torch again (elsewhere, and before the zygote)"
+    )
+    medians = {}
+    for name, zygote in (("forked from the zygote", True), ("each imports torch", False)):
+
+        def measure_in_a_row(name=name, zygote=zygote):
+            times = edits_in_a_row(zygote, 3 if quick else 8)
+            medians[name] = statistics.median(times)
+            in_a_row.add(
+                name,
+                len(times),
+                seconds(medians[name]),
+                seconds(max(times)),
+                ratio(medians[name], medians.get("forked from the zygote")),
+            )
+
+        guarded(in_a_row, name, measure_in_a_row)
+
     quit_table = Table(
         "Quit during a run in tmux (hidden 2048, seq 20,000, 2 layers): until every process is gone",
         ["how", "repeats", "p50", "max", "goal"],
@@ -237,7 +300,7 @@ def run(quick: bool = False, device: str = "cpu") -> list[Table]:
 
         guarded(quit_table, how, measure_quit)
     quit_table.notes.append("before: ctrl+q aborted (status 134, 'terminate called without an active exception')")
-    return [live, cancel, quit_table]
+    return [live, cancel, in_a_row, quit_table]
 
 
 def main(argv=None) -> None:
