@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable
 
 PR_SET_PDEATHSIG = 1
 PR_SET_NAME = 15
+REAP_SECONDS = 2.0  # how long a process that was told (or killed) to end is waited for
 
 
 def _prctl():
@@ -52,6 +54,15 @@ def dies_with_this_process(signum: int = signal.SIGKILL) -> Callable[[], None] |
             os.kill(os.getpid(), signal.SIGKILL)
 
     return arm
+
+
+def shut_down(conn) -> None:
+    """Shut a connection's socket down both ways: its reader, ours or the peer's, sees the end at once."""
+    try:
+        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, ValueError):
+        pass
 
 
 def name_this_process(name: str) -> None:

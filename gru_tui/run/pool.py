@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from .jobs import Job, JobError, WorkerInfo, death_text
-from .lifetime import dies_with_this_process
+from .lifetime import REAP_SECONDS, dies_with_this_process, shut_down
 from .zygote import SUPPORTED as ZYGOTE_SUPPORTED
 from .zygote import Forked, Zygote
 
@@ -61,7 +61,6 @@ ENV_ADDRESS = "GRU_TUI_POOL"  # a served app copy finds the server's pool here..
 ENV_KEY = "GRU_TUI_POOL_KEY"  # ...and proves it was started by the server with this secret (hex)
 RESULTS_KEPT = 32  # recent results, for equal jobs asked again with reuse
 STARTUP_FAILURES_ALLOWED = 3  # workers dying before they load torch, in a row, before the pool gives up
-REAP_SECONDS = 2.0
 ASIDE_WORKERS = 2  # workers a lane may have beyond its own, for jobs queued behind runs moved aside
 HANDSHAKE_SECONDS = 2.0  # a remote client proves it holds the key within this, or is turned away
 CLIENT_IO_SECONDS = 2.0  # a client's message is read, and an answer written, within this, or the client is dropped
@@ -570,7 +569,7 @@ class Pool:
         try:
             client.conn.send(message)
         except OSError:  # gone, or not reading its answers (CLIENT_IO_SECONDS): its end of file comes next
-            _shut_down(client.conn)
+            shut_down(client.conn)
 
 
 def _last_line(stderr) -> str:
@@ -582,15 +581,6 @@ def _last_line(stderr) -> str:
     except (OSError, ValueError):
         return ""
     return f" ({lines[-1]})" if lines else ""
-
-
-def _shut_down(conn: Connection) -> None:
-    """Shut a connection's socket down both ways: its reader, ours or the peer's, sees the end at once."""
-    try:
-        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
-            sock.shutdown(socket.SHUT_RDWR)
-    except (OSError, ValueError):
-        pass
 
 
 def _socket_address(address: str) -> str:
@@ -667,7 +657,7 @@ class PoolClient:
     def close(self) -> None:
         """Leave the pool: it drops this client's jobs (killing runs nobody else waits for)."""
         self.closed = True
-        _shut_down(self.conn)  # first: that wakes our reader and tells the pool at once
+        shut_down(self.conn)  # first: that wakes our reader and tells the pool at once
         if self._reader is not threading.current_thread():
             # Closed only once the reader has left it: a reader still in os.read on a closed file number
             # would read from the next socket given that number.

@@ -34,10 +34,9 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from . import worker
-from .lifetime import dies_with_this_process, name_this_process
+from .lifetime import REAP_SECONDS, dies_with_this_process, name_this_process, shut_down
 
 SUPPORTED = sys.platform.startswith("linux")  # fork after `import torch` is what DataLoader workers do there
-REAP_SECONDS = 2.0
 
 
 class Forked:
@@ -103,11 +102,10 @@ class Zygote:
         with self._lock:
             forked = bool(self._children)
         if forked:
+            shut_down(self.conn)
             try:
-                with socket.socket(fileno=os.dup(self.conn.fileno())) as raw:
-                    raw.shutdown(socket.SHUT_RDWR)
                 self.process.wait(timeout=REAP_SECONDS)
-            except (OSError, subprocess.TimeoutExpired):
+            except subprocess.TimeoutExpired:
                 pass
         self.process.kill()  # (gone already, or wedged; a worker left ends with it: its parent-death signal)
         self.process.wait()
